@@ -1,0 +1,21 @@
+// Attachment: the one description every attach method returns (what, where, how, which trace event).
+import type { ProgramBinding } from './perf-event.js';
+
+export type ProbeKind = 'kprobe' | 'kretprobe' | 'tracepoint' | 'uprobe' | 'uretprobe';
+
+/** Where the perf event comes from: a tracefs event definition, or the kprobe/uprobe PMU. */
+export type EventSource = 'tracefs' | 'pmu';
+
+export interface Attachment {
+  kind: ProbeKind;
+  /** The program's name. */
+  program: string;
+  /** What was asked for: "sys_bpf", "syscalls/sys_enter_bpf", "/bin/true:main". */
+  target: string;
+  /** What the kernel attached to, when it differs ("__x64_sys_bpf"). */
+  resolved: string;
+  source: EventSource;
+  binding: ProgramBinding;
+  /** The tracefs event this attachment created ("kprobes/load_kp_bpf_123_0_x"), if any. */
+  event?: string;
+}

@@ -1,0 +1,138 @@
+// Kernel function names for kprobes: validation, existence, the kprobe blacklist, syscall prefixes, suggestions.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AttachError, UsageError } from '../errors.js';
+import { closestNames } from '../text.js';
+
+const KSYM_NAME_LEN = 512;
+
+/** Refuses anything that could not be a kernel symbol, before it reaches a tracefs write. */
+export function validateKernelFunctionName(name: string): void {
+  if (name === '') throw new UsageError('the kernel function name is empty');
+  if (name.length >= KSYM_NAME_LEN) throw new UsageError(`the kernel function name is ${name.length} characters; kernel symbols have fewer than ${KSYM_NAME_LEN}`);
+  const bad = /[^A-Za-z0-9_.]/.exec(name);
+  if (bad) {
+    throw new UsageError(`kernel function name ${JSON.stringify(name)} contains ${describeCharacter(bad[0])} at position ${bad.index + 1}; use only [A-Za-z0-9_.]`);
+  }
+  if (!/^[A-Za-z_]/.test(name)) throw new UsageError(`kernel function name ${JSON.stringify(name)} must start with a letter or '_'`);
+}
+
+function describeCharacter(c: string): string {
+  if (c === ' ') return 'a space';
+  if (c === '\n' || c === '\r') return 'a line break';
+  if (c === '\t') return 'a tab';
+  const code = c.codePointAt(0)!;
+  return code < 0x20 || code === 0x7f ? `control character 0x${code.toString(16).padStart(2, '0')}` : `'${c}'`;
+}
+
+/** The prefix of syscall entry points on this architecture since 4.17 (what libbpf and bcc try). */
+export function syscallPrefix(arch: string = process.arch): string | undefined {
+  const prefixes: Record<string, string> = {
+    x64: '__x64_',
+    ia32: '__ia32_',
+    arm64: '__arm64_',
+    arm: '__arm_',
+    s390x: '__s390x_',
+    riscv64: '__riscv_',
+    ppc64: '__powerpc64_',
+    loong64: '__loongarch64_',
+    mips64el: '__mips_',
+  };
+  return prefixes[arch];
+}
+
+/** Functions the running kernel can probe, read lazily from tracefs, kallsyms and the blacklist. */
+export class KernelFunctions {
+  private filterFunctions: Set<string> | undefined;
+  private kallsyms: Set<string> | undefined;
+  private blacklist: Set<string> | undefined;
+
+  constructor(
+    private readonly tracefs: string | undefined,
+    private readonly paths = { kallsyms: '/proc/kallsyms', blacklist: '/sys/kernel/debug/kprobes/blacklist' },
+  ) {}
+
+  /** Names in available_filter_functions ("name" or "name [module]"); undefined when unreadable. */
+  private ftraceable(): Set<string> | undefined {
+    if (this.filterFunctions === undefined && this.tracefs) {
+      const text = readOptional(join(this.tracefs, 'available_filter_functions'));
+      if (text !== undefined) this.filterFunctions = new Set(text.split('\n').map((l) => l.split(/\s/)[0]!).filter(Boolean));
+    }
+    return this.filterFunctions;
+  }
+
+  /** Text symbols of /proc/kallsyms: kprobes can also sit where ftrace cannot. */
+  private textSymbols(): Set<string> {
+    if (this.kallsyms === undefined) {
+      const names = new Set<string>();
+      for (const line of (readOptional(this.paths.kallsyms) ?? '').split('\n')) {
+        const [, type, name] = line.split(/\s+/);
+        if (name && type && /^[tTwW]$/.test(type)) names.add(name);
+      }
+      this.kallsyms = names;
+    }
+    return this.kallsyms;
+  }
+
+  has(name: string): boolean {
+    return this.ftraceable()?.has(name) === true || this.textSymbols().has(name);
+  }
+
+  isBlacklisted(name: string): boolean {
+    if (this.blacklist === undefined) {
+      const text = readOptional(this.paths.blacklist) ?? '';
+      this.blacklist = new Set(text.split('\n').map((l) => l.trim().split(/\s+/)[1]).filter((n): n is string => Boolean(n)));
+    }
+    return this.blacklist.has(name);
+  }
+
+  /** Every known name, for suggestions. */
+  names(): Iterable<string> {
+    const ftrace = this.ftraceable();
+    return ftrace && ftrace.size > 0 ? ftrace : this.textSymbols();
+  }
+}
+
+function readOptional(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ResolvedFunction {
+  /** The name the kernel knows and the probe uses. */
+  name: string;
+  /** Set when it differs from what was asked, saying why. */
+  note?: string;
+}
+
+/**
+ * Turns the requested function into one the kernel can probe: as given if it exists, else the
+ * architecture's syscall entry point for a sys_* name (sys_bpf -> __x64_sys_bpf), else an error
+ * naming the closest existing functions.
+ */
+export function resolveKernelFunction(requested: string, functions: KernelFunctions, arch: string = process.arch): ResolvedFunction {
+  validateKernelFunctionName(requested);
+  const checkBlacklist = (name: string): void => {
+    if (functions.isBlacklisted(name)) {
+      throw new AttachError(`kernel function '${name}' cannot be probed: it is in the kprobe blacklist (/sys/kernel/debug/kprobes/blacklist)`);
+    }
+  };
+  if (functions.has(requested)) {
+    checkBlacklist(requested);
+    return { name: requested };
+  }
+  const prefix = syscallPrefix(arch);
+  if (prefix && requested.startsWith('sys_')) {
+    const entry = `${prefix}${requested}`;
+    if (functions.has(entry)) {
+      checkBlacklist(entry);
+      return { name: entry, note: `'${requested}' does not exist in this kernel; using its syscall entry point '${entry}'` };
+    }
+  }
+  const suggestions = closestNames(requested, functions.names(), 5);
+  const hint = suggestions.length > 0 ? `; closest: ${suggestions.join(', ')}` : '';
+  throw new AttachError(`kernel function '${requested}' does not exist in this kernel (not in available_filter_functions or /proc/kallsyms)${hint}`);
+}

@@ -1,0 +1,54 @@
+// Formatting for people and scripts: aligned tables, map entries decoded as numbers or hex.
+import { isPerCpuMapType } from '../object/map-types.js';
+
+/** Left-aligned columns separated by two spaces; trailing spaces trimmed. */
+export function table(rows: readonly (readonly string[])[]): string[] {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());
+}
+
+/** Integers of 1, 2, 4 or 8 bytes as unsigned decimal (host byte order), anything else as hex. */
+export function formatBytes(bytes: Uint8Array): string {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  switch (b.length) {
+    case 1:
+      return String(b.readUInt8(0));
+    case 2:
+      return String(b.readUInt16LE(0));
+    case 4:
+      return String(b.readUInt32LE(0));
+    case 8:
+      return b.readBigUInt64LE(0).toString();
+    default:
+      return `0x${b.toString('hex')}`;
+  }
+}
+
+export interface MapEntryView {
+  key: string;
+  /** For per-CPU maps: the sum over CPUs for integer values, else each CPU's value joined by ' '. */
+  value: string;
+  /** Per-CPU maps only: each CPU's value. */
+  perCpu?: string[];
+}
+
+/** Decodes one entry; per-CPU values come as one 8-byte-aligned slot per CPU. */
+export function mapEntryView(mapType: number, valueSize: number, key: Uint8Array, value: Uint8Array): MapEntryView {
+  if (!isPerCpuMapType(mapType)) return { key: formatBytes(key), value: formatBytes(value) };
+  const slot = Math.ceil(valueSize / 8) * 8;
+  const perCpu: string[] = [];
+  for (let at = 0; at + valueSize <= value.length; at += slot) perCpu.push(formatBytes(value.subarray(at, at + valueSize)));
+  const integer = valueSize === 1 || valueSize === 2 || valueSize === 4 || valueSize === 8;
+  const total = integer ? perCpu.reduce((sum, v) => sum + BigInt(v), 0n).toString() : perCpu.join(' ');
+  return { key: formatBytes(key), value: total, perCpu };
+}
+
+/** Sorts entries by key: numerically when keys are numbers, else as text. */
+export function sortEntries(entries: MapEntryView[]): MapEntryView[] {
+  if (!entries.every((e) => /^\d+$/.test(e.key))) return [...entries].sort((a, b) => a.key.localeCompare(b.key));
+  return [...entries].sort((a, b) => {
+    const [x, y] = [BigInt(a.key), BigInt(b.key)];
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
+}

@@ -1,0 +1,153 @@
+// Output of the command line: aligned text for people, JSON lines for scripts, errors on stderr.
+import { LoaderError, VerifierError } from '../errors.js';
+import type { ReleaseFailure } from '../kernel/scope.js';
+import type { LoadedObject } from '../loader.js';
+import { MAP_TYPE, mapTypeName } from '../object/map-types.js';
+import { programTypeName } from '../kernel/program.js';
+import { mapEntryView, sortEntries, table, type MapEntryView } from './format.js';
+
+/** Map types whose entries are numbers worth showing; the others hold fds or are streams. */
+const SHOWN_MAP_TYPES = new Set<number>([
+  MAP_TYPE.HASH,
+  MAP_TYPE.ARRAY,
+  MAP_TYPE.PERCPU_HASH,
+  MAP_TYPE.PERCPU_ARRAY,
+  MAP_TYPE.LRU_HASH,
+  MAP_TYPE.LRU_PERCPU_HASH,
+]);
+const MAX_ENTRIES_READ = 65536;
+const MAX_ENTRIES_SHOWN = 20;
+
+export interface MapContents {
+  name: string;
+  pin?: string;
+  entries: MapEntryView[];
+  /** True when the map had more entries than were read. */
+  truncated: boolean;
+}
+
+export class Output {
+  constructor(
+    private readonly options: { verbose: boolean; json: boolean },
+    private readonly stdout: (text: string) => void = (t) => void process.stdout.write(t),
+    private readonly stderr: (text: string) => void = (t) => void process.stderr.write(t),
+  ) {}
+
+  note(text: string): void {
+    this.stderr(`load-kp-bpf: ${text}\n`);
+  }
+
+  verbose(text: string): void {
+    if (this.options.verbose) this.stderr(`load-kp-bpf: ${text}\n`);
+  }
+
+  private json(value: unknown): void {
+    this.stdout(`${JSON.stringify(value)}\n`);
+  }
+
+  private lines(lines: string[]): void {
+    this.stdout(lines.map((l) => `${l}\n`).join(''));
+  }
+
+  loaded(objectPath: string, loaded: LoadedObject): void {
+    const maps = [...loaded.maps.values()];
+    const programs = [...loaded.programs.values()];
+    if (this.options.json) {
+      this.json({
+        event: 'attached',
+        object: objectPath,
+        pid: process.pid,
+        maps: maps.map((m) => ({
+          name: m.name,
+          type: mapTypeName(m.map.definition.type),
+          keySize: m.map.definition.keySize,
+          valueSize: m.map.definition.valueSize,
+          maxEntries: m.map.definition.maxEntries,
+          flags: m.map.definition.flags,
+          pin: m.pin ? { path: m.pin.path, state: m.pin.state } : null,
+        })),
+        programs: programs.map((p) => ({ name: p.name, section: p.section, type: programTypeName(p.type), id: p.id, tag: p.tag, instructions: p.instructionCount })),
+        attachments: loaded.attachments.map((a) => ({ ...a, event: a.event ?? null })),
+      });
+      return;
+    }
+    const rows: string[][] = [];
+    for (const m of maps) {
+      const d = m.map.definition;
+      const pin = m.pin ? `pinned ${m.pin.path} (${m.pin.state})` : 'not pinned';
+      rows.push(['map', m.name, mapTypeName(d.type), `key ${d.keySize}`, `value ${d.valueSize}`, `max ${d.maxEntries}`, pin]);
+    }
+    for (const p of programs) rows.push(['program', p.name, programTypeName(p.type), `${p.instructionCount} insns`, `id ${p.id}`, `tag ${p.tag}`, '']);
+    for (const a of loaded.attachments) {
+      const asked = a.resolved === a.target ? '' : `(for ${a.target})`;
+      rows.push([a.kind, a.resolved, asked, a.event ? `event ${a.event}` : '', `via ${a.source}`, `bound by ${a.binding}`, `program ${a.program}`]);
+    }
+    this.lines([...table(rows.map(compact)), `attached; press Ctrl-C to detach`]);
+  }
+
+  /** Reads what the maps hold, before they are closed. */
+  mapContents(loaded: LoadedObject): MapContents[] {
+    const contents: MapContents[] = [];
+    for (const m of loaded.maps.values()) {
+      const d = m.map.definition;
+      if (!SHOWN_MAP_TYPES.has(d.type)) continue;
+      const entries: MapEntryView[] = [];
+      let truncated = false;
+      try {
+        for (const [key, value] of m.map.entries()) {
+          if (entries.length === MAX_ENTRIES_READ) {
+            truncated = true;
+            break;
+          }
+          entries.push(mapEntryView(d.type, d.valueSize, key, value));
+        }
+      } catch (error) {
+        this.note(`could not read map '${m.name}': ${error instanceof Error ? error.message : String(error)}`);
+      }
+      contents.push({ name: m.name, ...(m.pin ? { pin: m.pin.path } : {}), entries: sortEntries(entries), truncated });
+    }
+    return contents;
+  }
+
+  detached(signal: string, loaded: LoadedObject, contents: MapContents[], released: string[], failures: ReleaseFailure[]): void {
+    const kept = [...loaded.maps.values()].filter((m) => m.pin).map((m) => m.pin!.path);
+    if (this.options.json) {
+      this.json({
+        event: 'detached',
+        signal,
+        released,
+        kept,
+        failures: failures.map((f) => ({ release: f.description, error: messageOf(f.error) })),
+        maps: contents,
+      });
+    } else {
+      const lines = [`detached (${signal})`];
+      for (const map of contents) {
+        const shown = map.entries.slice(0, MAX_ENTRIES_SHOWN);
+        lines.push(`${map.name}${map.pin ? ` (kept at ${map.pin})` : ''}: ${map.entries.length}${map.truncated ? '+' : ''} entries`);
+        if (shown.length > 0) lines.push(...table([['  key', 'value'], ...shown.map((e) => [`  ${e.key}`, e.value])]));
+        if (map.entries.length > shown.length) lines.push(`  ... ${map.entries.length - shown.length} more`);
+      }
+      this.lines(lines);
+    }
+    for (const f of failures) this.note(`could not ${f.description}: ${messageOf(f.error)}`);
+  }
+
+  failed(error: unknown, failures: ReleaseFailure[]): void {
+    if (error instanceof VerifierError) this.stderr(`${error.log}\n`);
+    if (error instanceof LoaderError) {
+      this.note(error.message);
+    } else {
+      this.note(`internal error: ${messageOf(error)}${this.options.verbose ? `\n${(error as Error)?.stack ?? ''}` : ' (run with --verbose for details)'}`);
+    }
+    for (const f of failures) this.note(`could not ${f.description}: ${messageOf(f.error)}`);
+  }
+}
+
+function compact(row: string[]): string[] {
+  return row.filter((cell) => cell !== '');
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

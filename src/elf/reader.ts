@@ -1,0 +1,335 @@
+// ELF64 reader: bytes -> sections, symbols, relocations; every malformed input becomes one ElfError.
+import { ElfError } from '../errors.js';
+
+export const SHT_NULL = 0;
+export const SHT_PROGBITS = 1;
+export const SHT_SYMTAB = 2;
+export const SHT_STRTAB = 3;
+export const SHT_RELA = 4;
+export const SHT_NOBITS = 8;
+export const SHT_REL = 9;
+export const SHT_DYNSYM = 11;
+export const SHT_SYMTAB_SHNDX = 18;
+
+export const SHF_WRITE = 0x1n;
+export const SHF_ALLOC = 0x2n;
+export const SHF_EXECINSTR = 0x4n;
+
+export const ET_REL = 1;
+export const ET_EXEC = 2;
+export const ET_DYN = 3;
+export const EM_NONE = 0;
+export const EM_X86_64 = 62;
+export const EM_BPF = 247;
+
+export const STT_NOTYPE = 0;
+export const STT_OBJECT = 1;
+export const STT_FUNC = 2;
+export const STT_SECTION = 3;
+export const STB_LOCAL = 0;
+export const STB_GLOBAL = 1;
+export const STB_WEAK = 2;
+
+export const SHN_UNDEF = 0;
+export const SHN_LORESERVE = 0xff00;
+export const SHN_ABS = 0xfff1;
+export const SHN_COMMON = 0xfff2;
+export const SHN_XINDEX = 0xffff;
+
+const EHDR_SIZE = 64;
+const SHDR_SIZE = 64;
+const SYM_SIZE = 24;
+const REL_SIZE = 16;
+const RELA_SIZE = 24;
+
+export interface ElfSection {
+  readonly index: number;
+  readonly name: string;
+  readonly type: number;
+  readonly flags: bigint;
+  readonly addr: bigint;
+  /** File offset of the contents (meaningless for SHT_NOBITS). */
+  readonly offset: number;
+  readonly size: number;
+  readonly link: number;
+  readonly info: number;
+  readonly addralign: bigint;
+  readonly entsize: number;
+}
+
+export interface ElfSymbol {
+  /** Index in its symbol table. */
+  readonly index: number;
+  readonly name: string;
+  readonly value: bigint;
+  readonly size: bigint;
+  readonly type: number;
+  readonly bind: number;
+  readonly visibility: number;
+  /** The section index the symbol is defined in (extended indexes already resolved), or a SHN_* value. */
+  readonly sectionIndex: number;
+}
+
+export interface ElfRelocation {
+  /** Offset inside the section the relocations apply to. */
+  readonly offset: bigint;
+  readonly symbolIndex: number;
+  readonly type: number;
+  /** Present for SHT_RELA entries. */
+  readonly addend?: bigint;
+}
+
+export interface ElfFile {
+  readonly littleEndian: boolean;
+  readonly type: number;
+  readonly machine: number;
+  readonly sections: readonly ElfSection[];
+  /** Entries of .symtab (index 0 is the null symbol); empty when there is none. */
+  readonly symbols: readonly ElfSymbol[];
+  /** Entries of .dynsym; empty when there is none. */
+  readonly dynamicSymbols: readonly ElfSymbol[];
+  /** The bytes of a section's contents (empty for SHT_NOBITS). A view, not a copy. */
+  sectionData(section: ElfSection): Uint8Array;
+  sectionByName(name: string): ElfSection | undefined;
+  /** REL and RELA sections that apply to `target`, found by sh_info (not by name or type alone). */
+  relocationSectionsFor(target: ElfSection): ElfSection[];
+  /** The entries of a REL or RELA section, each checked against the symbol table. */
+  relocations(relSection: ElfSection): ElfRelocation[];
+}
+
+/** Reads an ELF64 file of either byte order. Throws ElfError for anything malformed. */
+export function readElf(bytes: Uint8Array): ElfFile {
+  return new ElfReader(bytes).read();
+}
+
+class ElfReader {
+  private readonly view: DataView;
+  private littleEndian = true;
+
+  constructor(private readonly bytes: Uint8Array) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  private need(offset: number, length: number, what: string): void {
+    if (!Number.isSafeInteger(offset) || offset < 0 || length < 0 || offset + length > this.bytes.length) {
+      throw new ElfError(`truncated ELF file: ${what} at offset ${offset} needs ${length} bytes but the file has ${this.bytes.length}`);
+    }
+  }
+
+  private u8(offset: number): number {
+    return this.view.getUint8(offset);
+  }
+  private u16(offset: number): number {
+    return this.view.getUint16(offset, this.littleEndian);
+  }
+  private u32(offset: number): number {
+    return this.view.getUint32(offset, this.littleEndian);
+  }
+  private u64(offset: number): bigint {
+    return this.view.getBigUint64(offset, this.littleEndian);
+  }
+  private i64(offset: number): bigint {
+    return this.view.getBigInt64(offset, this.littleEndian);
+  }
+
+  /** A 64-bit file offset or size that must fit in the file to be usable. */
+  private fileOffset(value: bigint, what: string): number {
+    if (value > BigInt(this.bytes.length)) {
+      throw new ElfError(`${what} ${value} is beyond the end of the file (${this.bytes.length} bytes)`);
+    }
+    return Number(value);
+  }
+
+  read(): ElfFile {
+    this.need(0, 16, 'ELF identification');
+    const b = this.bytes;
+    if (b[0] !== 0x7f || b[1] !== 0x45 || b[2] !== 0x4c || b[3] !== 0x46) {
+      throw new ElfError('not an ELF file (bad magic number at offset 0)');
+    }
+    const elfClass = b[4];
+    if (elfClass === 1) throw new ElfError('32-bit ELF file: only ELF64 is supported');
+    if (elfClass !== 2) throw new ElfError(`unknown ELF class ${elfClass} at offset 4`);
+    const data = b[5];
+    if (data !== 1 && data !== 2) throw new ElfError(`unknown ELF byte order ${data} at offset 5`);
+    this.littleEndian = data === 1;
+    if (b[6] !== 1) throw new ElfError(`unknown ELF version ${b[6]} at offset 6`);
+
+    this.need(0, EHDR_SIZE, 'ELF header');
+    const type = this.u16(16);
+    const machine = this.u16(18);
+    const shoff = this.u64(40);
+    const shentsize = this.u16(58);
+    let shnum = this.u16(60);
+    let shstrndx = this.u16(62);
+
+    const sections: ElfSection[] = [];
+    const nameOffsets: number[] = [];
+    if (shoff !== 0n) {
+      if (shentsize !== SHDR_SIZE) throw new ElfError(`section header size is ${shentsize}, expected ${SHDR_SIZE} (offset 58)`);
+      const tableOffset = this.fileOffset(shoff, 'section header table offset');
+      this.need(tableOffset, SHDR_SIZE, 'section header 0');
+      // Extended numbering: counts too big for 16 bits live in section header 0.
+      if (shnum === 0) {
+        shnum = this.fileOffset(this.u64(tableOffset + 32), 'section count (from section header 0)');
+      }
+      if (shstrndx === SHN_XINDEX) shstrndx = this.u32(tableOffset + 40);
+      this.need(tableOffset, shnum * SHDR_SIZE, `section header table (${shnum} entries)`);
+      for (let i = 0; i < shnum; i++) {
+        const at = tableOffset + i * SHDR_SIZE;
+        sections.push(this.readSectionHeader(at, i, shnum));
+        nameOffsets.push(this.u32(at));
+      }
+    }
+
+    if (sections.length > 0) {
+      if (shstrndx >= sections.length) {
+        throw new ElfError(`section name table index ${shstrndx} is out of range (${sections.length} sections)`);
+      }
+      const strtab = sections[shstrndx]!;
+      if (strtab.type !== SHT_STRTAB) throw new ElfError(`section name table (section ${shstrndx}) is not a string table`);
+      sections.forEach((s, i) => {
+        sections[i] = { ...s, name: this.string(strtab, nameOffsets[i]!, `name of section ${i}`) };
+      });
+    }
+
+    const symbolTable = (sectionType: number): ElfSymbol[] => {
+      const tables = sections.filter((s) => s.type === sectionType);
+      if (tables.length > 1) throw new ElfError(`more than one symbol table of type ${sectionType}`);
+      return tables.length === 1 ? this.readSymbols(tables[0]!, sections) : [];
+    };
+    const symbols = symbolTable(SHT_SYMTAB);
+    const dynamicSymbols = symbolTable(SHT_DYNSYM);
+
+    const file: ElfFile = {
+      littleEndian: this.littleEndian,
+      type,
+      machine,
+      sections,
+      symbols,
+      dynamicSymbols,
+      sectionData: (section) => (section.type === SHT_NOBITS ? new Uint8Array(0) : b.subarray(section.offset, section.offset + section.size)),
+      sectionByName: (name) => sections.find((s) => s.name === name),
+      relocationSectionsFor: (target) =>
+        sections.filter((s) => (s.type === SHT_REL || s.type === SHT_RELA) && s.info === target.index && s.index !== target.index),
+      relocations: (relSection) => this.readRelocations(relSection, sections),
+    };
+    return file;
+  }
+
+  private readSectionHeader(at: number, index: number, count: number): ElfSection {
+    const type = this.u32(at + 4);
+    const offset = this.u64(at + 24);
+    const size = this.u64(at + 32);
+    const link = this.u32(at + 40);
+    const info = this.u32(at + 44);
+    const entsize = this.u64(at + 56);
+    const where = `section ${index}`;
+    let fileOffset = 0;
+    let fileSize = 0;
+    if (type === SHT_NOBITS || type === SHT_NULL) {
+      // No bytes in the file; the size only describes memory.
+      fileSize = size > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(size);
+    } else {
+      fileOffset = this.fileOffset(offset, `${where}: offset`);
+      fileSize = this.fileOffset(size, `${where}: size`);
+      if (fileOffset + fileSize > this.bytes.length) {
+        throw new ElfError(`${where}: contents at offset ${fileOffset} with size ${fileSize} run past the end of the file (${this.bytes.length} bytes)`);
+      }
+    }
+    if ((type === SHT_REL || type === SHT_RELA || type === SHT_SYMTAB || type === SHT_DYNSYM) && link >= count) {
+      throw new ElfError(`${where}: linked section ${link} is out of range (${count} sections)`);
+    }
+    if ((type === SHT_REL || type === SHT_RELA) && info >= count) {
+      throw new ElfError(`${where}: relocated section ${info} is out of range (${count} sections)`);
+    }
+    return {
+      index,
+      name: '',
+      type,
+      flags: this.u64(at + 8),
+      addr: this.u64(at + 16),
+      offset: fileOffset,
+      size: fileSize,
+      link,
+      info,
+      addralign: this.u64(at + 48),
+      entsize: entsize > 0xffffn ? 0xffff : Number(entsize),
+    };
+  }
+
+  /** A NUL-terminated string inside a string table section. */
+  private string(strtab: ElfSection, offset: number, what: string): string {
+    if (strtab.type !== SHT_STRTAB) throw new ElfError(`${what}: section ${strtab.index} is not a string table`);
+    if (offset >= strtab.size) {
+      if (offset === 0) return '';
+      throw new ElfError(`${what}: string offset ${offset} is outside string table section ${strtab.index} (${strtab.size} bytes)`);
+    }
+    const start = strtab.offset + offset;
+    const end = this.bytes.indexOf(0, start);
+    if (end < 0 || end >= strtab.offset + strtab.size) {
+      throw new ElfError(`${what}: string at offset ${offset} of section ${strtab.index} is not NUL-terminated`);
+    }
+    return textDecoder.decode(this.bytes.subarray(start, end));
+  }
+
+  private readSymbols(table: ElfSection, sections: ElfSection[]): ElfSymbol[] {
+    const where = `symbol table (section ${table.index} ${table.name})`;
+    if (table.entsize !== SYM_SIZE) throw new ElfError(`${where}: entry size ${table.entsize}, expected ${SYM_SIZE}`);
+    if (table.size % SYM_SIZE !== 0) throw new ElfError(`${where}: size ${table.size} is not a multiple of ${SYM_SIZE}`);
+    const strtab = sections[table.link]!;
+    const extended = sections.find((s) => s.type === SHT_SYMTAB_SHNDX && s.link === table.index);
+    const count = table.size / SYM_SIZE;
+    if (extended && extended.size < count * 4) {
+      throw new ElfError(`extended section index table (section ${extended.index}) is smaller than ${where}`);
+    }
+    const symbols: ElfSymbol[] = [];
+    for (let i = 0; i < count; i++) {
+      const at = table.offset + i * SYM_SIZE;
+      const infoByte = this.u8(at + 4);
+      let sectionIndex = this.u16(at + 6);
+      if (sectionIndex === SHN_XINDEX) {
+        if (!extended) throw new ElfError(`${where}: symbol ${i} uses an extended section index but there is no SHT_SYMTAB_SHNDX section`);
+        sectionIndex = this.u32(extended.offset + i * 4);
+      }
+      if (sectionIndex !== SHN_UNDEF && sectionIndex < SHN_LORESERVE && sectionIndex >= sections.length) {
+        throw new ElfError(`${where}: symbol ${i} refers to section ${sectionIndex}, but there are ${sections.length}`);
+      }
+      symbols.push({
+        index: i,
+        name: this.string(strtab, this.u32(at), `${where}: name of symbol ${i}`),
+        value: this.u64(at + 8),
+        size: this.u64(at + 16),
+        type: infoByte & 0xf,
+        bind: infoByte >> 4,
+        visibility: this.u8(at + 5) & 0x3,
+        sectionIndex,
+      });
+    }
+    return symbols;
+  }
+
+  private readRelocations(rel: ElfSection, sections: readonly ElfSection[]): ElfRelocation[] {
+    const where = `relocation section ${rel.index} (${rel.name})`;
+    if (rel.type !== SHT_REL && rel.type !== SHT_RELA) throw new ElfError(`${where} is not a REL or RELA section`);
+    const entrySize = rel.type === SHT_REL ? REL_SIZE : RELA_SIZE;
+    if (rel.size % entrySize !== 0) throw new ElfError(`${where}: size ${rel.size} is not a multiple of ${entrySize}`);
+    const symtab = sections[rel.link]!;
+    if (symtab.type !== SHT_SYMTAB && symtab.type !== SHT_DYNSYM) {
+      throw new ElfError(`${where}: linked section ${rel.link} is not a symbol table`);
+    }
+    const symbolCount = symtab.size / SYM_SIZE;
+    const relocations: ElfRelocation[] = [];
+    for (let at = rel.offset; at < rel.offset + rel.size; at += entrySize) {
+      const info = this.u64(at + 8);
+      const symbolIndex = Number(info >> 32n);
+      if (symbolIndex >= symbolCount) {
+        throw new ElfError(`${where}: entry ${(at - rel.offset) / entrySize} refers to symbol ${symbolIndex}, but there are ${symbolCount}`);
+      }
+      const entry: ElfRelocation = { offset: this.u64(at), symbolIndex, type: Number(info & 0xffffffffn) };
+      relocations.push(rel.type === SHT_RELA ? { ...entry, addend: this.i64(at + 16) } : entry);
+    }
+    return relocations;
+  }
+}
+
+const textDecoder = new TextDecoder('utf-8', { fatal: false });

@@ -1,0 +1,120 @@
+// Error types: every failure names the step that failed, the errno in words, and what to do.
+import { getSystemErrorName } from 'node:util';
+
+/** Base of every error the loader reports on purpose; its message is one line meant for people. */
+export class LoaderError extends Error {
+  override name = 'LoaderError';
+}
+
+/** The command line or an API argument is wrong (bad name, unknown option value). */
+export class UsageError extends LoaderError {
+  override name = 'UsageError';
+}
+
+/** A malformed ELF file: says what is wrong and where (offset or section). */
+export class ElfError extends LoaderError {
+  override name = 'ElfError';
+}
+
+/** A well-formed ELF file that is not a loadable BPF object (bad map records, relocations, sections). */
+export class ObjectError extends LoaderError {
+  override name = 'ObjectError';
+}
+
+/** A failed system call, as thrown by the native addon and named by src/native.ts. */
+export class SyscallError extends Error {
+  override name = 'SyscallError';
+  constructor(
+    readonly syscall: string,
+    readonly command: string,
+    readonly errno: number,
+    /** The C library's words for the errno, e.g. "File exists". */
+    readonly description: string,
+  ) {
+    super(`${command}: ${errnoName(errno)} (${description})`);
+  }
+  get code(): string {
+    return errnoName(this.errno);
+  }
+}
+
+/** A kernel operation of a named step failed; carries the errno and a hint. */
+export class KernelError extends LoaderError {
+  override name = 'KernelError';
+  constructor(
+    message: string,
+    readonly errno?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+  get code(): string | undefined {
+    return this.errno === undefined ? undefined : errnoName(this.errno);
+  }
+}
+
+/** The verifier refused a program; the log holds its explanation. */
+export class VerifierError extends KernelError {
+  override name = 'VerifierError';
+  constructor(
+    message: string,
+    errno: number,
+    readonly log: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, errno, options);
+  }
+}
+
+/** Attaching to a probe point failed, or the kernel cannot attach that kind of probe. */
+export class AttachError extends KernelError {
+  override name = 'AttachError';
+}
+
+export function errnoName(errno: number): string {
+  try {
+    return getSystemErrorName(-errno);
+  } catch {
+    return `errno ${errno}`;
+  }
+}
+
+/** What to do about errors that mean "you may not", whatever the step. */
+export function permissionHint(errno: number): string {
+  if (errno === 1 /* EPERM */ || errno === 13 /* EACCES */) {
+    return '; run as root (or grant CAP_BPF and CAP_PERFMON; before 5.11 also raise the memlock limit; kernel lockdown also refuses this)';
+  }
+  return '';
+}
+
+/** Wraps a failed system call of a named step into a KernelError with the errno in words and a hint. */
+export function kernelError(step: string, error: unknown, hint = ''): LoaderError {
+  if (error instanceof SyscallError) {
+    const extra = hint || permissionHint(error.errno);
+    return new KernelError(`${step}: ${error.code} (${error.description})${extra}`, error.errno, { cause: error });
+  }
+  const errno = nodeErrno(error);
+  if (errno !== undefined) {
+    const extra = hint || permissionHint(errno);
+    return new KernelError(`${step}: ${errnoName(errno)} (${describeErrno(error)})${extra}`, errno, { cause: error });
+  }
+  if (error instanceof LoaderError) return error;
+  return new KernelError(`${step}: ${error instanceof Error ? error.message : String(error)}`, undefined, { cause: error });
+}
+
+/** The positive errno of a Node fs/child error, if it is one. */
+export function nodeErrno(error: unknown): number | undefined {
+  if (error instanceof SyscallError) return error.errno;
+  if (error instanceof Error && typeof (error as NodeJS.ErrnoException).errno === 'number') {
+    return Math.abs((error as NodeJS.ErrnoException).errno as number);
+  }
+  return undefined;
+}
+
+/** A Node fs error's words ("no such file or directory"), without the path and syscall it repeats. */
+function describeErrno(error: unknown): string {
+  if (error instanceof SyscallError) return error.description;
+  const message = error instanceof Error ? error.message : String(error);
+  const match = /^[A-Z0-9]+: ([^,]+)/.exec(message);
+  return match?.[1] ?? message;
+}

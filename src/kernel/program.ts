@@ -1,0 +1,111 @@
+// Loading programs: BPF_PROG_LOAD with kern_version, a name, and the verifier's log on rejection.
+import { endianness, release, version } from 'node:os';
+import { LoaderError, ObjectError, SyscallError, VerifierError, errnoName, kernelError, permissionHint } from '../errors.js';
+import { closeFd } from '../native.js';
+import { logTrueSize, programInfo, programLoad, programLoadAttr, type ProgramInfo, type ProgramLoadRequest } from './bpf.js';
+
+export const PROG_TYPE = {
+  KPROBE: 2,
+  TRACEPOINT: 5,
+} as const;
+
+const PROGRAM_TYPE_NAMES: Record<number, string> = { 1: 'socket_filter', 2: 'kprobe', 3: 'sched_cls', 4: 'sched_act', 5: 'tracepoint', 6: 'xdp', 7: 'perf_event', 17: 'raw_tracepoint' };
+
+export function programTypeName(type: number): string {
+  return PROGRAM_TYPE_NAMES[type] ?? `type ${type}`;
+}
+
+/**
+ * LINUX_VERSION_CODE of the running kernel, as kern_version wants it (checked before 5.0).
+ * Debian and Ubuntu release strings ("6.1.0-28-amd64") hide the real patch level, which their
+ * version strings carry ("... Debian 6.1.119-1 ..."), as libbpf also reads it.
+ */
+export function kernelVersionCode(releaseText = release(), versionText = version()): number {
+  const distro = /(?:Debian|Ubuntu) (\d+)\.(\d+)\.(\d+)/.exec(versionText);
+  const match = distro ?? /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(releaseText);
+  if (!match) return 0;
+  const [major, minor, patch] = [match[1], match[2], match[3]].map((n) => Number.parseInt(n ?? '0', 10)) as [number, number, number];
+  return (major << 16) + (minor << 8) + Math.min(patch, 255);
+}
+
+/** Instructions are loaded as they are: their byte order must be the machine's. */
+export function assertMachineByteOrder(littleEndian: boolean, what: string): void {
+  const machineLittleEndian = endianness() === 'LE';
+  if (littleEndian !== machineLittleEndian) {
+    throw new ObjectError(
+      `${what} is ${littleEndian ? 'little' : 'big'}-endian but this machine is ${machineLittleEndian ? 'little' : 'big'}-endian; rebuild it with -target bpf${machineLittleEndian ? 'el' : 'eb'}`,
+    );
+  }
+}
+
+export interface LoadedProgramHandle {
+  fd: number;
+  info: ProgramInfo;
+}
+
+const INITIAL_LOG_SIZE = 64 * 1024;
+// Kernels before 5.2 refuse log buffers above UINT_MAX >> 8.
+const MAX_LOG_SIZE = (0xffffffff >>> 8) - 1;
+
+/** Loads a program; a verifier rejection becomes a VerifierError holding the whole log. */
+export function loadProgram(options: ProgramLoadRequest): LoadedProgramHandle {
+  const step = `loading program '${options.name}'`;
+  let fd: number;
+  try {
+    fd = programLoad(programLoadAttr(options));
+  } catch (first) {
+    if (!(first instanceof SyscallError)) throw kernelError(step, first);
+    if (first.errno === 1 || first.errno === 13) {
+      // EACCES also means "the verifier said no": only call it a permission problem if the log is empty.
+      const log = verifierLog(options);
+      if (log.text === '' && first.errno === 1) throw kernelError(step, first, permissionHint(1));
+      throw verifierError(step, first, log);
+    }
+    if (first.errno === 22 || first.errno === 7 /* E2BIG */ || first.errno === 28 /* ENOSPC */) throw verifierError(step, first, verifierLog(options));
+    throw kernelError(step, first);
+  }
+  try {
+    return { fd, info: programInfo(fd) };
+  } catch (error) {
+    closeFd(fd);
+    throw kernelError(`reading back program '${options.name}'`, error);
+  }
+}
+
+interface VerifierLog {
+  text: string;
+  truncated: boolean;
+}
+
+/** Loads again with a log, growing the buffer while the kernel says it is too small. */
+function verifierLog(options: ProgramLoadRequest): VerifierLog {
+  let size = INITIAL_LOG_SIZE;
+  for (;;) {
+    const logBuffer = Buffer.alloc(size);
+    const load = programLoadAttr({ ...options, logLevel: 1, logBuffer });
+    try {
+      // Accepted on the second try: nothing to explain, and the fd must not leak.
+      closeFd(programLoad(load));
+      return { text: '', truncated: false };
+    } catch (error) {
+      const text = logBuffer.toString('utf8', 0, Math.max(0, logBuffer.indexOf(0))).trimEnd();
+      const tooSmall = error instanceof SyscallError && error.errno === 28; /* ENOSPC */
+      if (!tooSmall || size >= MAX_LOG_SIZE) return { text, truncated: tooSmall };
+      const wanted = logTrueSize(load);
+      size = Math.min(MAX_LOG_SIZE, wanted > size ? wanted : size * 4);
+    }
+  }
+}
+
+function verifierError(step: string, error: SyscallError, log: VerifierLog): LoaderError {
+  if (log.text === '') return kernelError(step, error);
+  const lines = log.text.split('\n');
+  const last = lines.filter((l) => l.trim() !== '' && !/^(processed|verification time|stack depth)/.test(l)).pop() ?? lines[lines.length - 1];
+  const text = log.truncated ? `${log.text}\n(verifier log truncated at ${MAX_LOG_SIZE} bytes)` : log.text;
+  return new VerifierError(
+    `${step}: the verifier rejected it (${errnoName(error.errno)}): ${last?.trim()}`,
+    error.errno,
+    text,
+    { cause: error },
+  );
+}

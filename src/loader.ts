@@ -1,0 +1,181 @@
+// LoadedObject: creates an object's maps and programs in the kernel, attaches them, and owns them all.
+import { ObjectError } from './errors.js';
+import type { Attachment } from './attach/attachment.js';
+import { attachKprobe, type PreparedKprobe } from './attach/kprobe.js';
+import type { ProgramBinding } from './attach/perf-event.js';
+import { attachTracepoint } from './attach/tracepoint.js';
+import type { MapDefinition } from './kernel/bpf.js';
+import { BpfMap, possibleCpuCount } from './kernel/maps.js';
+import { DEFAULT_PIN_ROOT, ensureBpffs, openOrCreatePinnedMap, pinPath, type PinState } from './kernel/pins.js';
+import { assertMachineByteOrder, kernelVersionCode, loadProgram } from './kernel/program.js';
+import { ResourceScope, type Outcome, type ReleaseFailure } from './kernel/scope.js';
+import { closeFd } from './native.js';
+import { MAP_TYPE } from './object/map-types.js';
+import { applyMapFds } from './object/relocations.js';
+import type { BpfObjectSpec, MapSpec, ProgramSpec } from './object/spec.js';
+
+export interface LoadOptions {
+  /** Directory for pinning 1 maps, and parent of tc/globals for pinning 2. Default /sys/fs/bpf. */
+  pinRoot?: string;
+  /** Names of the programs to load; default all. */
+  programs?: readonly string[];
+  /** The BPF_PROG_TYPE_* of each program to load. */
+  programType: (program: ProgramSpec) => number;
+}
+
+export interface LoadedMap {
+  name: string;
+  spec: MapSpec;
+  map: BpfMap;
+  /** Set for pinned maps: where, and whether this run created the pin or reused one. */
+  pin?: { path: string; state: PinState };
+}
+
+export interface LoadedProgram {
+  name: string;
+  section: string;
+  type: number;
+  fd: number;
+  id: number;
+  tag: string;
+  instructionCount: number;
+}
+
+/** The definition the kernel gets: a perf event array of 0 entries means one per CPU, as in libbpf. */
+export function effectiveMapDefinition(spec: MapSpec, cpuCount: () => number = possibleCpuCount): MapDefinition {
+  const maxEntries = spec.type === MAP_TYPE.PERF_EVENT_ARRAY && spec.maxEntries === 0 ? cpuCount() : spec.maxEntries;
+  return { type: spec.type, keySize: spec.keySize, valueSize: spec.valueSize, maxEntries, flags: spec.flags };
+}
+
+/** What the kernel cannot be asked for at all; checked before anything is created. */
+function checkLoadable(spec: BpfObjectSpec, programs: ProgramSpec[]): void {
+  assertMachineByteOrder(spec.littleEndian, 'the object');
+  for (const map of spec.maps) {
+    if (map.legacy && (map.legacy.innerId !== 0 || map.type === MAP_TYPE.ARRAY_OF_MAPS || map.type === MAP_TYPE.HASH_OF_MAPS)) {
+      throw new ObjectError(`map '${map.name}' is a map-in-map definition (inner_id ${map.legacy.innerId}), which load-kp-bpf does not support yet`);
+    }
+  }
+  for (const program of programs) {
+    for (const reference of program.mapReferences) {
+      if (!spec.maps.some((m) => m.name === reference.map)) {
+        throw new ObjectError(`instruction ${reference.instruction} of program '${program.name}' refers to map '${reference.map}', which the object does not define`);
+      }
+    }
+  }
+}
+
+export class LoadedObject {
+  readonly maps = new Map<string, LoadedMap>();
+  readonly programs = new Map<string, LoadedProgram>();
+  readonly attachments: Attachment[] = [];
+  private readonly scope = new ResourceScope();
+
+  private constructor(readonly spec: BpfObjectSpec) {}
+
+  /**
+   * Creates (or reuses pinned) maps, then loads the chosen programs with their map references
+   * patched. If any step fails, everything created so far is released (new pins removed) and
+   * the error is thrown. The same holds for the attach methods: a failed attach releases the
+   * whole object, so no half-loaded state is ever left.
+   */
+  static load(spec: BpfObjectSpec, options: LoadOptions): LoadedObject {
+    const wanted = options.programs ?? spec.programs.map((p) => p.name);
+    const programs = wanted.map((name) => {
+      const program = spec.programs.find((p) => p.name === name);
+      if (!program) throw new ObjectError(`the object has no program '${name}'; it has ${spec.programs.map((p) => `'${p.name}'`).join(', ')}`);
+      return program;
+    });
+    checkLoadable(spec, programs);
+    const loaded = new LoadedObject(spec);
+    return loaded.guard(() => {
+      const pinRoot = options.pinRoot ?? DEFAULT_PIN_ROOT;
+      // Every map is created, used by the chosen programs or not: pinned maps are for other tools too.
+      for (const mapSpec of spec.maps) loaded.createMap(mapSpec, pinRoot);
+      for (const program of programs) loaded.loadProgram(program, options.programType(program));
+      return loaded;
+    });
+  }
+
+  private guard<T>(body: () => T): T {
+    try {
+      return body();
+    } catch (error) {
+      this.scope.close('failure');
+      throw error;
+    }
+  }
+
+  private createMap(spec: MapSpec, pinRoot: string): void {
+    const definition = effectiveMapDefinition(spec);
+    if (spec.pinning === 0) {
+      const map = BpfMap.create(spec.name, definition);
+      this.scope.defer(`close map '${spec.name}'`, () => map.close());
+      this.maps.set(spec.name, { name: spec.name, spec, map });
+      return;
+    }
+    const path = pinPath(pinRoot, spec.name, spec.pinning);
+    ensureBpffs(pinRoot);
+    const pinned = openOrCreatePinnedMap(this.scope, spec.name, definition, path);
+    this.maps.set(spec.name, { name: spec.name, spec, map: pinned.map, pin: { path, state: pinned.state } });
+  }
+
+  private loadProgram(program: ProgramSpec, type: number): void {
+    const instructions = applyMapFds(program.instructions, this.spec.littleEndian, program.mapReferences, (name) => this.maps.get(name)!.map.fd);
+    const handle = loadProgram({
+      type,
+      instructions,
+      license: this.spec.license,
+      kernelVersion: this.spec.kernelVersion ?? kernelVersionCode(),
+      name: program.name,
+    });
+    this.scope.defer(`close program '${program.name}'`, () => closeFd(handle.fd));
+    this.programs.set(program.name, {
+      name: program.name,
+      section: program.section,
+      type,
+      fd: handle.fd,
+      id: handle.info.id,
+      tag: handle.info.tag,
+      instructionCount: instructions.length / 8,
+    });
+  }
+
+  program(name: string): LoadedProgram {
+    const program = this.programs.get(name);
+    if (!program) throw new ObjectError(`program '${name}' is not loaded`);
+    return program;
+  }
+
+  /** Attaches a loaded program to a kernel function prepared with prepareKprobe(). */
+  attachKprobe(programName: string, prepared: PreparedKprobe, options: { retprobe?: boolean; binding?: ProgramBinding } = {}): Attachment {
+    const program = this.program(programName);
+    return this.attached(() =>
+      attachKprobe(this.scope, prepared, { programFd: program.fd, programName, retprobe: options.retprobe ?? false, binding: options.binding }),
+    );
+  }
+
+  /** Attaches a loaded tracepoint program to "category/event". */
+  attachTracepoint(programName: string, tracepoint: string, options: { binding?: ProgramBinding } = {}): Attachment {
+    const program = this.program(programName);
+    return this.attached(() => attachTracepoint(this.scope, { programFd: program.fd, programName, tracepoint, binding: options.binding }));
+  }
+
+  private attached(attach: () => Attachment): Attachment {
+    const attachment = this.guard(attach);
+    this.attachments.push(attachment);
+    return attachment;
+  }
+
+  /** What close() would release, most recent first. */
+  pendingReleases(outcome: Outcome = 'success'): string[] {
+    return this.scope.pending(outcome);
+  }
+
+  /**
+   * Detaches and releases everything in reverse order. With 'success' pinned maps stay; with
+   * 'failure' pins this run created are removed too. Returns what could not be released.
+   */
+  close(outcome: Outcome = 'success'): ReleaseFailure[] {
+    return this.scope.close(outcome);
+  }
+}

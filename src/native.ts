@@ -1,0 +1,53 @@
+// The typed interface to the native addon (native/syscalls.cc); failures become SyscallError.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { SyscallError } from './errors.js';
+
+/** An 8-byte pointer field in an attribute buffer, filled with the address of `buffer`. */
+export type PointerField = [offset: number, buffer: Buffer];
+
+interface Addon {
+  bpf(cmd: number, attr: Buffer, pointers: PointerField[]): number;
+  perfEventOpen(attr: Buffer, pointers: PointerField[], pid: number, cpu: number, groupFd: number, flags: number): number;
+  ioctl(fd: number, request: number, arg: number): number;
+  close(fd: number): void;
+  mount(source: string, target: string, fstype: string): void;
+}
+
+const require = createRequire(import.meta.url);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const addon = (require('node-gyp-build') as (dir: string) => Addon)(root);
+
+function named<T>(command: string, call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    const e = error as { errno?: unknown; syscall?: unknown; message?: unknown };
+    if (typeof e.errno === 'number' && typeof e.syscall === 'string') {
+      const description = String(e.message).replace(/^[^:]*: /, '');
+      throw new SyscallError(e.syscall, command, e.errno, description);
+    }
+    throw error;
+  }
+}
+
+/** bpf(2); `command` is the command's name for error messages. Returns the fd or 0. */
+export function bpf(cmd: number, command: string, attr: Buffer, pointers: PointerField[] = []): number {
+  return named(command, () => addon.bpf(cmd, attr, pointers));
+}
+
+export function perfEventOpen(attr: Buffer, pointers: PointerField[], pid: number, cpu: number, groupFd: number, flags: number): number {
+  return named('perf_event_open', () => addon.perfEventOpen(attr, pointers, pid, cpu, groupFd, flags));
+}
+
+export function ioctl(fd: number, request: number, command: string, arg = 0): number {
+  return named(command, () => addon.ioctl(fd, request, arg));
+}
+
+export function closeFd(fd: number): void {
+  named('close', () => addon.close(fd));
+}
+
+export function mount(source: string, target: string, fstype: string): void {
+  named(`mount ${fstype} on ${target}`, () => addon.mount(source, target, fstype));
+}

@@ -16,8 +16,11 @@ export class ElfError extends LoaderError {
   override name = 'ElfError';
 }
 
-/** A well-formed ELF file that is not a loadable BPF object (bad map records, relocations, sections). */
-export class ObjectError extends LoaderError {
+/**
+ * A well-formed ELF file that is not a loadable BPF object (bad map records, relocations,
+ * sections). A kind of ElfError: both mean "this file cannot be loaded as it is".
+ */
+export class ObjectError extends ElfError {
   override name = 'ObjectError';
 }
 

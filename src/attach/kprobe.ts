@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { AttachError } from '../errors.js';
 import type { ResourceScope } from '../kernel/scope.js';
 import type { Attachment } from './attachment.js';
-import { KernelFunctions, resolveKernelFunction } from './kernel-functions.js';
+import { KernelFunctions, resolveKernelFunction, validateKernelFunctionName } from './kernel-functions.js';
 import { PERF_TYPE_TRACEPOINT, openAndAttachPerfEvent, type ProgramBinding } from './perf-event.js';
 import { createProbeEvent, probeEventName, removeStaleProbeEvents, EVENT_GROUP } from './probe-events.js';
 import { tracefsRoot } from './tracefs.js';
@@ -22,6 +22,7 @@ export interface PreparedKprobe {
  * name, existence and blacklist status. Also removes events left by dead loaders.
  */
 export function prepareKprobe(requested: string): PreparedKprobe {
+  validateKernelFunctionName(requested);
   const tracefs = tracefsRoot();
   if (!existsSync(join(tracefs, 'kprobe_events'))) {
     throw new AttachError(

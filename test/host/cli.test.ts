@@ -1,0 +1,76 @@
+// Host kernel (no kprobes): the command fails clearly, leaves nothing behind, and refuses bad input
+// with one line on stderr.
+import assert from 'node:assert/strict';
+import { existsSync, writeFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { EXAMPLE, REPO, runCli } from '../support/cli.js';
+import { loadedProgramIds, tracefsFile } from '../support/kernel.js';
+
+function oneLine(stderr: string): string {
+  const lines = stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `expected one line on stderr, got: ${stderr}`);
+  return lines[0]!;
+}
+
+describe('load-kp-bpf on a kernel without kprobes', () => {
+  test('examples/test_prog.o sys_bpf: clear message, exit 1, no maps, pins, programs or events', async () => {
+    const result = await runCli([EXAMPLE, 'sys_bpf']);
+    assert.equal(result.code, 1);
+    assert.equal(result.stdout, '');
+    assert.match(oneLine(result.stderr), /^load-kp-bpf: this kernel has no kprobe support \(CONFIG_KPROBE_EVENTS\): \/sys\/kernel(\/debug)?\/tracing\/kprobe_events does not exist/);
+    assert.equal(existsSync('/sys/fs/bpf/kp_bpf_calls'), false);
+    assert.equal(existsSync('/sys/fs/bpf/kp_bpf_cmds'), false);
+    assert.deepEqual(loadedProgramIds('count_bpf_calls'), []);
+    assert.equal(tracefsFile('kprobe_events'), undefined);
+  });
+});
+
+describe('bad input: one line on stderr, exit 1, nothing created', () => {
+  test('a missing object file', async () => {
+    const result = await runCli(['/nonexistent/x.o', 'sys_bpf']);
+    assert.equal(result.code, 1);
+    assert.equal(oneLine(result.stderr), 'load-kp-bpf: reading /nonexistent/x.o: ENOENT (no such file or directory)');
+  });
+
+  test('a file that is not ELF', async () => {
+    const path = `${REPO}test/fixtures/build/not-elf.o`;
+    writeFileSync(path, 'hello, this is text\n');
+    const result = await runCli([path, 'sys_bpf']);
+    assert.equal(result.code, 1);
+    assert.equal(oneLine(result.stderr), `load-kp-bpf: ${path}: not an ELF file (bad magic number at offset 0)`);
+  });
+
+  test('an ELF file that is not a BPF object', async () => {
+    const result = await runCli(['/bin/true', 'sys_bpf']);
+    assert.equal(result.code, 1);
+    assert.match(oneLine(result.stderr), /^load-kp-bpf: \/bin\/true: not a BPF object: ELF type 3, expected 1/);
+  });
+
+  for (const [name, what] of [
+    ['sys_bpf\np:kprobes/evil do_exit', 'a line break'],
+    ['sys bpf', 'a space'],
+    ['sys_bpf;reboot', "';'"],
+    ['$(reboot)', "'\\$'"],
+  ] as const) {
+    test(`function name containing ${what} is refused before anything is written`, async () => {
+      const result = await runCli([EXAMPLE, name]);
+      assert.equal(result.code, 1);
+      assert.match(oneLine(result.stderr), new RegExp(`^load-kp-bpf: kernel function name .* contains ${what} at position \\d+; use only \\[A-Za-z0-9_.\\]$`));
+    });
+  }
+
+  test('missing arguments show the usage error', async () => {
+    const result = await runCli([EXAMPLE]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /error: missing required argument 'function'/);
+  });
+
+  test('--help and --version exit 0', async () => {
+    const help = await runCli(['--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /Usage: load-kp-bpf \[options\] <object> <function>/);
+    const version = await runCli(['--version']);
+    assert.equal(version.code, 0);
+    assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
+  });
+});

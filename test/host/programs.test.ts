@@ -1,0 +1,74 @@
+// Host kernel: programs load with their maps, the verifier's refusals are explained, and a
+// program attached through the perf-event path (tracepoint syscalls/sys_enter_bpf) really runs.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, describe, test } from 'node:test';
+import { VerifierError } from '../../src/errors.js';
+import { PROG_TYPE } from '../../src/kernel/program.js';
+import { LoadedObject } from '../../src/loader.js';
+import { parseBpfObject } from '../../src/object/bpf-object.js';
+import { fixture } from '../support/cli.js';
+import { loadedProgramIds, makeBpfCalls, removePinRoot, scratchPinRoot } from '../support/kernel.js';
+
+const spec = (path: string) => parseBpfObject(readFileSync(path));
+const pins = scratchPinRoot('programs');
+after(() => removePinRoot(pins));
+
+describe('verifier', () => {
+  test('a rejected program reports the verifier log and the failing line', () => {
+    assert.throws(
+      () => LoadedObject.load(spec(fixture('verifier_reject.o')), { pinRoot: pins, programType: () => PROG_TYPE.KPROBE }),
+      (error: unknown) => {
+        assert.ok(error instanceof VerifierError);
+        assert.match(error.message, /^loading program 'unchecked_lookup': the verifier rejected it \(EACCES\): R0 invalid mem access 'map_value_or_null'$/);
+        assert.match(error.log, /call bpf_map_lookup_elem#1/);
+        assert.match(error.log, /R0 invalid mem access 'map_value_or_null'/);
+        return true;
+      },
+    );
+    assert.deepEqual(loadedProgramIds('unchecked_lookup'), []);
+  });
+
+  test('an object without a license section loads as GPL and says so', () => {
+    const object = spec(fixture('no_license.o'));
+    assert.equal(object.license, 'GPL');
+    assert.deepEqual(object.notices, [`object has no 'license' section: loading it as "GPL"`]);
+    const loaded = LoadedObject.load(object, { pinRoot: pins, programType: () => PROG_TYPE.KPROBE });
+    assert.equal(loadedProgramIds('no_license').length, 1);
+    loaded.close();
+    assert.deepEqual(loadedProgramIds('no_license'), []);
+  });
+});
+
+describe('tracepoint attach (the perf event path the kprobe attach shares)', () => {
+  test('a program on syscalls/sys_enter_bpf counts our bpf() calls, and is gone after close', () => {
+    const loaded = LoadedObject.load(spec(fixture('tp_count.o')), { pinRoot: pins, programType: () => PROG_TYPE.TRACEPOINT });
+    const attachment = loaded.attachTracepoint('count_hits', 'syscalls/sys_enter_bpf');
+    assert.equal(attachment.kind, 'tracepoint');
+    const hits = loaded.maps.get('tp_hits')!.map;
+    const read = (): bigint => hits.lookup(Buffer.alloc(4))!.readBigUInt64LE(0);
+    const before = read();
+    makeBpfCalls(hits, 100);
+    const counted = read() - before;
+    // Our 100 lookups, plus the one read, plus whatever else on the machine calls bpf().
+    assert.ok(counted >= 101n, `counted ${counted} bpf() calls, expected at least 101`);
+    const id = loaded.program('count_hits').id;
+    loaded.close();
+    assert.deepEqual(loadedProgramIds('count_hits').filter((i) => i === id), []);
+  });
+
+  test('an unknown tracepoint is refused with the closest names, and the object is released', () => {
+    const loaded = LoadedObject.load(spec(fixture('tp_count.o')), { pinRoot: pins, programType: () => PROG_TYPE.TRACEPOINT });
+    assert.throws(() => loaded.attachTracepoint('count_hits', 'syscalls/sys_enter_bfp'), /tracepoint syscalls\/sys_enter_bfp does not exist in this kernel; closest: syscalls\/sys_enter_bpf/);
+    assert.deepEqual(loadedProgramIds('count_hits'), []);
+  });
+
+  test('a kprobe program cannot be bound to a tracepoint: the error says why', () => {
+    const loaded = LoadedObject.load(spec(fixture('tp_count.o')), { pinRoot: pins, programType: () => PROG_TYPE.KPROBE });
+    assert.throws(
+      () => loaded.attachTracepoint('count_hits', 'syscalls/sys_enter_bpf'),
+      /attaching the program to the tracepoint syscalls\/sys_enter_bpf \(PERF_EVENT_IOC_SET_BPF\): EINVAL \(Invalid argument\); the program type does not fit this event/,
+    );
+    assert.deepEqual(loadedProgramIds('count_hits'), []);
+  });
+});

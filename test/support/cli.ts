@@ -1,0 +1,81 @@
+// Running the load-kp-bpf command in tests: to completion, or in the background until a line appears.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = fileURLToPath(new URL('../..', import.meta.url));
+export const CLI = `${REPO}bin/load-kp-bpf.js`;
+export const EXAMPLE = `${REPO}examples/test_prog.o`;
+export const fixture = (name: string): string => `${REPO}test/fixtures/build/${name}`;
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI to completion (killing it after timeoutMs) and collects its output. */
+export function runCli(args: string[], timeoutMs = 60_000): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** A CLI run in the background: wait for output, send signals, collect the result. */
+export class RunningCli {
+  readonly child: ChildProcessWithoutNullStreams;
+  stdout = '';
+  stderr = '';
+  private readonly done: Promise<CliResult>;
+
+  constructor(args: string[]) {
+    this.child = spawn(process.execPath, [CLI, ...args], { cwd: REPO });
+    this.child.stdout.on('data', (d: Buffer) => (this.stdout += d.toString()));
+    this.child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    this.done = new Promise((resolve) => {
+      this.child.on('close', (code, signal) => resolve({ code, signal, stdout: this.stdout, stderr: this.stderr }));
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  /** Resolves when stdout matches; rejects if the process ends first or the time runs out. */
+  async waitFor(pattern: RegExp, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!pattern.test(this.stdout)) {
+      if (this.child.exitCode !== null || this.child.signalCode !== null) {
+        throw new Error(`load-kp-bpf ended before printing ${pattern}: stdout ${JSON.stringify(this.stdout)} stderr ${JSON.stringify(this.stderr)}`);
+      }
+      if (Date.now() > deadline) {
+        this.child.kill('SIGKILL');
+        throw new Error(`timed out waiting for ${pattern}: stdout ${JSON.stringify(this.stdout)} stderr ${JSON.stringify(this.stderr)}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Sends a signal and waits for the process to end. */
+  async stop(signal: NodeJS.Signals, timeoutMs = 60_000): Promise<CliResult> {
+    this.child.kill(signal);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    const result = await this.done;
+    clearTimeout(timer);
+    return result;
+  }
+
+  result(): Promise<CliResult> {
+    return this.done;
+  }
+}

@@ -1,0 +1,73 @@
+// Kernel-side checks for tests: pinned counters, our programs still loaded, scratch pin roots.
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { BpfMap } from '../../src/kernel/maps.js';
+import { programFdById, programIds, programInfo } from '../../src/kernel/bpf.js';
+import { closeFd } from '../../src/native.js';
+
+let scratchCounter = 0;
+
+/** A fresh directory on bpffs for one test's pins; remove it with removePinRoot. */
+export function scratchPinRoot(label: string): string {
+  return `/sys/fs/bpf/lkb-test-${label}-${process.pid}-${scratchCounter++}`;
+}
+
+export function removePinRoot(root: string): void {
+  rmSync(root, { recursive: true, force: true });
+}
+
+/** The u64 stored under a u32 key of a pinned map, or undefined when the key is absent. */
+export function pinnedCounter(path: string, key = 0): bigint | undefined {
+  const map = BpfMap.fromPin(path);
+  try {
+    const k = Buffer.alloc(4);
+    k.writeUInt32LE(key);
+    return map.lookup(k)?.readBigUInt64LE(0);
+  } finally {
+    map.close();
+  }
+}
+
+/** The sum of all u64 values of a pinned map. */
+export function pinnedTotal(path: string): bigint {
+  const map = BpfMap.fromPin(path);
+  try {
+    let total = 0n;
+    for (const [, value] of map.entries()) total += value.readBigUInt64LE(0);
+    return total;
+  } finally {
+    map.close();
+  }
+}
+
+/** Ids of loaded programs with this name (the kernel keeps at most 15 characters of it). */
+export function loadedProgramIds(name: string): number[] {
+  const kernelName = name.slice(0, 15);
+  const ids: number[] = [];
+  for (const id of programIds()) {
+    let fd: number;
+    try {
+      fd = programFdById(id);
+    } catch {
+      continue; // went away meanwhile
+    }
+    try {
+      if (programInfo(fd).name === kernelName) ids.push(id);
+    } finally {
+      closeFd(fd);
+    }
+  }
+  return ids;
+}
+
+/** Makes `count` bpf() system calls of command BPF_MAP_LOOKUP_ELEM (1) on a map. */
+export function makeBpfCalls(map: BpfMap, count: number): void {
+  const key = Buffer.alloc(map.definition.keySize);
+  for (let i = 0; i < count; i++) map.lookup(key);
+}
+
+export function tracefsFile(name: string): string | undefined {
+  for (const root of ['/sys/kernel/tracing', '/sys/kernel/debug/tracing']) {
+    if (existsSync(`${root}/${name}`)) return readFileSync(`${root}/${name}`, 'utf8');
+  }
+  return undefined;
+}

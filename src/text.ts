@@ -38,3 +38,26 @@ export function closestNames(target: string, names: Iterable<string>, limit: num
   scored.sort((a, b) => a.score - b.score || a.name.localeCompare(b.name));
   return [...new Set(scored.map((s) => s.name))].slice(0, limit);
 }
+
+/**
+ * A name from an input file, made safe to put in a one-line message: control characters (line
+ * breaks included), DEL, C1 controls and the Unicode line/paragraph separators become escapes.
+ */
+export function printable(name: string): string {
+  return name.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\\]/g, (c) => {
+    switch (c) {
+      case '\\':
+        return '\\\\';
+      case '\n':
+        return '\\n';
+      case '\r':
+        return '\\r';
+      case '\t':
+        return '\\t';
+      default: {
+        const code = c.charCodeAt(0);
+        return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+      }
+    }
+  });
+}

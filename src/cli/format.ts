@@ -1,4 +1,5 @@
 // Formatting for people and scripts: aligned tables, map entries decoded as numbers or hex.
+import { endianness } from 'node:os';
 import { isPerCpuMapType } from '../object/map-types.js';
 
 /** Left-aligned columns separated by two spaces; trailing spaces trimmed. */
@@ -8,18 +9,23 @@ export function table(rows: readonly (readonly string[])[]): string[] {
   return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());
 }
 
-/** Integers of 1, 2, 4 or 8 bytes as unsigned decimal (host byte order), anything else as hex. */
-export function formatBytes(bytes: Uint8Array): string {
+const HOST_LITTLE_ENDIAN = endianness() === 'LE';
+
+/**
+ * Integers of 1, 2, 4 or 8 bytes as unsigned decimal (in host byte order, as the kernel hands map
+ * keys and values to user space), anything else as hex.
+ */
+export function formatBytes(bytes: Uint8Array, littleEndian: boolean = HOST_LITTLE_ENDIAN): string {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   switch (b.length) {
     case 1:
       return String(b.readUInt8(0));
     case 2:
-      return String(b.readUInt16LE(0));
+      return String(littleEndian ? b.readUInt16LE(0) : b.readUInt16BE(0));
     case 4:
-      return String(b.readUInt32LE(0));
+      return String(littleEndian ? b.readUInt32LE(0) : b.readUInt32BE(0));
     case 8:
-      return b.readBigUInt64LE(0).toString();
+      return (littleEndian ? b.readBigUInt64LE(0) : b.readBigUInt64BE(0)).toString();
     default:
       return `0x${b.toString('hex')}`;
   }
@@ -36,9 +42,10 @@ export interface MapEntryView {
 /** Decodes one entry; per-CPU values come as one 8-byte-aligned slot per CPU. */
 export function mapEntryView(mapType: number, valueSize: number, key: Uint8Array, value: Uint8Array): MapEntryView {
   if (!isPerCpuMapType(mapType)) return { key: formatBytes(key), value: formatBytes(value) };
-  const slot = Math.ceil(valueSize / 8) * 8;
+  // One 8-byte-aligned slot per CPU (at least 8 bytes, so a value size of 0 cannot stall the walk).
+  const slot = Math.max(1, Math.ceil(valueSize / 8)) * 8;
   const perCpu: string[] = [];
-  for (let at = 0; at + valueSize <= value.length; at += slot) perCpu.push(formatBytes(value.subarray(at, at + valueSize)));
+  for (let at = 0; at < value.length && at + valueSize <= value.length; at += slot) perCpu.push(formatBytes(value.subarray(at, at + valueSize)));
   const integer = valueSize === 1 || valueSize === 2 || valueSize === 4 || valueSize === 8;
   const total = integer ? perCpu.reduce((sum, v) => sum + BigInt(v), 0n).toString() : perCpu.join(' ');
   return { key: formatBytes(key), value: total, perCpu };

@@ -1,5 +1,6 @@
 // ELF64 reader: bytes -> sections, symbols, relocations; every malformed input becomes one ElfError.
 import { ElfError } from '../errors.js';
+import { printable } from '../text.js';
 
 export const SHT_NULL = 0;
 export const SHT_PROGBITS = 1;
@@ -88,7 +89,7 @@ export interface ElfFile {
   readonly symbols: readonly ElfSymbol[];
   /** Entries of .dynsym; empty when there is none. */
   readonly dynamicSymbols: readonly ElfSymbol[];
-  /** The bytes of a section's contents (empty for SHT_NOBITS). A view, not a copy. */
+  /** The bytes of a section's contents (empty for SHT_NOBITS and SHT_NULL). A view, not a copy. */
   sectionData(section: ElfSection): Uint8Array;
   sectionByName(name: string): ElfSection | undefined;
   /** REL and RELA sections that apply to `target`, found by sh_info (not by name or type alone). */
@@ -207,7 +208,8 @@ class ElfReader {
       sections,
       symbols,
       dynamicSymbols,
-      sectionData: (section) => (section.type === SHT_NOBITS ? new Uint8Array(0) : b.subarray(section.offset, section.offset + section.size)),
+      sectionData: (section) =>
+        section.type === SHT_NOBITS || section.type === SHT_NULL ? new Uint8Array(0) : b.subarray(section.offset, section.offset + section.size),
       sectionByName: (name) => sections.find((s) => s.name === name),
       relocationSectionsFor: (target) =>
         sections.filter((s) => (s.type === SHT_REL || s.type === SHT_RELA) && s.info === target.index && s.index !== target.index),
@@ -273,7 +275,7 @@ class ElfReader {
   }
 
   private readSymbols(table: ElfSection, sections: ElfSection[]): ElfSymbol[] {
-    const where = `symbol table (section ${table.index} ${table.name})`;
+    const where = `symbol table (section ${table.index} ${printable(table.name)})`;
     if (table.entsize !== SYM_SIZE) throw new ElfError(`${where}: entry size ${table.entsize}, expected ${SYM_SIZE}`);
     if (table.size % SYM_SIZE !== 0) throw new ElfError(`${where}: size ${table.size} is not a multiple of ${SYM_SIZE}`);
     const strtab = sections[table.link]!;
@@ -287,11 +289,13 @@ class ElfReader {
       const at = table.offset + i * SYM_SIZE;
       const infoByte = this.u8(at + 4);
       let sectionIndex = this.u16(at + 6);
-      if (sectionIndex === SHN_XINDEX) {
+      // An extended index is always a real section index, never one of the reserved SHN_* values.
+      const isExtended = sectionIndex === SHN_XINDEX;
+      if (isExtended) {
         if (!extended) throw new ElfError(`${where}: symbol ${i} uses an extended section index but there is no SHT_SYMTAB_SHNDX section`);
         sectionIndex = this.u32(extended.offset + i * 4);
       }
-      if (sectionIndex !== SHN_UNDEF && sectionIndex < SHN_LORESERVE && sectionIndex >= sections.length) {
+      if (sectionIndex !== SHN_UNDEF && (isExtended || sectionIndex < SHN_LORESERVE) && sectionIndex >= sections.length) {
         throw new ElfError(`${where}: symbol ${i} refers to section ${sectionIndex}, but there are ${sections.length}`);
       }
       symbols.push({
@@ -309,7 +313,7 @@ class ElfReader {
   }
 
   private readRelocations(rel: ElfSection, sections: readonly ElfSection[]): ElfRelocation[] {
-    const where = `relocation section ${rel.index} (${rel.name})`;
+    const where = `relocation section ${rel.index} (${printable(rel.name)})`;
     if (rel.type !== SHT_REL && rel.type !== SHT_RELA) throw new ElfError(`${where} is not a REL or RELA section`);
     const entrySize = rel.type === SHT_REL ? REL_SIZE : RELA_SIZE;
     if (rel.size % entrySize !== 0) throw new ElfError(`${where}: size ${rel.size} is not a multiple of ${entrySize}`);

@@ -1,6 +1,7 @@
 // Parses a BPF ELF object into a BpfObjectSpec: programs, maps, license, with every reference checked.
-import { EM_BPF, EM_NONE, ET_REL, SHF_EXECINSTR, STT_FUNC, readElf, type ElfFile, type ElfSection } from '../elf/reader.js';
+import { EM_BPF, EM_NONE, ET_REL, SHF_EXECINSTR, SHT_PROGBITS, STT_FUNC, readElf, type ElfFile, type ElfSection } from '../elf/reader.js';
 import { ObjectError } from '../errors.js';
+import { printable } from '../text.js';
 import { INSN_SIZE } from './instructions.js';
 import { LEGACY_MAPS_SECTION, parseLegacyMaps } from './legacy-maps.js';
 import { collectMapReferences } from './relocations.js';
@@ -29,8 +30,10 @@ export function parseBpfObject(bytes: Uint8Array): BpfObjectSpec {
   let kernelVersion: number | undefined;
   const versionSection = elf.sectionByName('version');
   if (versionSection) {
+    const data = elf.sectionData(versionSection);
     if (versionSection.size !== 4) throw new ObjectError(`section 'version' is ${versionSection.size} bytes, expected 4`);
-    kernelVersion = new DataView(elf.sectionData(versionSection).slice().buffer).getUint32(0, elf.littleEndian);
+    if (data.length !== 4) throw new ObjectError(`section 'version' has no contents in the file (section type ${versionSection.type})`);
+    kernelVersion = new DataView(data.slice().buffer).getUint32(0, elf.littleEndian);
   }
 
   const mapsSection = elf.sectionByName(LEGACY_MAPS_SECTION);
@@ -55,8 +58,11 @@ export function parseBpfObject(bytes: Uint8Array): BpfObjectSpec {
 }
 
 function parseProgram(elf: ElfFile, section: ElfSection, mapAt: (sectionIndex: number, offset: bigint) => string | undefined): ProgramSpec {
+  if (section.type !== SHT_PROGBITS) {
+    throw new ObjectError(`section '${printable(section.name)}' is executable but of type ${section.type}, not SHT_PROGBITS: it has no instructions in the file`);
+  }
   if (section.size % INSN_SIZE !== 0) {
-    throw new ObjectError(`section '${section.name}' is ${section.size} bytes, not a whole number of ${INSN_SIZE}-byte instructions`);
+    throw new ObjectError(`section '${printable(section.name)}' is ${section.size} bytes, not a whole number of ${INSN_SIZE}-byte instructions`);
   }
   const entry = elf.symbols.find((s) => s.sectionIndex === section.index && s.type === STT_FUNC && s.value === 0n && s.name !== '');
   return {

@@ -2,6 +2,7 @@
 import type { ElfFile, ElfSection, ElfSymbol } from '../elf/reader.js';
 import { STT_SECTION, SHN_LORESERVE } from '../elf/reader.js';
 import { ObjectError } from '../errors.js';
+import { printable } from '../text.js';
 import type { MapSpec, PinningMode } from './spec.js';
 
 export const LEGACY_MAPS_SECTION = 'maps';
@@ -56,12 +57,12 @@ export function parseLegacyMaps(elf: ElfFile, section: ElfSection): { maps: MapS
   const maps = symbols.map((symbol) => {
     if (symbol.value % BigInt(recordSize) !== 0n || symbol.value >= BigInt(section.size)) {
       throw new ObjectError(
-        `map symbol '${symbol.name}' is at offset ${symbol.value} of section '${LEGACY_MAPS_SECTION}', not at the start of a ${recordSize}-byte record`,
+        `map symbol '${printable(symbol.name)}' is at offset ${symbol.value} of section '${LEGACY_MAPS_SECTION}', not at the start of a ${recordSize}-byte record`,
       );
     }
     const other = seenOffsets.get(symbol.value);
     if (other !== undefined) {
-      throw new ObjectError(`map symbols '${other}' and '${symbol.name}' name the same record in section '${LEGACY_MAPS_SECTION}'`);
+      throw new ObjectError(`map symbols '${printable(other)}' and '${printable(symbol.name)}' name the same record in section '${LEGACY_MAPS_SECTION}'`);
     }
     seenOffsets.set(symbol.value, symbol.name);
     // Zero-pad a short record to the full struct, as tc does.
@@ -73,7 +74,7 @@ export function parseLegacyMaps(elf: ElfFile, section: ElfSection): { maps: MapS
     const pinning = field(6);
     if (pinning > 2) {
       throw new ObjectError(
-        `map '${symbol.name}' has pinning ${pinning}; supported are 0 (none), 1 (/sys/fs/bpf/<name>) and 2 (/sys/fs/bpf/tc/globals/<name>)`,
+        `map '${printable(symbol.name)}' has pinning ${pinning}; supported are 0 (none), 1 (/sys/fs/bpf/<name>) and 2 (/sys/fs/bpf/tc/globals/<name>)`,
       );
     }
     const spec: MapSpec = {

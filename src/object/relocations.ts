@@ -1,7 +1,8 @@
 // Map relocations: find the ld_imm64 instructions that name maps, and patch in map fds.
 import type { ElfFile, ElfSection } from '../elf/reader.js';
-import { STT_SECTION } from '../elf/reader.js';
+import { SHT_SYMTAB, STT_SECTION } from '../elf/reader.js';
 import { ObjectError } from '../errors.js';
+import { printable } from '../text.js';
 import { BPF_PSEUDO_MAP_FD, INSN_SIZE, Instructions, OP_LD_IMM64 } from './instructions.js';
 import type { MapReference } from './spec.js';
 
@@ -21,34 +22,46 @@ export function collectMapReferences(elf: ElfFile, program: ElfSection, mapAt: M
   const insns = new Instructions(elf.sectionData(program), elf.littleEndian);
   const references: MapReference[] = [];
   for (const relSection of elf.relocationSectionsFor(program)) {
+    const where = `relocation in section '${printable(relSection.name)}'`;
+    // Symbol indexes below are into .symtab: a table linked to another symbol table cannot be used.
+    if (elf.sections[relSection.link]?.type !== SHT_SYMTAB) {
+      throw new ObjectError(`${where}: its symbols are in section ${relSection.link}, which is not the object's symbol table (.symtab)`);
+    }
     for (const rel of elf.relocations(relSection)) {
-      const where = `relocation in section '${relSection.name}'`;
       if (rel.type === R_BPF_NONE) continue;
-      if (rel.offset % BigInt(INSN_SIZE) !== 0n || rel.offset >= BigInt(program.size)) {
-        throw new ObjectError(`${where} at offset ${rel.offset} is not on an instruction of section '${program.name}' (${program.size} bytes)`);
+      // The instructions actually in the file bound the offset (a section without contents has none).
+      if (rel.offset % BigInt(INSN_SIZE) !== 0n || rel.offset >= BigInt(insns.count * INSN_SIZE)) {
+        throw new ObjectError(
+          `${where} at offset ${rel.offset} is not on an instruction of section '${printable(program.name)}' (${insns.count * INSN_SIZE} bytes of instructions)`,
+        );
       }
       const index = Number(rel.offset) / INSN_SIZE;
       const symbol = elf.symbols[rel.symbolIndex];
       if (!symbol) throw new ObjectError(`${where}: instruction ${index} refers to symbol ${rel.symbolIndex}, which does not exist`);
-      const symbolName = symbol.type === STT_SECTION ? `section ${symbol.sectionIndex}` : `'${symbol.name}'`;
+      const symbolName = symbol.type === STT_SECTION ? `section ${symbol.sectionIndex}` : `'${printable(symbol.name)}'`;
       if (rel.type === R_BPF_64_32) {
         throw new ObjectError(
-          `instruction ${index} of section '${program.name}' calls ${symbolName}: calls to other BPF functions are not supported in this object layout`,
+          `instruction ${index} of section '${printable(program.name)}' calls ${symbolName}: calls to other BPF functions are not supported in this object layout`,
         );
       }
       if (rel.type !== R_BPF_64_64) {
         throw new ObjectError(`${where}: instruction ${index} has relocation type ${rel.type}; only R_BPF_64_64 map references are supported`);
       }
-      if (index + 1 >= insns.count || insns.opcode(index) !== OP_LD_IMM64) {
+      if (insns.opcode(index) === OP_LD_IMM64 && index + 1 >= insns.count) {
         throw new ObjectError(
-          `instruction ${index} of section '${program.name}' refers to ${symbolName} but is not a 64-bit immediate load (opcode 0x${insns.opcode(index).toString(16).padStart(2, '0')}, expected 0x18)`,
+          `instruction ${index} of section '${printable(program.name)}' refers to ${symbolName} but is a 64-bit immediate load cut short by the end of the section`,
+        );
+      }
+      if (insns.opcode(index) !== OP_LD_IMM64) {
+        throw new ObjectError(
+          `instruction ${index} of section '${printable(program.name)}' refers to ${symbolName} but is not a 64-bit immediate load (opcode 0x${insns.opcode(index).toString(16).padStart(2, '0')}, expected 0x18)`,
         );
       }
       // A section symbol names the section's start; the instruction's own immediate holds the offset.
       const offset = symbol.type === STT_SECTION ? symbol.value + BigInt(insns.imm(index)) : symbol.value;
       const map = mapAt(symbol.sectionIndex, offset);
       if (map === undefined) {
-        throw new ObjectError(`instruction ${index} of section '${program.name}' refers to ${symbolName}, which is not a map`);
+        throw new ObjectError(`instruction ${index} of section '${printable(program.name)}' refers to ${symbolName}, which is not a map`);
       }
       references.push({ instruction: index, map });
     }

@@ -1,0 +1,233 @@
+// src/object/bpf-object.ts: the object model (programs, maps, license, version) and what is refused.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { SHF_EXECINSTR, SHT_NOBITS, SHT_PROGBITS, STT_NOTYPE, readElf } from '../../src/elf/reader.js';
+import { ElfError, ObjectError } from '../../src/errors.js';
+import { parseBpfObject } from '../../src/object/bpf-object.js';
+import {
+  EH,
+  REPO,
+  SH,
+  ST,
+  buildElf,
+  craftedBpfObject,
+  encodeInstructions,
+  loadFixture,
+  sectionHeaderAt,
+  sectionNamed,
+  setU16,
+  setU32,
+  setU64,
+  symbolAt,
+  symbolIndex,
+  thrown,
+} from './helpers.js';
+
+const ORDERS = [
+  { order: 'little-endian', suffix: '.o', littleEndian: true },
+  { order: 'big-endian', suffix: '.bpfeb.o', littleEndian: false },
+] as const;
+
+function testProg(suffix: '.o' | '.bpfeb.o'): Uint8Array {
+  return loadFixture(suffix === '.o' ? 'examples/test_prog.o' : 'example_test_prog.bpfeb.o');
+}
+
+function objectError(fn: () => unknown): ObjectError {
+  const error = thrown(fn);
+  assert.ok(error instanceof ObjectError, `expected an ObjectError, got ${String(error)}`);
+  return error;
+}
+
+describe('parseBpfObject on clang-built objects', () => {
+  for (const { order, suffix, littleEndian } of ORDERS) {
+    test(`${order}: examples/test_prog.c`, () => {
+      const bytes = testProg(suffix);
+      const spec = parseBpfObject(bytes);
+      assert.equal(spec.littleEndian, littleEndian);
+      assert.equal(spec.license, 'GPL');
+      assert.equal(spec.licenseFromObject, true);
+      assert.equal(spec.kernelVersion, undefined);
+      assert.deepEqual(spec.notices, []);
+      assert.deepEqual(spec.maps.map((m) => m.name), ['kp_bpf_calls', 'kp_bpf_cmds']);
+      assert.equal(spec.programs.length, 1);
+      const [program] = spec.programs;
+      assert.equal(program!.name, 'count_bpf_calls');
+      assert.equal(program!.section, 'prog');
+      const prog = sectionNamed(readElf(bytes), 'prog');
+      assert.deepEqual(program!.instructions, bytes.subarray(prog.offset, prog.offset + prog.size));
+      // A private copy: later changes to the file's bytes do not reach the spec.
+      bytes[prog.offset] = 0;
+      assert.equal(program!.instructions[0], 0xbf, 'first instruction (mov64 r6, r1) kept');
+    });
+
+    test(`${order}: an object without a license section loads as GPL, with a notice`, () => {
+      const spec = parseBpfObject(loadFixture(`no_license${suffix}`));
+      assert.equal(spec.license, 'GPL');
+      assert.equal(spec.licenseFromObject, false);
+      assert.deepEqual(spec.notices, [`object has no 'license' section: loading it as "GPL"`]);
+      assert.deepEqual(spec.programs.map((p) => p.name), ['no_license']);
+      assert.deepEqual(spec.maps.map((m) => m.name), ['nl_counter']);
+    });
+
+    test(`${order}: the license string stops at its NUL`, () => {
+      const spec = parseBpfObject(loadFixture(`elf_short_maps${suffix}`));
+      assert.equal(spec.license, 'Dual BSD/GPL');
+      assert.equal(spec.licenseFromObject, true);
+    });
+
+    test(`${order}: the version section and several programs`, () => {
+      const spec = parseBpfObject(loadFixture(`elf_multi${suffix}`));
+      assert.equal(spec.kernelVersion, 0x060177);
+      assert.deepEqual(
+        spec.programs.map((p) => [p.name, p.section, p.instructions.length / 8]),
+        [
+          ['first_prog', 'kprobe/first', 54],
+          ['second_prog', 'kprobe/second', 27],
+        ],
+      );
+    });
+
+    test(`${order}: a tracepoint-style section name is kept as the section`, () => {
+      const spec = parseBpfObject(loadFixture(`tp_count${suffix}`));
+      assert.deepEqual(spec.programs.map((p) => [p.name, p.section]), [['count_hits', 'tracepoint/syscalls/sys_enter_bpf']]);
+    });
+  }
+});
+
+describe('parseBpfObject refuses what it cannot load', () => {
+  test('a non-ELF file is an ElfError, not an ObjectError', () => {
+    const source = new Uint8Array(readFileSync(`${REPO}/examples/test_prog.c`));
+    const error = thrown(() => parseBpfObject(source));
+    assert.ok(error instanceof ElfError);
+    assert.ok(!(error instanceof ObjectError));
+    assert.equal(error.message, 'not an ELF file (bad magic number at offset 0)');
+  });
+
+  test('an executable (/bin/true) is not a BPF object', () => {
+    const error = objectError(() => parseBpfObject(new Uint8Array(readFileSync('/bin/true'))));
+    assert.match(error.message, /^not a BPF object: ELF type [23], expected 1 \(relocatable, as clang -c produces\)$/);
+  });
+
+  for (const { order, suffix } of ORDERS) {
+    test(`${order}: an object for another machine`, () => {
+      const bytes = testProg(suffix);
+      setU16(bytes, EH.machine, 62);
+      assert.equal(
+        objectError(() => parseBpfObject(bytes)).message,
+        'not a BPF object: ELF machine 62, expected 247 (BPF); was it compiled with -target bpf?',
+      );
+      setU16(bytes, EH.machine, 0); // EM_NONE: old LLVM wrote it
+      assert.equal(parseBpfObject(bytes).programs.length, 1);
+    });
+
+    test(`${order}: a version section of the wrong size or without contents`, () => {
+      const bytes = loadFixture(`elf_multi${suffix}`);
+      const version = sectionNamed(readElf(bytes), 'version');
+      const header = sectionHeaderAt(bytes, version.index);
+      setU64(bytes, header + SH.size, 3n);
+      assert.equal(objectError(() => parseBpfObject(bytes)).message, "section 'version' is 3 bytes, expected 4");
+      setU64(bytes, header + SH.size, 4n);
+      setU32(bytes, header + SH.type, SHT_NOBITS);
+      assert.equal(objectError(() => parseBpfObject(bytes)).message, "section 'version' has no contents in the file (section type 8)");
+      setU32(bytes, header + SH.type, 0);
+      assert.equal(objectError(() => parseBpfObject(bytes)).message, "section 'version' has no contents in the file (section type 0)");
+    });
+
+    test(`${order}: an empty license`, () => {
+      const bytes = testProg(suffix);
+      const license = sectionNamed(readElf(bytes), 'license');
+      bytes[license.offset] = 0;
+      assert.equal(objectError(() => parseBpfObject(bytes)).message, "section 'license' is empty");
+    });
+
+    test(`${order}: a program section that is not a whole number of instructions`, () => {
+      const bytes = testProg(suffix);
+      setU64(bytes, sectionHeaderAt(bytes, sectionNamed(readElf(bytes), 'prog').index) + SH.size, 404n);
+      assert.equal(objectError(() => parseBpfObject(bytes)).message, "section 'prog' is 404 bytes, not a whole number of 8-byte instructions");
+    });
+
+    test(`${order}: an executable section without contents (SHT_NOBITS)`, () => {
+      const bytes = testProg(suffix);
+      setU32(bytes, sectionHeaderAt(bytes, sectionNamed(readElf(bytes), 'prog').index) + SH.type, SHT_NOBITS);
+      assert.equal(
+        objectError(() => parseBpfObject(bytes)).message,
+        "section 'prog' is executable but of type 8, not SHT_PROGBITS: it has no instructions in the file",
+      );
+    });
+
+    test(`${order}: without a function symbol the program is named after its section`, () => {
+      const bytes = testProg(suffix);
+      const at = symbolAt(bytes, symbolIndex(readElf(bytes), 'count_bpf_calls'));
+      bytes[at + ST.info] = (1 << 4) | STT_NOTYPE;
+      assert.deepEqual(parseBpfObject(bytes).programs.map((p) => [p.name, p.section]), [['prog', 'prog']]);
+    });
+  }
+
+  test('code only in .text is refused with what to do', () => {
+    const code = encodeInstructions([[0xb7, 0, 0, 0, 0], [0x95, 0, 0, 0, 0]], true);
+    const bytes = buildElf([
+      { name: '.text', type: SHT_PROGBITS, flags: 2n | SHF_EXECINSTR, data: code },
+      { name: 'license', type: SHT_PROGBITS, flags: 3n, data: new TextEncoder().encode('GPL\0') },
+    ]);
+    assert.equal(
+      objectError(() => parseBpfObject(bytes)).message,
+      `the object's code is all in '.text'; put each program in its own section (e.g. SEC("prog"))`,
+    );
+  });
+
+  test('an object without executable sections has no program', () => {
+    const bytes = buildElf([{ name: 'license', type: SHT_PROGBITS, flags: 3n, data: new TextEncoder().encode('GPL\0') }]);
+    assert.equal(objectError(() => parseBpfObject(bytes)).message, 'the object has no program: no executable section with code');
+  });
+
+  test('a minimal hand-made object without symbols or maps parses', () => {
+    for (const littleEndian of [true, false]) {
+      const code = encodeInstructions([[0xb7, 0, 0, 0, 0], [0x95, 0, 0, 0, 0]], littleEndian);
+      const spec = parseBpfObject(
+        buildElf(
+          [
+            { name: 'kprobe/x', type: SHT_PROGBITS, flags: 2n | SHF_EXECINSTR, data: code },
+            { name: 'license', type: SHT_PROGBITS, flags: 3n, data: new TextEncoder().encode('MIT\0junk') },
+          ],
+          { littleEndian },
+        ),
+      );
+      assert.deepEqual(
+        { ...spec, programs: spec.programs.map((p) => ({ ...p, instructions: [...p.instructions] })) },
+        {
+          littleEndian,
+          license: 'MIT',
+          licenseFromObject: true,
+          kernelVersion: undefined,
+          maps: [],
+          programs: [{ name: 'kprobe/x', section: 'kprobe/x', instructions: [...code], mapReferences: [] }],
+          notices: [],
+        },
+      );
+    }
+  });
+});
+
+describe('a hand-made object with extended numbering, SHT_SYMTAB_SHNDX and RELA', () => {
+  for (const littleEndian of [true, false]) {
+    test(littleEndian ? 'little-endian' : 'big-endian', () => {
+      const spec = parseBpfObject(craftedBpfObject(littleEndian));
+      assert.equal(spec.littleEndian, littleEndian);
+      assert.equal(spec.kernelVersion, 0x040f00);
+      assert.deepEqual(
+        spec.maps.map((m) => [m.name, m.type, m.keySize, m.valueSize, m.maxEntries, m.flags, m.pinning]),
+        [
+          ['cr_array', 2, 4, 8, 1, 0, 0],
+          ['cr_hash', 1, 4, 4, 32, 1, 2],
+        ],
+      );
+      assert.deepEqual(spec.programs.map((p) => [p.name, p.section]), [['crafted', 'kprobe/crafted']]);
+      assert.deepEqual(spec.programs[0]!.mapReferences, [
+        { instruction: 0, map: 'cr_hash' },
+        { instruction: 2, map: 'cr_hash' },
+        { instruction: 4, map: 'cr_array' },
+      ]);
+    });
+  }
+});

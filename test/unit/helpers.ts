@@ -1,0 +1,375 @@
+// Shared helpers for the unit tests: fixture paths, byte patching, a tiny ELF writer, a seeded PRNG.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readElf, type ElfFile, type ElfSection } from '../../src/elf/reader.js';
+
+export const REPO = fileURLToPath(new URL('../..', import.meta.url));
+export const FIXTURE_BUILD = join(REPO, 'test', 'fixtures', 'build');
+export const EXAMPLE_OBJECT = join(REPO, 'examples', 'test_prog.o');
+
+/** Path of a built fixture; fails with the command that builds it when it is missing. */
+export function fixturePath(name: string): string {
+  const path = name.includes('/') ? join(REPO, name) : join(FIXTURE_BUILD, name);
+  if (!existsSync(path)) throw new Error(`missing fixture ${path}: run \`make -C test/fixtures\``);
+  return path;
+}
+
+/** A fresh, unshared copy of a fixture's bytes (tests patch them freely). */
+export function loadFixture(name: string): Uint8Array {
+  return new Uint8Array(readFileSync(fixturePath(name)));
+}
+
+/**
+ * Every clang-built BPF object the tests can use: examples/test_prog.o and the objects in
+ * test/fixtures/build made from test/fixtures/bpf/*.c and examples/*.c (other files there are not ours).
+ */
+export function allObjectPaths(): string[] {
+  if (!existsSync(FIXTURE_BUILD)) throw new Error(`missing ${FIXTURE_BUILD}: run \`make -C test/fixtures\``);
+  const sources = readdirSync(join(REPO, 'test', 'fixtures', 'bpf')).filter((f) => f.endsWith('.c'));
+  const examples = readdirSync(join(REPO, 'examples')).filter((f) => f.endsWith('.c'));
+  const wanted = [
+    ...sources.flatMap((c) => [c.replace(/\.c$/, '.o'), c.replace(/\.c$/, '.bpfeb.o')]),
+    ...examples.map((c) => `example_${c.replace(/\.c$/, '.bpfeb.o')}`),
+  ].sort();
+  return [EXAMPLE_OBJECT, ...wanted.map((f) => fixturePath(f))];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading and patching raw ELF64 fields of a file held in memory.
+
+export function isLittleEndian(bytes: Uint8Array): boolean {
+  return bytes[5] === 1;
+}
+
+function view(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+export function getU16(bytes: Uint8Array, at: number): number {
+  return view(bytes).getUint16(at, isLittleEndian(bytes));
+}
+export function getU32(bytes: Uint8Array, at: number): number {
+  return view(bytes).getUint32(at, isLittleEndian(bytes));
+}
+export function getU64(bytes: Uint8Array, at: number): bigint {
+  return view(bytes).getBigUint64(at, isLittleEndian(bytes));
+}
+export function setU16(bytes: Uint8Array, at: number, value: number): void {
+  view(bytes).setUint16(at, value, isLittleEndian(bytes));
+}
+export function setU32(bytes: Uint8Array, at: number, value: number): void {
+  view(bytes).setUint32(at, value, isLittleEndian(bytes));
+}
+export function setI32(bytes: Uint8Array, at: number, value: number): void {
+  view(bytes).setInt32(at, value, isLittleEndian(bytes));
+}
+export function setU64(bytes: Uint8Array, at: number, value: bigint): void {
+  view(bytes).setBigUint64(at, value, isLittleEndian(bytes));
+}
+
+/** ELF header field offsets (ELF64). */
+export const EH = { type: 16, machine: 18, shoff: 40, shentsize: 58, shnum: 60, shstrndx: 62 } as const;
+/** Section header field offsets (ELF64). */
+export const SH = { name: 0, type: 4, flags: 8, addr: 16, offset: 24, size: 32, link: 40, info: 44, addralign: 48, entsize: 56 } as const;
+/** Symbol field offsets (ELF64). */
+export const ST = { name: 0, info: 4, other: 5, shndx: 6, value: 8, size: 16 } as const;
+
+/** File offset of section header `index`. */
+export function sectionHeaderAt(bytes: Uint8Array, index: number): number {
+  return Number(getU64(bytes, EH.shoff)) + index * 64;
+}
+
+export function sectionNamed(elf: ElfFile, name: string): ElfSection {
+  const section = elf.sectionByName(name);
+  if (!section) throw new Error(`no section ${name}; have ${elf.sections.map((s) => s.name).join(', ')}`);
+  return section;
+}
+
+/** File offset of symbol `index` of .symtab. */
+export function symbolAt(bytes: Uint8Array, index: number): number {
+  const elf = readElf(bytes);
+  return sectionNamed(elf, '.symtab').offset + index * 24;
+}
+
+export function symbolIndex(elf: ElfFile, name: string): number {
+  const symbol = elf.symbols.find((s) => s.name === name);
+  if (!symbol) throw new Error(`no symbol ${name}`);
+  return symbol.index;
+}
+
+/**
+ * Renames a section in place by rewriting its name in the section name table. The new name must
+ * not be longer than the old one (the rest is filled with NULs).
+ */
+export function renameSection(bytes: Uint8Array, oldName: string, newName: string): void {
+  const elf = readElf(bytes);
+  const section = sectionNamed(elf, oldName);
+  if (newName.length > oldName.length) throw new Error('renameSection: new name too long');
+  const shstrndx = getU16(bytes, EH.shstrndx);
+  const strtab = elf.sections[shstrndx]!;
+  const nameOffset = getU32(bytes, sectionHeaderAt(bytes, section.index) + SH.name);
+  // Linkers share suffixes (".relprog" holds "prog"): refuse to clobber another section's name.
+  for (const other of elf.sections) {
+    const otherOffset = getU32(bytes, sectionHeaderAt(bytes, other.index) + SH.name);
+    if (other.index !== section.index && otherOffset > nameOffset && otherOffset < nameOffset + oldName.length) {
+      const keep = nameOffset + oldName.length - otherOffset;
+      if (newName.slice(-keep) !== oldName.slice(-keep) || newName.length !== oldName.length) {
+        throw new Error(`renameSection: '${oldName}' shares its last ${keep} characters with '${other.name}'; keep them`);
+      }
+    }
+  }
+  const at = strtab.offset + nameOffset;
+  bytes.fill(0, at, at + oldName.length);
+  bytes.set(new TextEncoder().encode(newName), at);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A tiny ELF64 writer, for files no compiler produces (extended numbering, RELA, NOBITS, ...).
+
+export class StringTable {
+  private readonly parts: number[] = [0];
+  private readonly offsets = new Map<string, number>([['', 0]]);
+
+  add(name: string): number {
+    const known = this.offsets.get(name);
+    if (known !== undefined) return known;
+    const offset = this.parts.length;
+    this.parts.push(...new TextEncoder().encode(name), 0);
+    this.offsets.set(name, offset);
+    return offset;
+  }
+
+  bytes(): Uint8Array {
+    return Uint8Array.from(this.parts);
+  }
+}
+
+export interface SymbolInput {
+  name: string;
+  value?: bigint;
+  size?: bigint;
+  type?: number;
+  bind?: number;
+  other?: number;
+  /** st_shndx as written (use 0xffff for SHN_XINDEX). */
+  shndx: number;
+}
+
+export function encodeSymbols(symbols: readonly SymbolInput[], strings: StringTable, littleEndian: boolean): Uint8Array {
+  const out = new Uint8Array(24 * (symbols.length + 1));
+  const v = new DataView(out.buffer);
+  symbols.forEach((s, i) => {
+    const at = 24 * (i + 1);
+    v.setUint32(at, strings.add(s.name), littleEndian);
+    v.setUint8(at + 4, ((s.bind ?? 0) << 4) | (s.type ?? 0));
+    v.setUint8(at + 5, s.other ?? 0);
+    v.setUint16(at + 6, s.shndx, littleEndian);
+    v.setBigUint64(at + 8, s.value ?? 0n, littleEndian);
+    v.setBigUint64(at + 16, s.size ?? 0n, littleEndian);
+  });
+  return out;
+}
+
+export interface RelInput {
+  offset: bigint;
+  symbol: number;
+  type: number;
+  /** Given for RELA entries. */
+  addend?: bigint;
+}
+
+export function encodeRelocations(entries: readonly RelInput[], littleEndian: boolean, rela = false): Uint8Array {
+  const size = rela ? 24 : 16;
+  const out = new Uint8Array(size * entries.length);
+  const v = new DataView(out.buffer);
+  entries.forEach((e, i) => {
+    v.setBigUint64(i * size, e.offset, littleEndian);
+    v.setBigUint64(i * size + 8, (BigInt(e.symbol) << 32n) | BigInt(e.type), littleEndian);
+    if (rela) v.setBigInt64(i * size + 16, e.addend ?? 0n, littleEndian);
+  });
+  return out;
+}
+
+export interface SectionInput {
+  name: string;
+  type: number;
+  flags?: bigint;
+  data?: Uint8Array;
+  /** sh_size for sections without contents (SHT_NOBITS); default data.length. */
+  size?: number;
+  link?: number;
+  info?: number;
+  entsize?: number;
+  addralign?: bigint;
+}
+
+export interface ElfOptions {
+  littleEndian?: boolean;
+  type?: number;
+  machine?: number;
+  /** Write e_shnum = 0 and the real count in section 0's sh_size. */
+  extendedCount?: boolean;
+  /** Write e_shstrndx = SHN_XINDEX and the real index in section 0's sh_link. */
+  extendedStringIndex?: boolean;
+}
+
+/**
+ * Writes an ELF64 file: section 0 (null), then `sections` as 1..n, then .shstrtab as n+1; contents
+ * first (8-aligned), the section header table last.
+ */
+export function buildElf(sections: readonly SectionInput[], options: ElfOptions = {}): Uint8Array {
+  const le = options.littleEndian ?? true;
+  const names = new StringTable();
+  const all: SectionInput[] = [...sections];
+  const nameOffsets = all.map((s) => names.add(s.name));
+  const shstrndx = all.length + 1;
+  nameOffsets.push(names.add('.shstrtab'));
+  all.push({ name: '.shstrtab', type: 3, data: names.bytes(), addralign: 1n });
+
+  const align8 = (n: number): number => (n + 7) & ~7;
+  let at = 64;
+  const offsets: number[] = [];
+  for (const s of all) {
+    at = align8(at);
+    offsets.push(at);
+    if (s.type !== 8) at += s.data?.length ?? 0;
+  }
+  const shoff = align8(at);
+  const count = all.length + 1;
+  const out = new Uint8Array(shoff + 64 * count);
+  const v = new DataView(out.buffer);
+  out.set([0x7f, 0x45, 0x4c, 0x46, 2, le ? 1 : 2, 1], 0);
+  v.setUint16(16, options.type ?? 1, le);
+  v.setUint16(18, options.machine ?? 247, le);
+  v.setUint32(20, 1, le);
+  v.setBigUint64(40, BigInt(shoff), le);
+  v.setUint16(52, 64, le);
+  v.setUint16(58, 64, le);
+  v.setUint16(60, options.extendedCount ? 0 : count, le);
+  v.setUint16(62, options.extendedStringIndex ? 0xffff : shstrndx, le);
+  // Section 0 carries the extended values.
+  if (options.extendedCount) v.setBigUint64(shoff + 32, BigInt(count), le);
+  if (options.extendedStringIndex) v.setUint32(shoff + 40, shstrndx, le);
+  all.forEach((s, i) => {
+    const data = s.data;
+    const h = shoff + 64 * (i + 1);
+    if (data && s.type !== 8) out.set(data, offsets[i]!);
+    v.setUint32(h, nameOffsets[i]!, le);
+    v.setUint32(h + 4, s.type, le);
+    v.setBigUint64(h + 8, s.flags ?? 0n, le);
+    v.setBigUint64(h + 24, BigInt(offsets[i]!), le);
+    v.setBigUint64(h + 32, BigInt(s.size ?? data?.length ?? 0), le);
+    v.setUint32(h + 40, s.link ?? 0, le);
+    v.setUint32(h + 44, s.info ?? 0, le);
+    v.setBigUint64(h + 48, s.addralign ?? 8n, le);
+    v.setBigUint64(h + 56, BigInt(s.entsize ?? 0), le);
+  });
+  return out;
+}
+
+/** Encodes BPF instructions: [opcode, dst, src, off, imm] each. */
+export function encodeInstructions(insns: ReadonlyArray<readonly [number, number, number, number, number]>, littleEndian: boolean): Uint8Array {
+  const out = new Uint8Array(insns.length * 8);
+  const v = new DataView(out.buffer);
+  insns.forEach(([op, dst, src, off, imm], i) => {
+    out[i * 8] = op;
+    out[i * 8 + 1] = littleEndian ? (src << 4) | dst : (dst << 4) | src;
+    v.setInt16(i * 8 + 2, off, littleEndian);
+    v.setInt32(i * 8 + 4, imm, littleEndian);
+  });
+  return out;
+}
+
+/** A struct bpf_elf_map record of `fields` 32-bit words. */
+export function encodeWords(words: readonly number[], littleEndian: boolean): Uint8Array {
+  const out = new Uint8Array(words.length * 4);
+  const v = new DataView(out.buffer);
+  words.forEach((w, i) => v.setUint32(i * 4, w, littleEndian));
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** mulberry32: a small seeded PRNG, so every fuzz case can be reproduced from its seed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Runs `fn` and returns what it threw (failing when it did not throw). */
+export function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected an exception, but none was thrown');
+}
+
+/**
+ * A complete BPF object written by hand, using what clang never writes: extended section
+ * numbering (e_shnum = 0, e_shstrndx = SHN_XINDEX), a map symbol whose section comes from
+ * SHT_SYMTAB_SHNDX, a RELA section, a NOBITS section and a version section. One program
+ * ('kprobe/crafted', function 'crafted') references map 'cr_hash' (record 1) twice and
+ * 'cr_array' (record 0) once.
+ */
+export function craftedBpfObject(littleEndian: boolean): Uint8Array {
+  const strings = new StringTable();
+  // Section indexes: 1 kprobe/crafted, 2 maps, 3 license, 4 version, 5 .bss, 6 .symtab, 7 .strtab,
+  // 8 .symtab_shndx, 9 .relakprobe/crafted, 10 .shstrtab.
+  const code = encodeInstructions(
+    [
+      [0x18, 1, 0, 0, 0], // r1 = cr_hash ll
+      [0x00, 0, 0, 0, 0],
+      [0x18, 2, 0, 0, 36], // r2 = maps + 36 (section symbol) ll
+      [0x00, 0, 0, 0, 0],
+      [0x18, 3, 0, 0, 0], // r3 = cr_array ll
+      [0x00, 0, 0, 0, 0],
+      [0xb7, 0, 0, 0, 0], // r0 = 0
+      [0x95, 0, 0, 0, 0], // exit
+    ],
+    littleEndian,
+  );
+  const maps = new Uint8Array(72);
+  maps.set(encodeWords([2, 4, 8, 1, 0, 0, 0, 0, 0], littleEndian), 0); // cr_array
+  maps.set(encodeWords([1, 4, 4, 32, 1, 0, 2, 0, 0], littleEndian), 36); // cr_hash, pinning 2
+  const symbols: SymbolInput[] = [
+    { name: '', type: 3, shndx: 2 }, // 1: section symbol of maps
+    { name: 'crafted', type: 2, bind: 1, shndx: 1, size: BigInt(code.length) }, // 2
+    { name: 'cr_array', type: 1, bind: 1, shndx: 0xffff, size: 36n }, // 3: section from SHT_SYMTAB_SHNDX
+    { name: 'cr_hash', type: 1, bind: 1, shndx: 2, value: 36n, size: 36n }, // 4
+    { name: '_license', type: 1, bind: 1, shndx: 3, size: 4n }, // 5
+  ];
+  const symtab = encodeSymbols(symbols, strings, littleEndian);
+  const shndx = encodeWords([0, 0, 0, 2, 0, 0], littleEndian);
+  const rela = encodeRelocations(
+    [
+      { offset: 0n, symbol: 4, type: 1, addend: 0n },
+      { offset: 16n, symbol: 1, type: 1, addend: 0n },
+      { offset: 32n, symbol: 3, type: 1, addend: 0n },
+    ],
+    littleEndian,
+    true,
+  );
+  return buildElf(
+    [
+      { name: 'kprobe/crafted', type: 1, flags: 6n, data: code },
+      { name: 'maps', type: 1, flags: 3n, data: maps, addralign: 4n },
+      { name: 'license', type: 1, flags: 3n, data: new TextEncoder().encode('GPL\0'), addralign: 1n },
+      { name: 'version', type: 1, flags: 3n, data: encodeWords([0x040f00], littleEndian), addralign: 4n },
+      { name: '.bss', type: 8, flags: 3n, size: 64 },
+      { name: '.symtab', type: 2, data: symtab, link: 7, info: 2, entsize: 24 },
+      { name: '.strtab', type: 3, data: strings.bytes(), addralign: 1n },
+      { name: '.symtab_shndx', type: 18, data: shndx, link: 6, entsize: 4, addralign: 4n },
+      { name: '.relakprobe/crafted', type: 4, data: rela, link: 6, info: 1, entsize: 24 },
+    ],
+    { littleEndian, extendedCount: true, extendedStringIndex: true },
+  );
+}

@@ -1,0 +1,169 @@
+// src/attach/kernel-functions.ts: syscall prefixes, and resolving a requested function against fake
+// available_filter_functions, /proc/kallsyms and kprobe blacklist files.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { KernelFunctions, resolveKernelFunction, syscallPrefix } from '../../src/attach/kernel-functions.js';
+import { AttachError, UsageError } from '../../src/errors.js';
+import { thrown } from './helpers.js';
+
+const root = mkdtempSync(join(tmpdir(), 'lkb-kfuncs-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+let counter = 0;
+/** A fresh tracefs directory with the given files; undefined leaves a file out. */
+function functions(files: { filter?: string; kallsyms?: string; blacklist?: string }, withTracefs = true): KernelFunctions {
+  const dir = join(root, String(counter++));
+  const tracefs = join(dir, 'tracing');
+  mkdirSync(tracefs, { recursive: true });
+  if (files.filter !== undefined) writeFileSync(join(tracefs, 'available_filter_functions'), files.filter);
+  const kallsyms = join(dir, 'kallsyms');
+  const blacklist = join(dir, 'blacklist');
+  if (files.kallsyms !== undefined) writeFileSync(kallsyms, files.kallsyms);
+  if (files.blacklist !== undefined) writeFileSync(blacklist, files.blacklist);
+  return new KernelFunctions(withTracefs ? tracefs : undefined, { kallsyms, blacklist });
+}
+
+const FILTER = [
+  '__x64_sys_bpf',
+  '__x64_sys_openat',
+  'vfs_read',
+  'vfs_readv',
+  'vfs_write [ext4]',
+  'do_sys_open',
+  'sys_open',
+  '__x64_sys_open',
+  'kprobe_blacklisted_fn',
+  '__x64_sys_blocked',
+  '',
+].join('\n');
+const KALLSYMS = [
+  'ffffffff81000000 T _stext',
+  'ffffffff81000010 t only_in_kallsyms',
+  'ffffffff81000020 D some_data',
+  'ffffffff81000030 W weak_fn',
+  'ffffffff81000040 t module_fn\t[nf_tables]',
+  '',
+].join('\n');
+const BLACKLIST = ['0xffffffff81000000-0xffffffff81000010\tkprobe_blacklisted_fn', '0xffffffff81000100-0xffffffff81000110\t__x64_sys_blocked', ''].join('\n');
+
+describe('syscallPrefix', () => {
+  test('per architecture, as libbpf uses them', () => {
+    assert.equal(syscallPrefix('x64'), '__x64_');
+    assert.equal(syscallPrefix('arm64'), '__arm64_');
+    assert.equal(syscallPrefix('s390x'), '__s390x_');
+    assert.equal(syscallPrefix('riscv64'), '__riscv_');
+    assert.equal(syscallPrefix('ia32'), '__ia32_');
+    assert.equal(syscallPrefix('sparc'), undefined);
+    assert.equal(syscallPrefix(), syscallPrefix(process.arch));
+  });
+});
+
+describe('KernelFunctions over fake files', () => {
+  test('available_filter_functions names, with or without a module', () => {
+    const f = functions({ filter: FILTER, kallsyms: '', blacklist: '' });
+    assert.equal(f.has('vfs_read'), true);
+    assert.equal(f.has('vfs_write'), true, '"vfs_write [ext4]" is vfs_write');
+    assert.equal(f.has('[ext4]'), false);
+    assert.equal(f.has('vfs_rea'), false);
+    assert.equal(f.has(''), false);
+  });
+
+  test('kallsyms text symbols (t, T, w, W) count, data symbols do not', () => {
+    const f = functions({ kallsyms: KALLSYMS, blacklist: '' });
+    assert.equal(f.has('_stext'), true);
+    assert.equal(f.has('only_in_kallsyms'), true);
+    assert.equal(f.has('weak_fn'), true);
+    assert.equal(f.has('module_fn'), true);
+    assert.equal(f.has('some_data'), false);
+  });
+
+  test('blacklist entries are "start-end<TAB>name"', () => {
+    const f = functions({ filter: FILTER, kallsyms: '', blacklist: BLACKLIST });
+    assert.equal(f.isBlacklisted('kprobe_blacklisted_fn'), true);
+    assert.equal(f.isBlacklisted('__x64_sys_blocked'), true);
+    assert.equal(f.isBlacklisted('vfs_read'), false);
+    assert.equal(f.isBlacklisted('0xffffffff81000000-0xffffffff81000010'), false);
+  });
+
+  test('names() prefers available_filter_functions, else kallsyms', () => {
+    assert.ok([...functions({ filter: FILTER, kallsyms: KALLSYMS }).names()].includes('vfs_read'));
+    assert.ok(![...functions({ filter: FILTER, kallsyms: KALLSYMS }).names()].includes('_stext'));
+    assert.deepEqual([...functions({ kallsyms: KALLSYMS }).names()].sort(), ['_stext', 'module_fn', 'only_in_kallsyms', 'weak_fn']);
+    assert.deepEqual([...functions({ kallsyms: KALLSYMS, filter: FILTER }, false).names()].sort(), ['_stext', 'module_fn', 'only_in_kallsyms', 'weak_fn']);
+  });
+
+  test('missing files mean no names, not an error', () => {
+    const f = functions({});
+    assert.equal(f.has('vfs_read'), false);
+    assert.equal(f.isBlacklisted('vfs_read'), false);
+    assert.deepEqual([...f.names()], []);
+  });
+});
+
+describe('resolveKernelFunction', () => {
+  const fns = (): KernelFunctions => functions({ filter: FILTER, kallsyms: KALLSYMS, blacklist: BLACKLIST });
+
+  test('an existing function is used as it is, without a note', () => {
+    assert.deepEqual(resolveKernelFunction('vfs_read', fns(), 'x64'), { name: 'vfs_read' });
+    assert.deepEqual(resolveKernelFunction('only_in_kallsyms', fns(), 'x64'), { name: 'only_in_kallsyms' });
+    // sys_open exists itself: no prefix is added.
+    assert.deepEqual(resolveKernelFunction('sys_open', fns(), 'x64'), { name: 'sys_open' });
+  });
+
+  test('sys_bpf becomes the syscall entry point __x64_sys_bpf, with a note', () => {
+    assert.deepEqual(resolveKernelFunction('sys_bpf', fns(), 'x64'), {
+      name: '__x64_sys_bpf',
+      note: "'sys_bpf' does not exist in this kernel; using its syscall entry point '__x64_sys_bpf'",
+    });
+  });
+
+  test('the prefix is the architecture\'s', () => {
+    const arm = functions({ filter: '__arm64_sys_bpf\n', kallsyms: '', blacklist: '' });
+    assert.equal(resolveKernelFunction('sys_bpf', arm, 'arm64').name, '__arm64_sys_bpf');
+    const error = thrown(() => resolveKernelFunction('sys_bpf', arm, 'x64'));
+    assert.ok(error instanceof AttachError);
+    assert.match(error.message, /^kernel function 'sys_bpf' does not exist in this kernel/);
+  });
+
+  test('a blacklisted function is refused, also as a syscall entry point', () => {
+    for (const [requested, name] of [
+      ['kprobe_blacklisted_fn', 'kprobe_blacklisted_fn'],
+      ['sys_blocked', '__x64_sys_blocked'],
+    ] as const) {
+      const error = thrown(() => resolveKernelFunction(requested, fns(), 'x64'));
+      assert.ok(error instanceof AttachError, String(error));
+      assert.equal(error.message, `kernel function '${name}' cannot be probed: it is in the kprobe blacklist (/sys/kernel/debug/kprobes/blacklist)`);
+    }
+  });
+
+  test('an unknown function is refused, listing the closest names', () => {
+    const error = thrown(() => resolveKernelFunction('vfs_reed', fns(), 'x64'));
+    assert.ok(error instanceof AttachError);
+    assert.equal(
+      error.message,
+      "kernel function 'vfs_reed' does not exist in this kernel (not in available_filter_functions or /proc/kallsyms); closest: vfs_read, vfs_readv",
+    );
+  });
+
+  test('without close names there is no "closest" list', () => {
+    const error = thrown(() => resolveKernelFunction('zzzzzzzzzzzz', fns(), 'x64'));
+    assert.ok(error instanceof AttachError);
+    assert.equal(error.message, "kernel function 'zzzzzzzzzzzz' does not exist in this kernel (not in available_filter_functions or /proc/kallsyms)");
+  });
+
+  test('at most five suggestions, names containing the request first', () => {
+    const many = functions({ filter: ['bpf_a', 'bpf_bb', 'bpf_ccc', 'bpf_dddd', 'bpf_eeeee', 'bpf_ffffff', 'xbpfx', 'bpg', ''].join('\n'), kallsyms: '', blacklist: '' });
+    const error = thrown(() => resolveKernelFunction('bpf', many, 'x64'));
+    assert.ok(error instanceof AttachError);
+    assert.equal(error.message.split('; closest: ')[1], 'bpf_a, xbpfx, bpf_bb, bpf_ccc, bpf_dddd');
+  });
+
+  test('a bad name is a UsageError before any lookup', () => {
+    const error = thrown(() => resolveKernelFunction('vfs_read\n-:kprobes/x', fns(), 'x64'));
+    assert.ok(error instanceof UsageError);
+    assert.match(error.message, /contains a line break at position 9/);
+  });
+});

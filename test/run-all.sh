@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The whole test suite: unit tests, host-kernel tests, and the kprobe suite inside each Debian
+# kernel under qemu (LKB_VM_KERNELS, default "6.1 6.12"). Prints each suite's pass/fail counts.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "run-all: the kernel suites load BPF programs and need root; run as root (sudo npm test)" >&2
+  exit 1
+fi
+
+test/install-deps.sh || exit 1
+make -s -C test/fixtures || exit 1
+npx tsc -p tsconfig.build.json || exit 1
+
+results=$(mktemp -d "${TMPDIR:-/tmp}/lkb-results.XXXXXX")
+trap 'rm -rf "$results"' EXIT
+summary=()
+failed=0
+
+# run_suite <name> <command...>: runs one suite with the spec reporter on the terminal and a TAP
+# copy for the counts.
+run_suite() {
+  local name=$1 tap="$results/$(echo "$1" | tr -c 'A-Za-z0-9' '_').tap"
+  shift
+  echo "=== $name"
+  LKB_TAP_FILE=$tap "$@"
+  local status=$?
+  local pass fail
+  pass=$(grep -Eo '^# pass [0-9]+' "$tap" 2>/dev/null | awk '{print $3}' | tail -1)
+  fail=$(grep -Eo '^# fail [0-9]+' "$tap" 2>/dev/null | awk '{print $3}' | tail -1)
+  [ -z "$pass" ] && pass=0
+  [ -z "$fail" ] && fail=0
+  if [ "$status" -ne 0 ] || [ "$fail" -ne 0 ]; then
+    failed=1
+    summary+=("$(printf '%-24s pass %4s  fail %4s  FAILED (exit %s)' "$name" "$pass" "$fail" "$status")")
+  else
+    summary+=("$(printf '%-24s pass %4s  fail %4s' "$name" "$pass" "$fail")")
+  fi
+}
+
+node_test() {
+  node --import tsx --test --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=tap --test-reporter-destination="$LKB_TAP_FILE" "$@"
+}
+
+run_suite "unit" node_test test/unit/*.test.ts
+run_suite "host kernel" node_test --test-concurrency=1 test/host/*.test.ts
+for kernel in ${LKB_VM_KERNELS:-6.1 6.12}; do
+  # The guest writes its TAP file into the checkout, which it shares read-write.
+  guest_tap="test/vm/.results/kprobe-$kernel.tap"
+  mkdir -p test/vm/.results && rm -f "$guest_tap"
+  run_suite "kprobe (Debian $kernel)" sh -c "test/vm/run.sh --kernel '$kernel' -- \
+    node --import tsx --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=tap --test-reporter-destination='$guest_tap' test/kernel/*.test.ts; \
+    status=\$?; cp '$guest_tap' \"\$LKB_TAP_FILE\" 2>/dev/null; exit \$status"
+done
+
+echo
+echo "=== summary"
+printf '%s\n' "${summary[@]}"
+exit $failed

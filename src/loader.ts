@@ -1,8 +1,9 @@
 // LoadedObject: creates an object's maps and programs in the kernel, attaches them, and owns them all.
 import { ObjectError } from './errors.js';
 import type { Attachment } from './attach/attachment.js';
-import { attachKprobe, type PreparedKprobe } from './attach/kprobe.js';
+import type { PreparedKprobe } from './attach/kprobe.js';
 import type { ProgramBinding } from './attach/perf-event.js';
+import { attachProbe } from './attach/probe.js';
 import { attachTracepoint } from './attach/tracepoint.js';
 import type { MapDefinition } from './kernel/bpf.js';
 import { BpfMap, possibleCpuCount } from './kernel/maps.js';
@@ -147,10 +148,10 @@ export class LoadedObject {
   }
 
   /** Attaches a loaded program to a kernel function prepared with prepareKprobe(). */
-  attachKprobe(programName: string, prepared: PreparedKprobe, options: { retprobe?: boolean; binding?: ProgramBinding } = {}): Attachment {
+  attachKprobe(programName: string, prepared: PreparedKprobe): Attachment {
     const program = this.program(programName);
     return this.attached(() =>
-      attachKprobe(this.scope, prepared, { programFd: program.fd, programName, retprobe: options.retprobe ?? false, binding: options.binding }),
+      attachProbe(this.scope, prepared.location, { programFd: program.fd, programName, method: prepared.method, support: prepared.support }),
     );
   }
 

@@ -1,70 +1,61 @@
-// Kprobes and kretprobes: checking the kernel can probe the function, then attaching through tracefs.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { AttachError } from '../errors.js';
-import type { ResourceScope } from '../kernel/scope.js';
-import type { Attachment } from './attachment.js';
+// Kprobes and kretprobes: checking the kernel can probe the function, before any kernel object exists.
+import { UsageError } from '../errors.js';
 import { KernelFunctions, resolveKernelFunction, validateKernelFunctionName } from './kernel-functions.js';
-import { PERF_TYPE_TRACEPOINT, openAndAttachPerfEvent, type ProgramBinding } from './perf-event.js';
-import { createProbeEvent, probeEventName, removeStaleProbeEvents, EVENT_GROUP } from './probe-events.js';
-import { tracefsRoot } from './tracefs.js';
+import { chooseAttachMethod, probeSupport, removeStaleEvents, type AttachMethod, type AttachMode, type ProbeLocation, type ProbeSupport } from './probe.js';
 
 export interface PreparedKprobe {
-  tracefs: string;
-  requested: string;
-  function: string;
+  location: ProbeLocation;
+  support: ProbeSupport;
+  method: AttachMethod;
   /** Things worth telling the user (syscall name resolved, stale events removed). */
   notes: string[];
 }
 
-/**
- * Everything that can be checked before a kernel object exists: kprobe support, the function's
- * name, existence and blacklist status. Also removes events left by dead loaders.
- */
-export function prepareKprobe(requested: string): PreparedKprobe {
-  validateKernelFunctionName(requested);
-  const tracefs = tracefsRoot();
-  if (!existsSync(join(tracefs, 'kprobe_events'))) {
-    throw new AttachError(
-      `this kernel has no kprobe support (CONFIG_KPROBE_EVENTS): ${join(tracefs, 'kprobe_events')} does not exist; use a kernel built with CONFIG_KPROBES and CONFIG_KPROBE_EVENTS`,
-    );
+/** Splits "function" or "function+offset" (decimal or 0x hex), as kprobe_events and libbpf write it. */
+export function parseKprobeTarget(text: string): { name: string; offset: bigint } {
+  const plus = text.lastIndexOf('+');
+  if (plus < 0) return { name: text, offset: 0n };
+  const offsetText = text.slice(plus + 1);
+  if (!/^(0x[0-9a-fA-F]+|\d+)$/.test(offsetText)) {
+    throw new UsageError(`kprobe target ${JSON.stringify(text)}: the offset after '+' must be a number (decimal or 0x hex)`);
   }
-  const resolved = resolveKernelFunction(requested, new KernelFunctions(tracefs));
+  return { name: text.slice(0, plus), offset: BigInt(offsetText) };
+}
+
+export interface KprobeOptions {
+  retprobe?: boolean;
+  mode?: AttachMode;
+  /** The name is a system call ("bpf" for libbpf's ksyscall/bpf): probe its entry point. */
+  syscall?: boolean;
+}
+
+/**
+ * Everything that can be checked before a kernel object exists: the name, kprobe support, the
+ * attach method, the function's existence and blacklist status. Also removes events that dead
+ * loaders left behind.
+ */
+export function prepareKprobe(requested: string, options: KprobeOptions = {}): PreparedKprobe {
+  const target = parseKprobeTarget(requested);
+  const name = options.syscall ? `sys_${target.name}` : target.name;
+  validateKernelFunctionName(name);
+  const support = probeSupport('kprobe');
+  const method = chooseAttachMethod(options.mode ?? 'auto', support);
+  const resolved = resolveKernelFunction(name, new KernelFunctions(support.tracefs));
   const notes = resolved.note ? [resolved.note] : [];
-  const stale = removeStaleProbeEvents(tracefs, 'kprobe_events');
-  if (stale.removed.length > 0) notes.push(`removed ${stale.removed.length} stale event(s) left by load-kp-bpf processes that no longer run: ${stale.removed.join(', ')}`);
-  if (stale.skipped) notes.push(stale.skipped);
-  return { tracefs, requested, function: resolved.name, notes };
-}
-
-export interface KprobeAttachRequest {
-  programFd: number;
-  programName: string;
-  retprobe: boolean;
-  binding?: ProgramBinding;
-}
-
-/** Attaches through a tracefs kprobe event: define it, open its perf event, bind, enable. */
-export function attachKprobe(scope: ResourceScope, prepared: PreparedKprobe, request: KprobeAttachRequest): Attachment {
-  const kind = request.retprobe ? 'kretprobe' : 'kprobe';
-  const what = `${kind} on ${prepared.function}`;
-  const event = probeEventName(prepared.function);
-  const id = createProbeEvent(scope, prepared.tracefs, {
-    file: 'kprobe_events',
-    probeType: request.retprobe ? 'r' : 'p',
-    event,
-    location: prepared.function,
-    what,
-  });
-  const binding = request.binding ?? 'ioctl';
-  openAndAttachPerfEvent(scope, { request: { type: PERF_TYPE_TRACEPOINT, config: BigInt(id) }, programFd: request.programFd, binding, what });
+  notes.push(...removeStaleEvents(support));
+  const retprobe = options.retprobe ?? false;
+  if (retprobe && target.offset !== 0n) throw new UsageError(`kretprobe target ${JSON.stringify(requested)}: a return probe takes no offset`);
   return {
-    kind,
-    program: request.programName,
-    target: prepared.requested,
-    resolved: prepared.function,
-    source: 'tracefs',
-    binding,
-    event: `${EVENT_GROUP.kprobe_events}/${event}`,
+    location: {
+      family: 'kprobe',
+      retprobe,
+      target: resolved.name,
+      offset: target.offset,
+      requested,
+      resolved: target.offset === 0n ? resolved.name : `${resolved.name}+0x${target.offset.toString(16)}`,
+    },
+    support,
+    method,
+    notes,
   };
 }

@@ -1,5 +1,6 @@
 // perf events: opening tracepoint and probe PMU events, binding a program (ioctl or BPF link), enabling.
 import { SyscallError, kernelError } from '../errors.js';
+import { Attr } from '../kernel/attr.js';
 import { linkCreatePerfEvent } from '../kernel/bpf.js';
 import type { ResourceScope } from '../kernel/scope.js';
 import { closeFd, ioctl, perfEventOpen, type PointerField } from '../native.js';
@@ -23,18 +24,18 @@ export interface PerfEventRequest {
 
 /** struct perf_event_attr for one event, opened disabled so the program is bound before it fires. */
 export function perfEventAttr(request: PerfEventRequest): { attr: Buffer; pointers: PointerField[] } {
-  const attr = Buffer.alloc(PERF_ATTR_SIZE);
+  const attr = new Attr(PERF_ATTR_SIZE)
+    .u32(0, request.type)
+    .u32(4, PERF_ATTR_SIZE)
+    .u64(8, request.config)
+    .u64(16, 1n) // sample_period
+    .u64(40, 1n) // flags: disabled
+    .u32(48, 1) // wakeup_events
+    .u64(64, request.config2 ?? 0n);
   const pointers: PointerField[] = [];
-  attr.writeUInt32LE(request.type, 0);
-  attr.writeUInt32LE(PERF_ATTR_SIZE, 4);
-  attr.writeBigUInt64LE(request.config, 8);
-  attr.writeBigUInt64LE(1n, 16); // sample_period
-  attr.writeBigUInt64LE(1n, 40); // flags: disabled
-  attr.writeUInt32LE(1, 48); // wakeup_events
   if (request.config1String !== undefined) pointers.push([56, Buffer.from(`${request.config1String}\0`)]);
-  else attr.writeBigUInt64LE(request.config1 ?? 0n, 56);
-  attr.writeBigUInt64LE(request.config2 ?? 0n, 64);
-  return { attr, pointers };
+  else attr.u64(56, request.config1 ?? 0n);
+  return { attr: attr.buffer, pointers };
 }
 
 /** How a program is tied to its perf event: the PERF_EVENT_IOC_SET_BPF ioctl, or a BPF link (5.15+). */
@@ -43,7 +44,8 @@ export type ProgramBinding = 'ioctl' | 'link';
 export interface PerfEventAttachOptions {
   request: PerfEventRequest;
   programFd: number;
-  binding: ProgramBinding;
+  /** 'auto': a BPF link where the kernel has them for perf events, else the ioctl. */
+  binding: ProgramBinding | 'auto';
   /** Words for error messages: "kprobe on __x64_sys_bpf". */
   what: string;
 }
@@ -51,8 +53,9 @@ export interface PerfEventAttachOptions {
 /**
  * Opens the event on CPU 0 for all processes (a BPF program on a trace event runs on every CPU
  * anyway), binds the program and enables it. Every fd is owned by the scope as soon as it exists.
+ * Returns how the program was bound.
  */
-export function openAndAttachPerfEvent(scope: ResourceScope, options: PerfEventAttachOptions): void {
+export function openAndAttachPerfEvent(scope: ResourceScope, options: PerfEventAttachOptions): ProgramBinding {
   const { attr, pointers } = perfEventAttr(options.request);
   let perfFd: number;
   try {
@@ -67,15 +70,20 @@ export function openAndAttachPerfEvent(scope: ResourceScope, options: PerfEventA
       closeFd(perfFd);
     }
   });
-  if (options.binding === 'link') {
-    let linkFd: number;
+  let binding: ProgramBinding = options.binding === 'auto' ? 'link' : options.binding;
+  if (binding === 'link') {
     try {
-      linkFd = linkCreatePerfEvent(options.programFd, perfFd);
+      const linkFd = linkCreatePerfEvent(options.programFd, perfFd);
+      scope.defer(`close the BPF link of the ${options.what}`, () => closeFd(linkFd));
     } catch (error) {
-      throw kernelError(`linking the program to the ${options.what} (BPF_LINK_CREATE)`, error);
+      // Kernels before 5.15 do not know perf event links (EINVAL); in auto mode use the ioctl.
+      if (options.binding !== 'auto' || !(error instanceof SyscallError) || error.errno !== 22) {
+        throw kernelError(`linking the program to the ${options.what} (BPF_LINK_CREATE)`, error, linkHint(error));
+      }
+      binding = 'ioctl';
     }
-    scope.defer(`close the BPF link of the ${options.what}`, () => closeFd(linkFd));
-  } else {
+  }
+  if (binding === 'ioctl') {
     try {
       ioctl(perfFd, PERF_EVENT_IOC_SET_BPF, 'PERF_EVENT_IOC_SET_BPF', options.programFd);
     } catch (error) {
@@ -87,6 +95,12 @@ export function openAndAttachPerfEvent(scope: ResourceScope, options: PerfEventA
   } catch (error) {
     throw kernelError(`enabling the ${options.what}`, error);
   }
+  return binding;
+}
+
+function linkHint(error: unknown): string {
+  if (error instanceof SyscallError && error.errno === 22) return '; this kernel has no BPF links for perf events (they need 5.15); use --attach-mode pmu or tracefs';
+  return '';
 }
 
 function openHint(error: unknown): string {

@@ -18,7 +18,8 @@ export interface TracepointAttachRequest {
 
 /** Splits and checks "category/event" (a ':' separator is accepted too, as perf writes it). */
 export function parseTracepointName(name: string): { category: string; event: string } {
-  const match = /^([A-Za-z0-9_.-]+)[/:]([A-Za-z0-9_.-]+)$/.exec(name);
+  // No leading '.': "../x" must not walk out of events/.
+  const match = /^([A-Za-z0-9_][A-Za-z0-9_.-]*)[/:]([A-Za-z0-9_][A-Za-z0-9_.-]*)$/.exec(name);
   if (!match) throw new UsageError(`tracepoint ${JSON.stringify(name)} is not of the form category/event (e.g. syscalls/sys_enter_bpf)`);
   return { category: match[1]!, event: match[2]! };
 }

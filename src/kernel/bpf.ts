@@ -1,5 +1,6 @@
 // The bpf() commands the loader uses: attribute layouts (union bpf_attr) and typed calls.
 import { bpf, type PointerField } from '../native.js';
+import { Attr } from './attr.js';
 
 export const BPF_CMD = {
   MAP_CREATE: 0,
@@ -45,22 +46,19 @@ export interface MapDefinition {
 }
 
 export function mapCreate(definition: MapDefinition, name: string, innerMapFd = 0): number {
-  const attr = Buffer.alloc(72);
-  attr.writeUInt32LE(definition.type, 0);
-  attr.writeUInt32LE(definition.keySize, 4);
-  attr.writeUInt32LE(definition.valueSize, 8);
-  attr.writeUInt32LE(definition.maxEntries, 12);
-  attr.writeUInt32LE(definition.flags, 16);
-  attr.writeUInt32LE(innerMapFd, 20);
-  attr.write(kernelObjectName(name), 28, BPF_OBJ_NAME_LEN - 1, 'latin1');
-  return call(BPF_CMD.MAP_CREATE, attr);
+  const attr = new Attr(72)
+    .u32(0, definition.type)
+    .u32(4, definition.keySize)
+    .u32(8, definition.valueSize)
+    .u32(12, definition.maxEntries)
+    .u32(16, definition.flags)
+    .u32(20, innerMapFd)
+    .chars(28, kernelObjectName(name), BPF_OBJ_NAME_LEN);
+  return call(BPF_CMD.MAP_CREATE, attr.buffer);
 }
 
 function elemAttr(mapFd: number, flags = 0n): Buffer {
-  const attr = Buffer.alloc(32);
-  attr.writeUInt32LE(mapFd, 0);
-  attr.writeBigUInt64LE(flags, 24);
-  return attr;
+  return new Attr(32).u32(0, mapFd).u64(24, flags).buffer;
 }
 
 export function mapLookup(mapFd: number, key: Buffer, value: Buffer): void {
@@ -106,57 +104,50 @@ export interface ProgramLoadRequest {
 }
 
 export interface ProgramLoadAttr {
-  attr: Buffer;
+  attr: Attr;
   pointers: PointerField[];
 }
 
 /** The attribute buffer for BPF_PROG_LOAD; after the call, `logTrueSize` reads what the kernel wanted (6.4+). */
 export function programLoadAttr(request: ProgramLoadRequest): ProgramLoadAttr {
-  const attr = Buffer.alloc(144);
   const insns = Buffer.from(request.instructions.buffer, request.instructions.byteOffset, request.instructions.byteLength);
-  attr.writeUInt32LE(request.type, 0);
-  attr.writeUInt32LE(insns.length / 8, 4);
+  const attr = new Attr(144).u32(0, request.type).u32(4, insns.length / 8);
   const pointers: PointerField[] = [
     [8, insns],
     [16, cString(request.license)],
   ];
   if (request.logLevel && request.logBuffer) {
-    attr.writeUInt32LE(request.logLevel, 24);
-    attr.writeUInt32LE(request.logBuffer.length, 28);
+    attr.u32(24, request.logLevel).u32(28, request.logBuffer.length);
     pointers.push([32, request.logBuffer]);
   }
-  attr.writeUInt32LE(request.kernelVersion, 40);
-  attr.write(kernelObjectName(request.name), 48, BPF_OBJ_NAME_LEN - 1, 'latin1');
-  attr.writeUInt32LE(request.expectedAttachType ?? 0, 68);
+  attr
+    .u32(40, request.kernelVersion)
+    .chars(48, kernelObjectName(request.name), BPF_OBJ_NAME_LEN)
+    .u32(68, request.expectedAttachType ?? 0);
   return { attr, pointers };
 }
 
 export function programLoad(load: ProgramLoadAttr): number {
-  return call(BPF_CMD.PROG_LOAD, load.attr, load.pointers);
+  return call(BPF_CMD.PROG_LOAD, load.attr.buffer, load.pointers);
 }
 
 /** log_true_size of a BPF_PROG_LOAD attr after a failed call; 0 on kernels that do not report it. */
 export function logTrueSize(load: ProgramLoadAttr): number {
-  return load.attr.readUInt32LE(140);
+  return load.attr.readU32(140);
 }
 
 export function objPin(fd: number, path: string): void {
-  const attr = Buffer.alloc(16);
-  attr.writeUInt32LE(fd, 8);
-  call(BPF_CMD.OBJ_PIN, attr, [[0, cString(path)]]);
+  call(BPF_CMD.OBJ_PIN, new Attr(16).u32(8, fd).buffer, [[0, cString(path)]]);
 }
 
 export function objGet(path: string): number {
   return call(BPF_CMD.OBJ_GET, Buffer.alloc(16), [[0, cString(path)]]);
 }
 
-function infoByFd(fd: number, size: number): Buffer {
+function infoByFd(fd: number, size: number): Attr {
   const info = Buffer.alloc(size);
-  const attr = Buffer.alloc(16);
-  attr.writeUInt32LE(fd, 0);
-  attr.writeUInt32LE(info.length, 4);
-  call(BPF_CMD.OBJ_GET_INFO_BY_FD, attr, [[8, info]]);
-  return info;
+  call(BPF_CMD.OBJ_GET_INFO_BY_FD, new Attr(16).u32(0, fd).u32(4, size).buffer, [[8, info]]);
+  return new Attr(info);
 }
 
 export interface MapInfo extends MapDefinition {
@@ -167,13 +158,13 @@ export interface MapInfo extends MapDefinition {
 export function mapInfo(fd: number): MapInfo {
   const info = infoByFd(fd, 88);
   return {
-    type: info.readUInt32LE(0),
-    id: info.readUInt32LE(4),
-    keySize: info.readUInt32LE(8),
-    valueSize: info.readUInt32LE(12),
-    maxEntries: info.readUInt32LE(16),
-    flags: info.readUInt32LE(20),
-    name: info.toString('latin1', 24, 40).replace(/\0.*$/s, ''),
+    type: info.readU32(0),
+    id: info.readU32(4),
+    keySize: info.readU32(8),
+    valueSize: info.readU32(12),
+    maxEntries: info.readU32(16),
+    flags: info.readU32(20),
+    name: info.readChars(24, BPF_OBJ_NAME_LEN),
   };
 }
 
@@ -187,24 +178,23 @@ export interface ProgramInfo {
 export function programInfo(fd: number): ProgramInfo {
   const info = infoByFd(fd, 80);
   return {
-    type: info.readUInt32LE(0),
-    id: info.readUInt32LE(4),
-    tag: info.toString('hex', 8, 16),
-    name: info.toString('latin1', 64, 80).replace(/\0.*$/s, ''),
+    type: info.readU32(0),
+    id: info.readU32(4),
+    tag: info.buffer.toString('hex', 8, 16),
+    name: info.readChars(64, BPF_OBJ_NAME_LEN),
   };
 }
 
 /** The id after `startId` among loaded programs (or maps), or undefined at the end. */
 function nextId(cmd: number, startId: number): number | undefined {
-  const attr = Buffer.alloc(12);
-  attr.writeUInt32LE(startId, 0);
+  const attr = new Attr(12).u32(0, startId);
   try {
-    call(cmd, attr);
+    call(cmd, attr.buffer);
   } catch (error) {
     if ((error as { errno?: number }).errno === 2 /* ENOENT */) return undefined;
     throw error;
   }
-  return attr.readUInt32LE(4);
+  return attr.readU32(4);
 }
 
 export function programIds(): number[] {
@@ -214,18 +204,12 @@ export function programIds(): number[] {
 }
 
 export function programFdById(id: number): number {
-  const attr = Buffer.alloc(12);
-  attr.writeUInt32LE(id, 0);
-  return call(BPF_CMD.PROG_GET_FD_BY_ID, attr);
+  return call(BPF_CMD.PROG_GET_FD_BY_ID, new Attr(12).u32(0, id).buffer);
 }
 
 export const BPF_PERF_EVENT = 41;
 
 /** BPF_LINK_CREATE for a perf event (kprobe, uprobe, tracepoint): the link owns the attachment. */
 export function linkCreatePerfEvent(programFd: number, perfEventFd: number): number {
-  const attr = Buffer.alloc(32);
-  attr.writeUInt32LE(programFd, 0);
-  attr.writeUInt32LE(perfEventFd, 4);
-  attr.writeUInt32LE(BPF_PERF_EVENT, 8);
-  return call(BPF_CMD.LINK_CREATE, attr);
+  return call(BPF_CMD.LINK_CREATE, new Attr(32).u32(0, programFd).u32(4, perfEventFd).u32(8, BPF_PERF_EVENT).buffer);
 }

@@ -27,7 +27,7 @@ export function possibleCpuCount(text = readFileSync('/sys/devices/system/cpu/po
   let count = 0;
   for (const part of text.trim().split(',')) {
     const [first, last] = part.split('-').map((n) => Number.parseInt(n, 10));
-    if (first === undefined || Number.isNaN(first)) throw new Error(`cannot parse possible CPUs: ${JSON.stringify(text)}`);
+    if (first === undefined || Number.isNaN(first)) throw new KernelError(`cannot parse the possible CPUs ${JSON.stringify(text.trim())} (/sys/devices/system/cpu/possible)`);
     count += last === undefined ? 1 : last - first + 1;
   }
   return count;

@@ -1,4 +1,5 @@
 // Loading programs: BPF_PROG_LOAD with kern_version, a name, and the verifier's log on rejection.
+import { readFileSync } from 'node:fs';
 import { endianness, release, version } from 'node:os';
 import { LoaderError, ObjectError, SyscallError, VerifierError, errnoName, kernelError, permissionHint } from '../errors.js';
 import { closeFd } from '../native.js';
@@ -15,13 +16,23 @@ export function programTypeName(type: number): string {
   return PROGRAM_TYPE_NAMES[type] ?? `type ${type}`;
 }
 
+function readOptional(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 /**
  * LINUX_VERSION_CODE of the running kernel, as kern_version wants it (checked before 5.0).
- * Debian and Ubuntu release strings ("6.1.0-28-amd64") hide the real patch level, which their
- * version strings carry ("... Debian 6.1.119-1 ..."), as libbpf also reads it.
+ * Debian and Ubuntu release strings ("6.1.0-28-amd64") hide the real patch level: Debian's
+ * version string carries it ("... Debian 6.1.119-1 ..."), Ubuntu's /proc/version_signature
+ * ("Ubuntu 5.4.0-42.46-generic 5.4.44"), as libbpf also reads them.
  */
-export function kernelVersionCode(releaseText = release(), versionText = version()): number {
-  const distro = /(?:Debian|Ubuntu) (\d+)\.(\d+)\.(\d+)/.exec(versionText);
+export function kernelVersionCode(releaseText = release(), versionText = version(), signature = readOptional('/proc/version_signature')): number {
+  const ubuntu = /^Ubuntu \S+ (\d+)\.(\d+)\.(\d+)/.exec(signature);
+  const distro = ubuntu ?? /Debian (\d+)\.(\d+)\.(\d+)/.exec(versionText);
   const match = distro ?? /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(releaseText);
   if (!match) return 0;
   const [major, minor, patch] = [match[1], match[2], match[3]].map((n) => Number.parseInt(n ?? '0', 10)) as [number, number, number];

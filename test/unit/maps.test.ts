@@ -15,8 +15,8 @@ test('ranges and single CPUs', () => {
 });
 
 test('unparsable text is an error quoting it', () => {
-  assert.throws(() => possibleCpuCount(''), { message: 'cannot parse possible CPUs: ""' });
-  assert.throws(() => possibleCpuCount('x-1'), { message: 'cannot parse possible CPUs: "x-1"' });
+  assert.throws(() => possibleCpuCount(''), { message: 'cannot parse the possible CPUs "" (/sys/devices/system/cpu/possible)' });
+  assert.throws(() => possibleCpuCount('x-1'), { message: 'cannot parse the possible CPUs "x-1" (/sys/devices/system/cpu/possible)' });
 });
 
 test('defaults to this machine', () => {

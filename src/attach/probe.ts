@@ -1,0 +1,165 @@
+// Kprobes and uprobes through one path: choose the event source (PMU or tracefs) and binding, then attach.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { AttachError, UsageError } from '../errors.js';
+import type { ResourceScope } from '../kernel/scope.js';
+import type { Attachment, EventSource, ProbeKind } from './attachment.js';
+import { PERF_TYPE_TRACEPOINT, openAndAttachPerfEvent, type PerfEventRequest, type ProgramBinding } from './perf-event.js';
+import { probePmu, type ProbeFamily, type ProbePmu } from './pmu.js';
+import { EVENT_GROUP, createProbeEvent, probeEventName, removeStaleProbeEvents, type ProbeEventsFile } from './probe-events.js';
+import { tracefsRoot } from './tracefs.js';
+
+/** --attach-mode: auto picks the PMU when present and a BPF link when the kernel has them. */
+export const ATTACH_MODES = ['auto', 'pmu', 'tracefs', 'link'] as const;
+export type AttachMode = (typeof ATTACH_MODES)[number];
+
+export function parseAttachMode(text: string): AttachMode {
+  if ((ATTACH_MODES as readonly string[]).includes(text)) return text as AttachMode;
+  throw new UsageError(`unknown attach mode '${text}'; use one of ${ATTACH_MODES.join(', ')}`);
+}
+
+export interface ProbeLocation {
+  family: ProbeFamily;
+  retprobe: boolean;
+  /** kprobe: the kernel function; uprobe: the binary's absolute path. */
+  target: string;
+  /** kprobe: offset into the function; uprobe: offset into the file. */
+  offset: bigint;
+  /** What the user asked for: "sys_bpf", "./a.out:main". */
+  requested: string;
+  /** What it resolved to, for people: "__x64_sys_bpf", "/usr/bin/a.out:main (0x1139)". */
+  resolved: string;
+}
+
+export interface AttachMethod {
+  source: EventSource;
+  binding: ProgramBinding | 'auto';
+  /** The PMU, when source is 'pmu'. */
+  pmu?: ProbePmu;
+  /** Why this method, for --verbose. */
+  reason: string;
+}
+
+/** What a kernel offers for one probe family. */
+export interface ProbeSupport {
+  family: ProbeFamily;
+  pmu?: ProbePmu;
+  /** tracefs root, when tracefs is there and has the family's events file. */
+  tracefs?: string;
+}
+
+const EVENTS_FILE: Record<ProbeFamily, ProbeEventsFile> = { kprobe: 'kprobe_events', uprobe: 'uprobe_events' };
+const CONFIG: Record<ProbeFamily, string> = { kprobe: 'CONFIG_KPROBE_EVENTS', uprobe: 'CONFIG_UPROBE_EVENTS' };
+
+/** Finds the kernel's PMU and tracefs events file for a family; refuses when it has neither. */
+export function probeSupport(family: ProbeFamily): ProbeSupport {
+  const pmu = probePmu(family);
+  let tracefs: string | undefined;
+  let tracefsProblem = '';
+  try {
+    const root = tracefsRoot();
+    if (existsSync(join(root, EVENTS_FILE[family]))) tracefs = root;
+    else tracefsProblem = `${join(root, EVENTS_FILE[family])} does not exist`;
+  } catch (error) {
+    tracefsProblem = error instanceof Error ? error.message : String(error);
+  }
+  if (!pmu && !tracefs) {
+    throw new AttachError(
+      `this kernel has no ${family} support (${CONFIG[family]}): ${tracefsProblem}, and there is no ${family} PMU; use a kernel built with ${family === 'kprobe' ? 'CONFIG_KPROBES and ' : 'CONFIG_UPROBES and '}${CONFIG[family]}`,
+    );
+  }
+  return { family, ...(pmu ? { pmu } : {}), ...(tracefs ? { tracefs } : {}) };
+}
+
+/** Picks the event source and binding for a mode, or says why the kernel cannot do it. */
+export function chooseAttachMethod(mode: AttachMode, support: ProbeSupport): AttachMethod {
+  const { family, pmu, tracefs } = support;
+  switch (mode) {
+    case 'tracefs':
+      if (!tracefs) throw new AttachError(`--attach-mode tracefs: this kernel has no ${EVENTS_FILE[family]} in tracefs`);
+      return { source: 'tracefs', binding: 'ioctl', reason: `--attach-mode tracefs: a ${EVENTS_FILE[family]} event bound with PERF_EVENT_IOC_SET_BPF` };
+    case 'pmu':
+      if (!pmu) throw new AttachError(`--attach-mode pmu: this kernel has no ${family} PMU (it needs 4.17)`);
+      return { source: 'pmu', binding: 'ioctl', pmu, reason: `--attach-mode pmu: a ${family} PMU perf event bound with PERF_EVENT_IOC_SET_BPF` };
+    case 'link':
+      return pmu
+        ? { source: 'pmu', binding: 'link', pmu, reason: `--attach-mode link: a ${family} PMU perf event owned by a BPF link` }
+        : { source: 'tracefs', binding: 'link', reason: `--attach-mode link: no ${family} PMU, so a ${EVENTS_FILE[family]} event owned by a BPF link` };
+    case 'auto':
+      return pmu
+        ? { source: 'pmu', binding: 'auto', pmu, reason: `the ${family} PMU leaves no tracefs event behind; a BPF link where the kernel has them` }
+        : { source: 'tracefs', binding: 'auto', reason: `this kernel has no ${family} PMU, so a ${EVENTS_FILE[family]} event` };
+  }
+}
+
+/** Removes tracefs events that loaders which no longer run left behind; returns what to tell the user. */
+export function removeStaleEvents(support: ProbeSupport): string[] {
+  if (!support.tracefs) return [];
+  const report = removeStaleProbeEvents(support.tracefs, EVENTS_FILE[support.family]);
+  const notes: string[] = [];
+  if (report.removed.length > 0) {
+    notes.push(`removed ${report.removed.length} stale event(s) left by load-kp-bpf processes that no longer run: ${report.removed.join(', ')}`);
+  }
+  if (report.skipped) notes.push(report.skipped);
+  return notes;
+}
+
+function probeKind(location: ProbeLocation): ProbeKind {
+  if (location.family === 'kprobe') return location.retprobe ? 'kretprobe' : 'kprobe';
+  return location.retprobe ? 'uretprobe' : 'uprobe';
+}
+
+/** The text a tracefs events file takes for the location: "func+0x10" or "/path:0x1139". */
+export function tracefsLocation(location: ProbeLocation): string {
+  if (location.family === 'uprobe') {
+    if (/\s/.test(location.target)) throw new AttachError(`uprobe path ${JSON.stringify(location.target)} contains white space, which tracefs cannot take; use --attach-mode pmu`);
+    return `${location.target}:0x${location.offset.toString(16)}`;
+  }
+  return location.offset === 0n ? location.target : `${location.target}+0x${location.offset.toString(16)}`;
+}
+
+export interface ProbeAttachRequest {
+  programFd: number;
+  programName: string;
+  method: AttachMethod;
+  support: ProbeSupport;
+}
+
+/** Attaches a program to a kprobe or uprobe location; every object it creates is owned by the scope. */
+export function attachProbe(scope: ResourceScope, location: ProbeLocation, request: ProbeAttachRequest): Attachment {
+  const kind = probeKind(location);
+  const what = `${kind} on ${location.resolved}`;
+  let perfEvent: PerfEventRequest;
+  let event: string | undefined;
+  if (request.method.source === 'pmu') {
+    const pmu = request.method.pmu!;
+    perfEvent = {
+      type: pmu.type,
+      config: location.retprobe ? 1n << BigInt(pmu.retprobeBit) : 0n,
+      config1String: location.target,
+      config2: location.offset,
+    };
+  } else {
+    const file = EVENTS_FILE[location.family];
+    const name = probeEventName(location.family === 'kprobe' ? location.target : location.requested.split('/').pop()!);
+    const id = createProbeEvent(scope, request.support.tracefs!, {
+      file,
+      probeType: location.retprobe ? 'r' : 'p',
+      event: name,
+      location: tracefsLocation(location),
+      what,
+    });
+    perfEvent = { type: PERF_TYPE_TRACEPOINT, config: BigInt(id) };
+    event = `${EVENT_GROUP[file]}/${name}`;
+  }
+  const binding = openAndAttachPerfEvent(scope, { request: perfEvent, programFd: request.programFd, binding: request.method.binding, what });
+  return {
+    kind,
+    program: request.programName,
+    target: location.requested,
+    resolved: location.resolved,
+    source: request.method.source,
+    binding,
+    ...(event ? { event } : {}),
+  };
+}

@@ -72,7 +72,7 @@ fi
 
 mount -t tmpfs -o mode=1777 tmpfs $R/tmp || fail "mount /tmp"
 mount -t tmpfs -o mode=0755 tmpfs $R/run || fail "mount /run"
-mkdir -p -m 1777 $R/run/lock
+mkdir -p $R/run/lock && chmod 1777 $R/run/lock
 mkdir -p $R/run/lkb-vm
 
 mkdir -p "$R$REPO" 2>/dev/null
@@ -89,6 +89,7 @@ for t in /dev/ttyS1 /dev/ttyS2; do
   stty -F $t raw -echo cols "$COLS" rows "$ROWS" || log "stty $t failed"
 done
 ulimit -n "$NOFILE" 2>/dev/null || log "cannot set ulimit -n $NOFILE"
+ulimit -l unlimited 2>/dev/null
 
 log "running the command"
 chroot $R /bin/sh /run/lkb-vm/start </dev/null >&5 2>&6 5>&- 6>&-

@@ -23,9 +23,16 @@
 #                  (every LKB_* variable is passed anyway)
 #   --keep         keep the run directory (console log) and print its path
 #
-# Environment: LKB_VM_CACHE (kernel cache), LKB_VM_MEM (MiB, 2048),
-# LKB_VM_SMP (2), LKB_VM_VERBOSE=1 (console on stderr), LKB_VM_QUIET=1 (no
-# "booting" line).
+# Environment
+#   LKB_VM_CACHE        kernel cache (default /var/cache/load-kp-bpf/vm)
+#   LKB_VM_KERNEL(S), LKB_VM_TIMEOUT   defaults of --kernel and --timeout
+#   LKB_VM_MEM, LKB_VM_SMP, LKB_VM_CPU   guest MiB (2048), vCPUs (2), qemu -cpu (max)
+#   LKB_VM_VERBOSE=1    show the guest console on stderr, prefixed [console]
+#   LKB_VM_QUIET=1      no "vm: booting ..." line
+#   LKB_VM_KEEP=1       same as --keep
+#   LKB_VM_REPO_CACHE   9p cache mode of the checkout (loose; mmap = no caching,
+#                       sees host-side changes made while the VM runs, ~3x slower)
+#   LKB_VM_ROOT_CACHE   9p cache mode of the host root (loose)
 #
 # Exit status: the command's, or 124 when the timeout expired, 125 when the
 # VM failed (setup, boot, kernel panic: no status came back), 2 on bad usage.
@@ -35,8 +42,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 REPO=$(cd "$HERE/../.." && pwd -P)
 
 usage() {
-  sed -n '2,31p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
-  exit 2
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}" >&2
+  exit "${1:-2}"
 }
 die() { echo "vm: error: $*" >&2; exit 125; }
 
@@ -54,7 +61,7 @@ while [ $# -gt 0 ]; do
     -e|--env) [ $# -ge 2 ] || usage; PASSENV+=("$2"); shift 2 ;;
     --env=*) PASSENV+=("${1#*=}"); shift ;;
     --keep) KEEP=1; shift ;;
-    -h|--help) usage ;;
+    -h|--help) usage 0 ;;
     --) shift; break ;;
     -*) echo "vm: unknown option $1" >&2; usage ;;
     *) break ;;
@@ -74,7 +81,7 @@ else
 fi
 
 # ------------------------------------------------------------------ kernel
-SETUP_OUT=$("$HERE/setup.sh" --quiet "$KERNEL") || die "setup.sh $KERNEL failed"
+SETUP_OUT=$("$HERE/setup.sh" "$KERNEL") || die "setup.sh $KERNEL failed"
 LKB_VM_VMLINUZ="" LKB_VM_INITRD="" LKB_VM_RELEASE="" LKB_VM_MODDIR="" LKB_VM_PACKAGE="" LKB_VM_VERSION=""
 eval "$SETUP_OUT"
 [ -f "$LKB_VM_VMLINUZ" ] && [ -f "$LKB_VM_INITRD" ] || die "setup.sh gave no kernel"
@@ -84,9 +91,9 @@ RUNDIR=$(mktemp -d "${TMPDIR:-/tmp}/lkb-vm.XXXXXX") || die "mktemp failed"
 SHARE=$RUNDIR/share
 mkdir -p "$SHARE"
 QPID="" OUTCAT="" ERRCAT="" WOUT="" WERR="" TAILPID=""
+# shellcheck disable=SC2317  # invoked by the traps
 cleanup() {
   [ -n "$QPID" ] && kill "$QPID" 2>/dev/null
-  [ -n "$TAILPID" ] && kill "$TAILPID" 2>/dev/null
   [ -n "$WOUT" ] && exec {WOUT}>&-
   [ -n "$WERR" ] && exec {WERR}>&-
   [ -n "$OUTCAT" ] && kill "$OUTCAT" 2>/dev/null
@@ -103,15 +110,15 @@ WORKDIR=$REPO
 case $(pwd -P) in "$REPO"|"$REPO"/*) WORKDIR=$(pwd -P) ;; esac
 
 # Environment of the command.
-ENV_ARGS="PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+GUEST_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 NODE_BIN=$(command -v node 2>/dev/null || true)
 if [ -n "$NODE_BIN" ]; then
   case ${NODE_BIN%/node} in
     /usr/local/sbin|/usr/local/bin|/usr/sbin|/usr/bin|/sbin|/bin) ;;
-    *) ENV_ARGS="PATH=${NODE_BIN%/node}:${ENV_ARGS#PATH=}" ;;
+    *) GUEST_PATH=${NODE_BIN%/node}:$GUEST_PATH ;;
   esac
 fi
-ENV_ARGS="$ENV_ARGS HOME=/root USER=root LOGNAME=root SHELL=/bin/sh TERM=dumb LANG=C.UTF-8"
+ENV_ARGS="PATH=$(q "$GUEST_PATH") HOME=/root USER=root LOGNAME=root SHELL=/bin/sh TERM=dumb LANG=C.UTF-8"
 ENV_ARGS="$ENV_ARGS LKB_IN_VM=1 LKB_VM_KERNEL_RELEASE=$(q "$LKB_VM_RELEASE")"
 while IFS= read -r name; do
   case $name in LKB_IN_VM|LKB_VM_KERNEL_RELEASE) continue ;; esac
@@ -161,30 +168,35 @@ OUTCAT=$!
 cat "$RUNDIR/err.out" >&2 {WOUT}>&- {WERR}>&- &
 ERRCAT=$!
 : >"$RUNDIR/console.log"
-if [ "${LKB_VM_VERBOSE:-0}" = 1 ]; then
-  tail -n +1 -f "$RUNDIR/console.log" 2>/dev/null {WOUT}>&- {WERR}>&- | tr -d '\r' | sed -u 's/^/[console] /' >&2 &
-  TAILPID=$!
-fi
 
 [ "${LKB_VM_QUIET:-0}" = 1 ] ||
   echo "vm: booting Linux $LKB_VM_RELEASE ($LKB_VM_PACKAGE $LKB_VM_VERSION) under qemu/TCG, timeout ${TIMEOUT}s" >&2
+
+# qemu option values: a comma is written as two.
+qarg() { printf '%s' "${1//,/,,}"; }
 
 START=$(date +%s)
 timeout --kill-after=10 "$TIMEOUT" \
   qemu-system-x86_64 \
     -name lkb-vm -accel tcg -cpu "${LKB_VM_CPU:-max}" -m "${LKB_VM_MEM:-2048}" -smp "${LKB_VM_SMP:-2}" \
     -nodefaults -no-user-config -display none -no-reboot \
-    -kernel "$LKB_VM_VMLINUZ" -initrd "$LKB_VM_INITRD" \
+    -kernel "$(qarg "$LKB_VM_VMLINUZ")" -initrd "$(qarg "$LKB_VM_INITRD")" \
     -append "console=ttyS0 quiet panic=-1" \
-    -chardev file,id=con,path="$RUNDIR/console.log" -serial chardev:con \
-    -chardev pipe,id=out,path="$RUNDIR/out" -serial chardev:out \
-    -chardev pipe,id=err,path="$RUNDIR/err" -serial chardev:err \
+    -chardev file,id=con,path="$(qarg "$RUNDIR/console.log")" -serial chardev:con \
+    -chardev pipe,id=out,path="$(qarg "$RUNDIR/out")" -serial chardev:out \
+    -chardev pipe,id=err,path="$(qarg "$RUNDIR/err")" -serial chardev:err \
     -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-    -virtfs local,path="$REPO",mount_tag=lkbrepo,security_model=none,multidevs=remap \
-    -virtfs local,path="$SHARE",mount_tag=lkbresults,security_model=none \
+    -virtfs local,path="$(qarg "$REPO")",mount_tag=lkbrepo,security_model=none,multidevs=remap \
+    -virtfs local,path="$(qarg "$SHARE")",mount_tag=lkbresults,security_model=none \
     -device virtio-rng-pci \
     </dev/null >"$RUNDIR/qemu.log" 2>&1 {WOUT}>&- {WERR}>&- &
 QPID=$!
+if [ "${LKB_VM_VERBOSE:-0}" = 1 ]; then
+  # Ends by itself once qemu is gone.
+  ( exec {WOUT}>&- {WERR}>&-
+    tail -n +1 -s 0.2 --pid="$QPID" -f "$RUNDIR/console.log" 2>/dev/null | tr -d '\r' | sed -u 's/^/[console] /' >&2 ) &
+  TAILPID=$!
+fi
 wait "$QPID"
 QRC=$?
 QPID=""
@@ -194,7 +206,7 @@ exec {WOUT}>&- {WERR}>&-
 WOUT="" WERR=""
 wait "$OUTCAT" "$ERRCAT" 2>/dev/null
 OUTCAT="" ERRCAT=""
-if [ -n "$TAILPID" ]; then sleep 1.2; kill "$TAILPID" 2>/dev/null; TAILPID=""; fi
+if [ -n "$TAILPID" ]; then wait "$TAILPID" 2>/dev/null; TAILPID=""; fi
 
 console_tail() {
   echo "vm: last console lines:" >&2

@@ -34,7 +34,7 @@ usage() { echo "usage: $0 [--quiet] <kernel>   (e.g. 6.1, 6.12, linux-image-6.1.
 while [ $# -gt 0 ]; do
   case $1 in
     -q|--quiet) QUIET=1; shift ;;
-    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2; exit 0 ;;
     --) shift; break ;;
     -*) usage ;;
     *) break ;;
@@ -109,7 +109,7 @@ install_tools() {
 # Sets PKG and VER (the candidate version), or returns 1.
 is_standard_flavour() {
   case $1 in
-    *-cloud-*|*-rt-*|*-dbg|*-dbg-*|*-template|*-signed-template) return 1 ;;
+    *-cloud-*|*-rt-*|*-dbg|*-dbg-*|*-template) return 1 ;;
   esac
   [[ $1 =~ ^linux-image-[0-9]+\.[0-9]+\.[0-9][^[:space:]]*-amd64(-unsigned)?$ ]]
 }

@@ -1,10 +1,7 @@
 // LoadedObject: creates an object's maps and programs in the kernel, attaches them, and owns them all.
 import { ObjectError } from './errors.js';
 import type { Attachment } from './attach/attachment.js';
-import type { PreparedKprobe } from './attach/kprobe.js';
-import type { ProgramBinding } from './attach/perf-event.js';
-import { attachProbe } from './attach/probe.js';
-import { attachTracepoint } from './attach/tracepoint.js';
+import { attachPrepared, type PreparedAttachment } from './attach/prepared.js';
 import type { MapDefinition } from './kernel/bpf.js';
 import { BpfMap, possibleCpuCount } from './kernel/maps.js';
 import { DEFAULT_PIN_ROOT, ensureBpffs, openOrCreatePinnedMap, pinPath, type PinState } from './kernel/pins.js';
@@ -12,7 +9,8 @@ import { assertMachineByteOrder, kernelVersionCode, loadProgram } from './kernel
 import { ResourceScope, type Outcome, type ReleaseFailure } from './kernel/scope.js';
 import { closeFd } from './native.js';
 import { MAP_TYPE } from './object/map-types.js';
-import { applyMapFds } from './object/relocations.js';
+import { programTypeOf } from './object/conventions.js';
+import { applyMapReferences } from './object/relocations.js';
 import type { BpfObjectSpec, MapSpec, ProgramSpec } from './object/spec.js';
 
 export interface LoadOptions {
@@ -20,8 +18,8 @@ export interface LoadOptions {
   pinRoot?: string;
   /** Names of the programs to load; default all. */
   programs?: readonly string[];
-  /** The BPF_PROG_TYPE_* of each program to load. */
-  programType: (program: ProgramSpec) => number;
+  /** The BPF_PROG_TYPE_* of each program to load; by default the one its section or name implies. */
+  programType?: (program: ProgramSpec) => number;
 }
 
 export interface LoadedMap {
@@ -65,6 +63,13 @@ function checkLoadable(spec: BpfObjectSpec, programs: ProgramSpec[]): void {
   }
 }
 
+function defaultProgramType(program: ProgramSpec): number {
+  if (!program.role) {
+    throw new ObjectError(`program '${program.name}' is in section '${program.section}', which names no kind of program load-kp-bpf knows (kprobe/, kretprobe/, ksyscall/, tracepoint/, uprobe/, prog)`);
+  }
+  return programTypeOf(program.role);
+}
+
 export class LoadedObject {
   readonly maps = new Map<string, LoadedMap>();
   readonly programs = new Map<string, LoadedProgram>();
@@ -92,7 +97,7 @@ export class LoadedObject {
       const pinRoot = options.pinRoot ?? DEFAULT_PIN_ROOT;
       // Every map is created, used by the chosen programs or not: pinned maps are for other tools too.
       for (const mapSpec of spec.maps) loaded.createMap(mapSpec, pinRoot);
-      for (const program of programs) loaded.loadProgram(program, options.programType(program));
+      for (const program of programs) loaded.loadProgram(program, (options.programType ?? defaultProgramType)(program));
       return loaded;
     });
   }
@@ -111,6 +116,10 @@ export class LoadedObject {
     if (spec.pinning === 0) {
       const map = BpfMap.create(spec.name, definition);
       this.scope.defer(`close map '${spec.name}'`, () => map.close());
+      if (spec.data) {
+        map.update(Buffer.alloc(4), Buffer.from(spec.data.initial));
+        if (spec.data.readOnly) map.freeze();
+      }
       this.maps.set(spec.name, { name: spec.name, spec, map });
       return;
     }
@@ -121,7 +130,7 @@ export class LoadedObject {
   }
 
   private loadProgram(program: ProgramSpec, type: number): void {
-    const instructions = applyMapFds(program.instructions, this.spec.littleEndian, program.mapReferences, (name) => this.maps.get(name)!.map.fd);
+    const instructions = applyMapReferences(program.instructions, this.spec.littleEndian, program.mapReferences, (name) => this.maps.get(name)!.map.fd);
     const handle = loadProgram({
       type,
       instructions,
@@ -147,18 +156,13 @@ export class LoadedObject {
     return program;
   }
 
-  /** Attaches a loaded program to a kernel function prepared with prepareKprobe(). */
-  attachKprobe(programName: string, prepared: PreparedKprobe): Attachment {
+  /**
+   * Attaches a loaded program to a target prepared (checked) beforehand with prepareKprobe(),
+   * prepareUprobe() or prepareTracepoint().
+   */
+  attach(programName: string, prepared: PreparedAttachment): Attachment {
     const program = this.program(programName);
-    return this.attached(() =>
-      attachProbe(this.scope, prepared.location, { programFd: program.fd, programName, method: prepared.method, support: prepared.support }),
-    );
-  }
-
-  /** Attaches a loaded tracepoint program to "category/event". */
-  attachTracepoint(programName: string, tracepoint: string, options: { binding?: ProgramBinding } = {}): Attachment {
-    const program = this.program(programName);
-    return this.attached(() => attachTracepoint(this.scope, { programFd: program.fd, programName, tracepoint, binding: options.binding }));
+    return this.attached(() => attachPrepared(this.scope, prepared, { fd: program.fd, name: programName }));
   }
 
   private attached(attach: () => Attachment): Attachment {

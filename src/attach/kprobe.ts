@@ -1,15 +1,7 @@
 // Kprobes and kretprobes: checking the kernel can probe the function, before any kernel object exists.
 import { UsageError } from '../errors.js';
 import { KernelFunctions, resolveKernelFunction, validateKernelFunctionName } from './kernel-functions.js';
-import { chooseAttachMethod, probeSupport, removeStaleEvents, type AttachMethod, type AttachMode, type ProbeLocation, type ProbeSupport } from './probe.js';
-
-export interface PreparedKprobe {
-  location: ProbeLocation;
-  support: ProbeSupport;
-  method: AttachMethod;
-  /** Things worth telling the user (syscall name resolved, stale events removed). */
-  notes: string[];
-}
+import { chooseAttachMethod, probeSupport, removeStaleEvents, type AttachMode, type PreparedProbe } from './probe.js';
 
 /** Splits "function" or "function+offset" (decimal or 0x hex), as kprobe_events and libbpf write it. */
 export function parseKprobeTarget(text: string): { name: string; offset: bigint } {
@@ -34,7 +26,7 @@ export interface KprobeOptions {
  * attach method, the function's existence and blacklist status. Also removes events that dead
  * loaders left behind.
  */
-export function prepareKprobe(requested: string, options: KprobeOptions = {}): PreparedKprobe {
+export function prepareKprobe(requested: string, options: KprobeOptions = {}): PreparedProbe {
   const target = parseKprobeTarget(requested);
   const name = options.syscall ? `sys_${target.name}` : target.name;
   validateKernelFunctionName(name);
@@ -46,6 +38,7 @@ export function prepareKprobe(requested: string, options: KprobeOptions = {}): P
   const retprobe = options.retprobe ?? false;
   if (retprobe && target.offset !== 0n) throw new UsageError(`kretprobe target ${JSON.stringify(requested)}: a return probe takes no offset`);
   return {
+    kind: 'probe',
     location: {
       family: 'kprobe',
       retprobe,

@@ -1,7 +1,7 @@
 // Kprobes and uprobes through one path: choose the event source (PMU or tracefs) and binding, then attach.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { AttachError, UsageError } from '../errors.js';
+import { AttachError } from '../errors.js';
 import type { ResourceScope } from '../kernel/scope.js';
 import type { Attachment, EventSource, ProbeKind } from './attachment.js';
 import { PERF_TYPE_TRACEPOINT, openAndAttachPerfEvent, type PerfEventRequest, type ProgramBinding } from './perf-event.js';
@@ -12,11 +12,6 @@ import { tracefsRoot } from './tracefs.js';
 /** --attach-mode: auto picks the PMU when present and a BPF link when the kernel has them. */
 export const ATTACH_MODES = ['auto', 'pmu', 'tracefs', 'link'] as const;
 export type AttachMode = (typeof ATTACH_MODES)[number];
-
-export function parseAttachMode(text: string): AttachMode {
-  if ((ATTACH_MODES as readonly string[]).includes(text)) return text as AttachMode;
-  throw new UsageError(`unknown attach mode '${text}'; use one of ${ATTACH_MODES.join(', ')}`);
-}
 
 export interface ProbeLocation {
   family: ProbeFamily;
@@ -29,6 +24,16 @@ export interface ProbeLocation {
   requested: string;
   /** What it resolved to, for people: "__x64_sys_bpf", "/usr/bin/a.out:main (0x1139)". */
   resolved: string;
+}
+
+/** A kprobe or uprobe checked against the kernel, ready to attach once its program is loaded. */
+export interface PreparedProbe {
+  kind: 'probe';
+  location: ProbeLocation;
+  support: ProbeSupport;
+  method: AttachMethod;
+  /** Things worth telling the user (syscall name resolved, stale events removed). */
+  notes: string[];
 }
 
 export interface AttachMethod {
@@ -118,21 +123,20 @@ export function tracefsLocation(location: ProbeLocation): string {
   return location.offset === 0n ? location.target : `${location.target}+0x${location.offset.toString(16)}`;
 }
 
-export interface ProbeAttachRequest {
-  programFd: number;
-  programName: string;
-  method: AttachMethod;
-  support: ProbeSupport;
+export interface AttachProgram {
+  fd: number;
+  name: string;
 }
 
 /** Attaches a program to a kprobe or uprobe location; every object it creates is owned by the scope. */
-export function attachProbe(scope: ResourceScope, location: ProbeLocation, request: ProbeAttachRequest): Attachment {
+export function attachProbe(scope: ResourceScope, prepared: PreparedProbe, program: AttachProgram): Attachment {
+  const { location, method, support } = prepared;
   const kind = probeKind(location);
   const what = `${kind} on ${location.resolved}`;
   let perfEvent: PerfEventRequest;
   let event: string | undefined;
-  if (request.method.source === 'pmu') {
-    const pmu = request.method.pmu!;
+  if (method.source === 'pmu') {
+    const pmu = method.pmu!;
     perfEvent = {
       type: pmu.type,
       config: location.retprobe ? 1n << BigInt(pmu.retprobeBit) : 0n,
@@ -142,7 +146,7 @@ export function attachProbe(scope: ResourceScope, location: ProbeLocation, reque
   } else {
     const file = EVENTS_FILE[location.family];
     const name = probeEventName(location.family === 'kprobe' ? location.target : location.requested.split('/').pop()!);
-    const id = createProbeEvent(scope, request.support.tracefs!, {
+    const id = createProbeEvent(scope, support.tracefs!, {
       file,
       probeType: location.retprobe ? 'r' : 'p',
       event: name,
@@ -152,13 +156,13 @@ export function attachProbe(scope: ResourceScope, location: ProbeLocation, reque
     perfEvent = { type: PERF_TYPE_TRACEPOINT, config: BigInt(id) };
     event = `${EVENT_GROUP[file]}/${name}`;
   }
-  const binding = openAndAttachPerfEvent(scope, { request: perfEvent, programFd: request.programFd, binding: request.method.binding, what });
+  const binding = openAndAttachPerfEvent(scope, { request: perfEvent, programFd: program.fd, binding: method.binding, what });
   return {
     kind,
-    program: request.programName,
+    program: program.name,
     target: location.requested,
     resolved: location.resolved,
-    source: request.method.source,
+    source: method.source,
     binding,
     ...(event ? { event } : {}),
   };

@@ -1,26 +1,19 @@
-// Tracepoints: finding <tracefs>/events/<category>/<event>/id and attaching a program to it.
+// Tracepoints: checking <tracefs>/events/<category>/<event> exists, then attaching a program to it.
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AttachError, UsageError } from '../errors.js';
 import type { ResourceScope } from '../kernel/scope.js';
-import { closestNames } from '../text.js';
+import { closestNames, printable } from '../text.js';
 import type { Attachment } from './attachment.js';
 import { PERF_TYPE_TRACEPOINT, openAndAttachPerfEvent, type ProgramBinding } from './perf-event.js';
+import type { AttachMode, AttachProgram } from './probe.js';
 import { traceEventId, tracefsRoot } from './tracefs.js';
-
-export interface TracepointAttachRequest {
-  programFd: number;
-  programName: string;
-  /** "category/event", e.g. "syscalls/sys_enter_bpf". */
-  tracepoint: string;
-  binding?: ProgramBinding;
-}
 
 /** Splits and checks "category/event" (a ':' separator is accepted too, as perf writes it). */
 export function parseTracepointName(name: string): { category: string; event: string } {
   // No leading '.': "../x" must not walk out of events/.
   const match = /^([A-Za-z0-9_][A-Za-z0-9_.-]*)[/:]([A-Za-z0-9_][A-Za-z0-9_.-]*)$/.exec(name);
-  if (!match) throw new UsageError(`tracepoint ${JSON.stringify(name)} is not of the form category/event (e.g. syscalls/sys_enter_bpf)`);
+  if (!match) throw new UsageError(`tracepoint ${JSON.stringify(printable(name))} is not of the form category/event (e.g. syscalls/sys_enter_bpf)`);
   return { category: match[1]!, event: match[2]! };
 }
 
@@ -36,18 +29,38 @@ function listTracepoints(tracefs: string): string[] {
   return names;
 }
 
-export function attachTracepoint(scope: ResourceScope, request: TracepointAttachRequest): Attachment {
-  const { category, event } = parseTracepointName(request.tracepoint);
+export interface PreparedTracepoint {
+  kind: 'tracepoint';
+  tracefs: string;
+  category: string;
+  event: string;
+  binding: ProgramBinding | 'auto';
+  reason: string;
+  notes: string[];
+}
+
+/** Checks the tracepoint exists (suggesting the closest names when not) and picks the binding. */
+export function prepareTracepoint(name: string, mode: AttachMode = 'auto'): PreparedTracepoint {
+  const { category, event } = parseTracepointName(name);
   const tracefs = tracefsRoot();
   if (!existsSync(join(tracefs, 'events', category, event, 'id'))) {
     const suggestions = closestNames(`${category}/${event}`, listTracepoints(tracefs), 5);
-    throw new AttachError(
-      `tracepoint ${category}/${event} does not exist in this kernel${suggestions.length > 0 ? `; closest: ${suggestions.join(', ')}` : ''}`,
-    );
+    throw new AttachError(`tracepoint ${category}/${event} does not exist in this kernel${suggestions.length > 0 ? `; closest: ${suggestions.join(', ')}` : ''}`);
   }
-  const id = traceEventId(tracefs, category, event);
-  const binding = request.binding ?? 'ioctl';
-  const what = `tracepoint ${category}/${event}`;
-  openAndAttachPerfEvent(scope, { request: { type: PERF_TYPE_TRACEPOINT, config: BigInt(id) }, programFd: request.programFd, binding, what });
-  return { kind: 'tracepoint', program: request.programName, target: `${category}/${event}`, resolved: `${category}/${event}`, source: 'tracefs', binding };
+  // A tracepoint is its own event: the PMU and tracefs modes both mean the ioctl here.
+  const binding = mode === 'link' ? 'link' : mode === 'auto' ? 'auto' : 'ioctl';
+  const reason = mode === 'auto' ? 'a BPF link where the kernel has them' : `--attach-mode ${mode}`;
+  return { kind: 'tracepoint', tracefs, category, event, binding, reason, notes: [] };
+}
+
+export function attachTracepoint(scope: ResourceScope, prepared: PreparedTracepoint, program: AttachProgram): Attachment {
+  const name = `${prepared.category}/${prepared.event}`;
+  const id = traceEventId(prepared.tracefs, prepared.category, prepared.event);
+  const binding = openAndAttachPerfEvent(scope, {
+    request: { type: PERF_TYPE_TRACEPOINT, config: BigInt(id) },
+    programFd: program.fd,
+    binding: prepared.binding,
+    what: `tracepoint ${name}`,
+  });
+  return { kind: 'tracepoint', program: program.name, target: name, resolved: name, source: 'tracefs', binding };
 }

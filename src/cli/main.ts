@@ -1,23 +1,25 @@
 // The command line: parse arguments, load and attach, wait for a signal, detach and report.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { prepareKprobe } from '../attach/kprobe.js';
-import { LoaderError, ObjectError, kernelError } from '../errors.js';
-import { PROG_TYPE } from '../kernel/program.js';
+import { planAttachments } from '../attach/plan.js';
+import { methodReason } from '../attach/prepared.js';
+import { ATTACH_MODES, type AttachMode } from '../attach/probe.js';
+import { LoaderError, kernelError } from '../errors.js';
 import { DEFAULT_PIN_ROOT } from '../kernel/pins.js';
 import type { Outcome } from '../kernel/scope.js';
 import { LoadedObject } from '../loader.js';
 import { parseBpfObject } from '../object/bpf-object.js';
-import type { BpfObjectSpec, ProgramSpec } from '../object/spec.js';
+import type { BpfObjectSpec } from '../object/spec.js';
 import { Output } from './output.js';
 import { SignalWatch } from './signals.js';
-
-const LEGACY_PROGRAM_SECTION = 'prog';
 
 export interface CliOptions {
   verbose: boolean;
   json: boolean;
   pinRoot: string;
+  retprobe: boolean;
+  program: string[];
+  attachMode: AttachMode;
 }
 
 function packageVersion(): string {
@@ -40,19 +42,8 @@ function readObject(path: string): BpfObjectSpec {
   }
 }
 
-/** The legacy layout's single program: the `prog` section. */
-function legacyProgram(spec: BpfObjectSpec): ProgramSpec {
-  const program = spec.programs.find((p) => p.section === LEGACY_PROGRAM_SECTION);
-  if (!program) {
-    throw new ObjectError(
-      `the object has no '${LEGACY_PROGRAM_SECTION}' section to attach to the function; its code sections are ${spec.programs.map((p) => `'${p.section}'`).join(', ')}`,
-    );
-  }
-  return program;
-}
-
 /** Loads, attaches, waits for SIGINT/SIGTERM/SIGHUP, detaches. Returns the exit code. */
-export async function runLoader(objectPath: string, functionName: string, options: CliOptions, out: Output): Promise<number> {
+export async function runLoader(objectPath: string, functionName: string | undefined, options: CliOptions, out: Output): Promise<number> {
   const signals = new SignalWatch(['SIGINT', 'SIGTERM', 'SIGHUP']);
   let loaded: LoadedObject | undefined;
   let outcome: Outcome = 'failure';
@@ -62,12 +53,18 @@ export async function runLoader(objectPath: string, functionName: string, option
   try {
     const spec = readObject(objectPath);
     spec.notices.forEach((n) => out.note(n));
-    const program = legacyProgram(spec);
-    const prepared = prepareKprobe(functionName);
-    prepared.notes.forEach((n) => out.note(n));
-    loaded = LoadedObject.load(spec, { pinRoot: options.pinRoot, programs: [program.name], programType: () => PROG_TYPE.KPROBE });
-    out.verbose(`loaded program '${program.name}' from section '${program.section}'`);
-    loaded.attachKprobe(program.name, prepared);
+    const plan = planAttachments(spec, {
+      programs: options.program,
+      ...(functionName === undefined ? {} : { function: functionName }),
+      retprobe: options.retprobe,
+      mode: options.attachMode,
+    });
+    plan.forEach((p) => p.prepared.notes.forEach((n) => out.note(n)));
+    loaded = LoadedObject.load(spec, { pinRoot: options.pinRoot, programs: plan.map((p) => p.program.name) });
+    for (const { program, prepared } of plan) {
+      out.verbose(`attaching program '${program.name}' (section '${program.section}'): ${methodReason(prepared)}`);
+      loaded.attach(program.name, prepared);
+    }
     outcome = 'success';
     out.loaded(objectPath, loaded);
 
@@ -95,25 +92,34 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command()
     .name('load-kp-bpf')
     .description(
-      'Load a clang-built eBPF object (legacy tc-style "maps" section, program in section "prog") and attach it to a kernel function with a kprobe until interrupted. Pinned maps stay afterwards; everything else is removed.',
+      'Load a clang-built eBPF object and attach its programs until interrupted: the legacy layout (tc-style "maps" section, program in section "prog") to the kernel function given, libbpf-style sections (kprobe/, kretprobe/, ksyscall/, tracepoint/, uprobe/) and bcc-named functions (kprobe__<fn>) to the targets they name. Pinned maps stay afterwards; everything else is removed.',
     )
     .version(packageVersion(), '-V, --version')
     .argument('<object>', 'BPF ELF object, e.g. test_prog.o')
-    .argument('<function>', 'kernel function to probe, e.g. sys_bpf (resolved to __x64_sys_bpf where needed)')
+    .argument('[function]', "kernel function for the object's 'prog' program, e.g. sys_bpf (resolved to __x64_sys_bpf where needed)")
+    .option('--retprobe', 'attach to the function\'s return (a kretprobe) instead of its entry', false)
+    .option('-p, --program <name>', 'load and attach only this program (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
+    .addOption(
+      new Option('--attach-mode <mode>', 'auto: kprobe/uprobe PMU and a BPF link where the kernel has them; pmu, tracefs or link to force one')
+        .choices(ATTACH_MODES)
+        .default('auto'),
+    )
     .option('-v, --verbose', 'explain each step on stderr', false)
     .option('--json', 'print results as JSON lines on stdout (stable for scripts)', false)
     .addOption(new Option('--pin-root <dir>', 'BPF filesystem directory for pinned maps').default(DEFAULT_PIN_ROOT))
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
-    .action(async (objectPath: string, functionName: string, options: CliOptions) => {
+    .action(async (objectPath: string, functionName: string | undefined, options: CliOptions) => {
       exitCode = await runLoader(objectPath, functionName, options, new Output(options));
     });
   try {
     await program.parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 1;
-    throw error;
+    // Nothing may reach the user as a stack trace: one line, as for every other failure.
+    new Output({ verbose: argv.includes('--verbose') || argv.includes('-v'), json: false }).failed(error, []);
+    return 1;
   }
   return exitCode;
 }

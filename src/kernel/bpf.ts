@@ -16,6 +16,7 @@ export const BPF_CMD = {
   PROG_GET_FD_BY_ID: 13,
   MAP_GET_FD_BY_ID: 14,
   OBJ_GET_INFO_BY_FD: 15,
+  MAP_FREEZE: 22,
   LINK_CREATE: 28,
 } as const;
 
@@ -81,6 +82,11 @@ export function mapUpdate(mapFd: number, key: Buffer, value: Buffer, flags: numb
 
 export function mapDelete(mapFd: number, key: Buffer): void {
   call(BPF_CMD.MAP_DELETE_ELEM, elemAttr(mapFd), [[8, key]]);
+}
+
+/** Makes a map read-only for user space from now on; the verifier can then trust its contents. */
+export function mapFreeze(mapFd: number): void {
+  call(BPF_CMD.MAP_FREEZE, new Attr(8).u32(0, mapFd).buffer);
 }
 
 /** Fills nextKey with the key after `key` (or the first key when key is undefined). */

@@ -9,6 +9,7 @@ import {
   BPF_NOEXIST,
   mapCreate,
   mapDelete,
+  mapFreeze,
   mapGetNextKey,
   mapInfo,
   mapLookup,
@@ -144,6 +145,15 @@ export class BpfMap {
     for (const key of this.keys()) {
       const value = this.lookup(key);
       if (value) yield [key, value];
+    }
+  }
+
+  /** Forbids further changes from user space (read-only global data). */
+  freeze(): void {
+    try {
+      mapFreeze(this.fd);
+    } catch (error) {
+      throw kernelError(`freezing map '${this.name}'`, error);
     }
   }
 

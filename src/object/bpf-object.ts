@@ -1,14 +1,39 @@
-// Parses a BPF ELF object into a BpfObjectSpec: programs, maps, license, with every reference checked.
-import { EM_BPF, EM_NONE, ET_REL, SHF_EXECINSTR, SHT_PROGBITS, STT_FUNC, readElf, type ElfFile, type ElfSection } from '../elf/reader.js';
+// Parses a BPF ELF object into a BpfObjectSpec: programs (joined with their subprograms), maps, license.
+import {
+  EM_BPF,
+  EM_NONE,
+  ET_REL,
+  SHF_ALLOC,
+  SHF_EXECINSTR,
+  SHT_NOBITS,
+  SHT_PROGBITS,
+  STB_GLOBAL,
+  STB_WEAK,
+  STT_FUNC,
+  readElf,
+  type ElfFile,
+  type ElfSection,
+  type ElfSymbol,
+} from '../elf/reader.js';
 import { ObjectError } from '../errors.js';
 import { printable } from '../text.js';
+import { isBccProgramName, programRole } from './conventions.js';
 import { INSN_SIZE } from './instructions.js';
 import { LEGACY_MAPS_SECTION, parseLegacyMaps } from './legacy-maps.js';
-import { collectMapReferences } from './relocations.js';
-import type { BpfObjectSpec, MapSpec, ProgramSpec } from './spec.js';
+import { linkProgram, type CodeFunction, type CodeSection } from './program-linker.js';
+import { sectionRelocations, type DataTarget } from './relocations.js';
+import type { BpfObjectSpec, MapSpec } from './spec.js';
 
-/** Sections that hold code but are not programs of their own. */
-const NOT_PROGRAMS = new Set(['.text']);
+/** BPF_F_RDONLY_PROG: the program may only read the map (constants in .rodata). */
+const BPF_F_RDONLY_PROG = 1 << 7;
+const BPF_MAP_TYPE_ARRAY = 2;
+/** bpf_attr.value_size is a u32: larger global data cannot be described to the kernel. */
+const MAX_VALUE_SIZE = 0xffffffff;
+
+/** Global variables: .rodata*, .data* and .bss* each become a one-entry array map, as in libbpf. */
+export function isDataSection(section: ElfSection): boolean {
+  return (section.flags & SHF_ALLOC) !== 0n && (section.flags & SHF_EXECINSTR) === 0n && /^\.(rodata|data|bss)(\.|$)/.test(section.name);
+}
 
 export function parseBpfObject(bytes: Uint8Array): BpfObjectSpec {
   const elf = readElf(bytes);
@@ -36,41 +61,121 @@ export function parseBpfObject(bytes: Uint8Array): BpfObjectSpec {
     kernelVersion = new DataView(data.slice().buffer).getUint32(0, elf.littleEndian);
   }
 
+  const maps: MapSpec[] = [];
   const mapsSection = elf.sectionByName(LEGACY_MAPS_SECTION);
   const legacy = mapsSection && mapsSection.size > 0 ? parseLegacyMaps(elf, mapsSection) : undefined;
-  const maps: MapSpec[] = legacy?.maps ?? [];
-  const mapAt = (sectionIndex: number, offset: bigint): string | undefined => {
-    if (!legacy || sectionIndex !== mapsSection!.index || offset % BigInt(legacy.recordSize) !== 0n) return undefined;
-    return maps[Number(offset / BigInt(legacy.recordSize))]?.name;
+  if (legacy) maps.push(...legacy.maps);
+
+  const resolve = (symbol: ElfSymbol, offset: bigint): DataTarget | undefined => {
+    if (legacy && symbol.sectionIndex === mapsSection!.index) {
+      if (offset % BigInt(legacy.recordSize) !== 0n) return undefined;
+      const map = legacy.maps[Number(offset / BigInt(legacy.recordSize))];
+      return map ? { kind: 'map', map: map.name } : undefined;
+    }
+    const section = elf.sections[symbol.sectionIndex];
+    if (!section || !isDataSection(section) || offset < 0n || offset >= BigInt(section.size)) return undefined;
+    if (!maps.some((m) => m.name === section.name)) maps.push(dataMapSpec(elf, section));
+    return { kind: 'value', map: section.name, offset: Number(offset) };
   };
 
-  const programs = elf.sections
-    .filter((s) => (s.flags & SHF_EXECINSTR) !== 0n && s.size > 0 && !NOT_PROGRAMS.has(s.name))
-    .map((section) => parseProgram(elf, section, mapAt));
-
-  const text = elf.sectionByName('.text');
-  if (text && text.size > 0 && programs.length === 0) {
-    throw new ObjectError(`the object's code is all in '.text'; put each program in its own section (e.g. SEC("prog"))`);
+  const code = new Map<number, CodeSection>();
+  for (const section of elf.sections) {
+    if ((section.flags & SHF_EXECINSTR) === 0n || section.size === 0) continue;
+    code.set(section.index, codeSection(elf, section, resolve));
   }
-  if (programs.length === 0) throw new ObjectError('the object has no program: no executable section with code');
 
+  const programs = [...code.values()].flatMap((cs) => entryFunctions(cs)).map((entry) => {
+    const linked = linkProgram(entry, code, elf.littleEndian);
+    return {
+      name: entry.name,
+      section: entry.sectionName,
+      instructions: linked.instructions,
+      mapReferences: linked.mapReferences,
+      role: programRole(entry.sectionName, entry.name),
+    };
+  });
+  if (programs.length === 0) {
+    const text = elf.sectionByName('.text');
+    if (text && text.size > 0) {
+      throw new ObjectError(
+        `the object's code is all in '.text' and no function there has a bcc program name (kprobe__<fn>, kretprobe__<fn>, tracepoint__<category>__<event>); put each program in its own section, e.g. SEC("prog")`,
+      );
+    }
+    throw new ObjectError('the object has no program: no executable section with code');
+  }
   return { littleEndian: elf.littleEndian, license, licenseFromObject: licenseSection !== undefined, kernelVersion, maps, programs, notices };
 }
 
-function parseProgram(elf: ElfFile, section: ElfSection, mapAt: (sectionIndex: number, offset: bigint) => string | undefined): ProgramSpec {
-  if (section.type !== SHT_PROGBITS) {
-    throw new ObjectError(`section '${printable(section.name)}' is executable but of type ${section.type}, not SHT_PROGBITS: it has no instructions in the file`);
+function dataMapSpec(elf: ElfFile, section: ElfSection): MapSpec {
+  if (section.size === 0) throw new ObjectError(`data section '${printable(section.name)}' is empty but code refers to it`);
+  // Checked before allocating: a NOBITS (.bss) section's size is not bounded by the file.
+  if (section.size > MAX_VALUE_SIZE) {
+    throw new ObjectError(`data section '${printable(section.name)}' is ${section.size} bytes, more than a map value can hold (${MAX_VALUE_SIZE})`);
   }
-  if (section.size % INSN_SIZE !== 0) {
-    throw new ObjectError(`section '${printable(section.name)}' is ${section.size} bytes, not a whole number of ${INSN_SIZE}-byte instructions`);
-  }
-  const entry = elf.symbols.find((s) => s.sectionIndex === section.index && s.type === STT_FUNC && s.value === 0n && s.name !== '');
+  const initial = section.type === SHT_NOBITS ? new Uint8Array(section.size) : elf.sectionData(section).slice();
+  if (initial.length !== section.size) throw new ObjectError(`data section '${printable(section.name)}' has no contents in the file`);
+  const readOnly = section.name.startsWith('.rodata');
   return {
-    name: entry?.name ?? section.name,
-    section: section.name,
-    instructions: elf.sectionData(section).slice(),
-    mapReferences: collectMapReferences(elf, section, mapAt),
+    name: section.name,
+    type: BPF_MAP_TYPE_ARRAY,
+    keySize: 4,
+    valueSize: section.size,
+    maxEntries: 1,
+    flags: readOnly ? BPF_F_RDONLY_PROG : 0,
+    pinning: 0,
+    data: { initial, readOnly },
   };
+}
+
+/** A code section's functions (by their symbols) and what its instructions refer to. */
+function codeSection(elf: ElfFile, section: ElfSection, resolve: (symbol: ElfSymbol, offset: bigint) => DataTarget | undefined): CodeSection {
+  const where = `section '${printable(section.name)}'`;
+  if (section.type !== SHT_PROGBITS) {
+    throw new ObjectError(`${where} is executable but of type ${section.type}, not SHT_PROGBITS: it has no instructions in the file`);
+  }
+  if (section.size % INSN_SIZE !== 0) throw new ObjectError(`${where} is ${section.size} bytes, not a whole number of ${INSN_SIZE}-byte instructions`);
+  const count = section.size / INSN_SIZE;
+  const symbols = elf.symbols
+    .filter((s) => s.sectionIndex === section.index && s.type === STT_FUNC && s.name !== '')
+    .sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+  const functions: CodeFunction[] = symbols.map((symbol, i) => {
+    if (symbol.value % BigInt(INSN_SIZE) !== 0n || symbol.value >= BigInt(section.size)) {
+      throw new ObjectError(`function '${printable(symbol.name)}' starts at offset ${symbol.value} of ${where}, not on one of its instructions`);
+    }
+    const start = Number(symbol.value) / INSN_SIZE;
+    const next = symbols[i + 1];
+    const end = symbol.size > 0n ? start + Math.floor(Number(symbol.size) / INSN_SIZE) : next ? Number(next.value) / INSN_SIZE : count;
+    if (end > count || end <= start || (next && Number(next.value) / INSN_SIZE < end)) {
+      throw new ObjectError(`function '${printable(symbol.name)}' (offset ${symbol.value}, size ${symbol.size}) does not fit in ${where} or overlaps the next function`);
+    }
+    return {
+      sectionIndex: section.index,
+      sectionName: section.name,
+      name: symbol.name,
+      start,
+      count: end - start,
+      global: symbol.bind === STB_GLOBAL || symbol.bind === STB_WEAK,
+    };
+  });
+  const whole: CodeFunction = { sectionIndex: section.index, sectionName: section.name, name: section.name, start: 0, count, global: true };
+  return {
+    index: section.index,
+    name: section.name,
+    bytes: elf.sectionData(section),
+    functions: functions.length > 0 ? functions : [whole],
+    relocations: sectionRelocations(elf, section, resolve),
+  };
+}
+
+/**
+ * The functions that are programs: in `.text` only those with a bcc program name (the rest are
+ * subprograms, as in libbpf); elsewhere every global function, or the first function when the
+ * section has no global one.
+ */
+function entryFunctions(section: CodeSection): CodeFunction[] {
+  if (section.name === '.text') return section.functions.filter((f) => f.global && isBccProgramName(f.name));
+  const globals = section.functions.filter((f) => f.global);
+  return globals.length > 0 ? globals : section.functions.slice(0, 1);
 }
 
 function readCString(data: Uint8Array): string {

@@ -1,4 +1,5 @@
 // The object model: plain data describing an object's programs and maps, before any kernel object exists.
+import type { ProgramRole } from './conventions.js';
 
 /** 0: not pinned; 1: /sys/fs/bpf/<name>; 2: /sys/fs/bpf/tc/globals/<name> (shared with tc). */
 export type PinningMode = 0 | 1 | 2;
@@ -13,22 +14,29 @@ export interface MapSpec {
   pinning: PinningMode;
   /** tc's map-in-map fields of struct bpf_elf_map, when the map came from a legacy `maps` section. */
   legacy?: { id: number; innerId: number; innerIndex: number };
+  /** For global data (.rodata, .data, .bss): the value to start with; read-only data is frozen. */
+  data?: { initial: Uint8Array; readOnly: boolean };
 }
 
-/** An ld_imm64 instruction that must be given a map's fd. */
+/** An ld_imm64 instruction that must be given a map's fd, or an address inside a data map's value. */
 export interface MapReference {
   /** Index of the first slot of the ld_imm64 in the program's instructions. */
   instruction: number;
   map: string;
+  /** 'fd': the map itself (BPF_PSEUDO_MAP_FD); 'value': its value at `offset` (BPF_PSEUDO_MAP_VALUE). */
+  kind: 'fd' | 'value';
+  offset: number;
 }
 
 export interface ProgramSpec {
   /** The function's name (its symbol), or the section name when it has none. */
   name: string;
   section: string;
-  /** A private copy of the instructions, in the object's byte order. */
+  /** The program's instructions followed by the functions it calls, in the object's byte order. */
   instructions: Uint8Array;
   mapReferences: MapReference[];
+  /** How its section or function name asks it to be attached; undefined when they say nothing known. */
+  role: ProgramRole | undefined;
 }
 
 export interface BpfObjectSpec {

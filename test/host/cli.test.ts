@@ -59,16 +59,31 @@ describe('bad input: one line on stderr, exit 1, nothing created', () => {
     });
   }
 
-  test('missing arguments show the usage error', async () => {
+  test('a legacy object without the function argument says what is missing', async () => {
     const result = await runCli([EXAMPLE]);
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /error: missing required argument 'function'/);
+    assert.equal(
+      oneLine(result.stderr),
+      "load-kp-bpf: program 'count_bpf_calls' (section 'prog') attaches to a kernel function named on the command line: load-kp-bpf <object> <function>",
+    );
+  });
+
+  test('no arguments at all show the usage error', async () => {
+    const result = await runCli([]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /error: missing required argument 'object'/);
+  });
+
+  test('an unknown attach mode is refused with the choices', async () => {
+    const result = await runCli([EXAMPLE, 'sys_bpf', '--attach-mode', 'magic']);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /argument 'magic' is invalid\. Allowed choices are auto, pmu, tracefs, link/);
   });
 
   test('--help and --version exit 0', async () => {
     const help = await runCli(['--help']);
     assert.equal(help.code, 0);
-    assert.match(help.stdout, /Usage: load-kp-bpf \[options\] <object> <function>/);
+    assert.match(help.stdout, /Usage: load-kp-bpf \[options\] <object> \[function\]/);
     const version = await runCli(['--version']);
     assert.equal(version.code, 0);
     assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);

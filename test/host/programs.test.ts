@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
+import { prepareTracepoint } from '../../src/attach/tracepoint.js';
 import { VerifierError } from '../../src/errors.js';
 import { PROG_TYPE } from '../../src/kernel/program.js';
 import { LoadedObject } from '../../src/loader.js';
@@ -43,7 +44,7 @@ describe('verifier', () => {
 describe('tracepoint attach (the perf event path the kprobe attach shares)', () => {
   test('a program on syscalls/sys_enter_bpf counts our bpf() calls, and is gone after close', () => {
     const loaded = LoadedObject.load(spec(fixture('tp_count.o')), { pinRoot: pins, programType: () => PROG_TYPE.TRACEPOINT });
-    const attachment = loaded.attachTracepoint('count_hits', 'syscalls/sys_enter_bpf');
+    const attachment = loaded.attach('count_hits', prepareTracepoint('syscalls/sys_enter_bpf'));
     assert.equal(attachment.kind, 'tracepoint');
     const hits = loaded.maps.get('tp_hits')!.map;
     const read = (): bigint => hits.lookup(Buffer.alloc(4))!.readBigUInt64LE(0);
@@ -57,16 +58,14 @@ describe('tracepoint attach (the perf event path the kprobe attach shares)', () 
     assert.deepEqual(loadedProgramIds('count_hits').filter((i) => i === id), []);
   });
 
-  test('an unknown tracepoint is refused with the closest names, and the object is released', () => {
-    const loaded = LoadedObject.load(spec(fixture('tp_count.o')), { pinRoot: pins, programType: () => PROG_TYPE.TRACEPOINT });
-    assert.throws(() => loaded.attachTracepoint('count_hits', 'syscalls/sys_enter_bfp'), /tracepoint syscalls\/sys_enter_bfp does not exist in this kernel; closest: syscalls\/sys_enter_bpf/);
-    assert.deepEqual(loadedProgramIds('count_hits'), []);
+  test('an unknown tracepoint is refused with the closest names', () => {
+    assert.throws(() => prepareTracepoint('syscalls/sys_enter_bfp'), /tracepoint syscalls\/sys_enter_bfp does not exist in this kernel; closest: syscalls\/sys_enter_bpf/);
   });
 
   test('a kprobe program cannot be bound to a tracepoint: the error says why', () => {
     const loaded = LoadedObject.load(spec(fixture('tp_count.o')), { pinRoot: pins, programType: () => PROG_TYPE.KPROBE });
     assert.throws(
-      () => loaded.attachTracepoint('count_hits', 'syscalls/sys_enter_bpf'),
+      () => loaded.attach('count_hits', prepareTracepoint('syscalls/sys_enter_bpf')),
       /attaching the program to the tracepoint syscalls\/sys_enter_bpf \(PERF_EVENT_IOC_SET_BPF\): EINVAL \(Invalid argument\); the program type does not fit this event/,
     );
     assert.deepEqual(loadedProgramIds('count_hits'), []);

@@ -1,14 +1,17 @@
-// Kernels with kprobes (run in Debian 6.1 and 6.12 under qemu by test/vm): the loader attaches,
-// counts, and leaves nothing but its pinned maps behind on every way out.
+// Kernels with kprobes (run in Debian 6.1 and 6.12 under qemu by test/vm): the loader attaches
+// through tracefs as the seed did, counts, and leaves nothing but its pinned maps behind on every
+// way out.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { appendDefinition, tracefsRoot } from '../../src/attach/tracefs.js';
 import { BpfMap } from '../../src/kernel/maps.js';
-import { EXAMPLE, RunningCli, fixture, runCli } from '../support/cli.js';
+import { EXAMPLE, RunningCli, fixture, runCli, stopRunningClis } from '../support/cli.js';
 import { loadedProgramIds, makeBpfCalls, pinnedCounter, pinnedTotal, removePinRoot, scratchPinRoot } from '../support/kernel.js';
 
 const BPF_MAP_LOOKUP_ELEM = 1;
+/** These tests watch the loader's tracefs events, so they ask for that method (auto prefers the PMU). */
+const TRACEFS = ['--attach-mode', 'tracefs'];
 const ATTACHED = /attached; press Ctrl-C to detach/;
 let tracefs = '';
 const kprobeEvents = (): string => readFileSync(`${tracefs}/kprobe_events`, 'utf8');
@@ -23,7 +26,10 @@ before(() => {
   tracefs = tracefsRoot();
   assert.ok(existsSync(`${tracefs}/kprobe_events`), 'these tests need a kernel with kprobe events');
 });
-after(() => roots.forEach(removePinRoot));
+after(async () => {
+  await stopRunningClis();
+  roots.forEach(removePinRoot);
+});
 
 /** The kprobe event a running loader created, from kprobe_events. */
 function eventOf(pid: number): string | undefined {
@@ -46,7 +52,7 @@ const hits = (root: string): bigint => pinnedCounter(`${root}/kp_bpf_calls`) ?? 
 describe('load-kp-bpf examples/test_prog.o sys_bpf', () => {
   test('attaches to the syscall, counts our bpf() calls, and on SIGINT removes all but the pins', async () => {
     const root = pinRoot('main');
-    const cli = new RunningCli([EXAMPLE, 'sys_bpf', '--pin-root', root]);
+    const cli = new RunningCli([...TRACEFS, EXAMPLE, 'sys_bpf', '--pin-root', root]);
     await cli.waitFor(ATTACHED);
     assert.match(cli.stderr, /'sys_bpf' does not exist in this kernel; using its syscall entry point '__x64_sys_bpf'/);
     assert.match(cli.stdout, /kprobe\s+__x64_sys_bpf\s+\(for sys_bpf\)/);
@@ -71,7 +77,7 @@ describe('load-kp-bpf examples/test_prog.o sys_bpf', () => {
 
   test('the same object on a non-syscall function: __sys_bpf counts per command, vfs_read counts reads', async () => {
     const root = pinRoot('inner');
-    const cli = new RunningCli([EXAMPLE, '__sys_bpf', '--pin-root', root]);
+    const cli = new RunningCli([...TRACEFS, EXAMPLE, '__sys_bpf', '--pin-root', root]);
     await cli.waitFor(ATTACHED);
     const before = lookups(root);
     callBpf(root, 100);
@@ -79,7 +85,7 @@ describe('load-kp-bpf examples/test_prog.o sys_bpf', () => {
     assert.equal((await cli.stop('SIGINT')).code, 0);
 
     const reads = pinRoot('vfs');
-    const reader = new RunningCli([EXAMPLE, 'vfs_read', '--pin-root', reads]);
+    const reader = new RunningCli([...TRACEFS, EXAMPLE, 'vfs_read', '--pin-root', reads]);
     await reader.waitFor(ATTACHED);
     const start = hits(reads);
     for (let i = 0; i < 100; i++) readFileSync('/proc/self/stat');
@@ -93,7 +99,7 @@ describe('every way out leaves no event and no program', () => {
   for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
     test(`${signal}`, async () => {
       const root = pinRoot(signal);
-      const cli = new RunningCli([EXAMPLE, 'sys_bpf', '--pin-root', root]);
+      const cli = new RunningCli([...TRACEFS, EXAMPLE, 'sys_bpf', '--pin-root', root]);
       await cli.waitFor(ATTACHED);
       const event = eventOf(cli.pid)!;
       assert.ok(event);
@@ -108,11 +114,11 @@ describe('every way out leaves no event and no program', () => {
 
   test('an error after maps exist (pin conflict) leaves kprobe_events, pins and programs as they were', async () => {
     const root = pinRoot('conflict');
-    const first = new RunningCli([EXAMPLE, 'sys_bpf', '--pin-root', root]);
+    const first = new RunningCli([...TRACEFS, EXAMPLE, 'sys_bpf', '--pin-root', root]);
     await first.waitFor(ATTACHED);
     await first.stop('SIGINT');
     const eventsBefore = kprobeEvents();
-    const result = await runCli([fixture('pin_conflict.o'), 'sys_bpf', '--pin-root', root]);
+    const result = await runCli([...TRACEFS, fixture('pin_conflict.o'), 'sys_bpf', '--pin-root', root]);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /does not match map 'kp_bpf_cmds' of the object \(value size: pinned 8, object 4; max entries: pinned 64, object 128\)/);
     assert.equal(kprobeEvents(), eventsBefore);
@@ -122,7 +128,7 @@ describe('every way out leaves no event and no program', () => {
 
   test('SIGKILL leaves an event; the next start removes it and says so, and touches no one else', async () => {
     const root = pinRoot('kill');
-    const killed = new RunningCli([EXAMPLE, 'sys_bpf', '--pin-root', root]);
+    const killed = new RunningCli([...TRACEFS, EXAMPLE, 'sys_bpf', '--pin-root', root]);
     await killed.waitFor(ATTACHED);
     const stale = eventOf(killed.pid)!;
     await killed.stop('SIGKILL');
@@ -134,7 +140,7 @@ describe('every way out leaves no event and no program', () => {
     appendDefinition(`${tracefs}/kprobe_events`, `p:kprobes/${foreign} vfs_read`);
     appendDefinition(`${tracefs}/kprobe_events`, `p:kprobes/${alive} vfs_read`);
     try {
-      const next = new RunningCli([EXAMPLE, 'sys_bpf', '--pin-root', root]);
+      const next = new RunningCli([...TRACEFS, EXAMPLE, 'sys_bpf', '--pin-root', root]);
       await next.waitFor(ATTACHED);
       assert.match(next.stderr, new RegExp(`removed 1 stale event\\(s\\) left by load-kp-bpf processes that no longer run: kprobes/${stale}`));
       const events = kprobeEvents();
@@ -152,8 +158,8 @@ describe('every way out leaves no event and no program', () => {
 describe('two loaders on the same function', () => {
   test('both attach and count; each removes only its own event', async () => {
     const [rootA, rootB] = [pinRoot('twoA'), pinRoot('twoB')];
-    const a = new RunningCli([EXAMPLE, 'sys_bpf', '--pin-root', rootA]);
-    const b = new RunningCli([EXAMPLE, 'sys_bpf', '--pin-root', rootB]);
+    const a = new RunningCli([...TRACEFS, EXAMPLE, 'sys_bpf', '--pin-root', rootA]);
+    const b = new RunningCli([...TRACEFS, EXAMPLE, 'sys_bpf', '--pin-root', rootB]);
     await Promise.all([a.waitFor(ATTACHED), b.waitFor(ATTACHED)]);
     const [eventA, eventB] = [eventOf(a.pid)!, eventOf(b.pid)!];
     assert.ok(eventA && eventB && eventA !== eventB);
@@ -176,7 +182,7 @@ describe('two loaders on the same function', () => {
 describe('pins across runs', () => {
   test('a second run reuses the pin and the count keeps growing', async () => {
     const root = pinRoot('rerun');
-    const first = new RunningCli([EXAMPLE, 'sys_bpf', '--pin-root', root]);
+    const first = new RunningCli([...TRACEFS, EXAMPLE, 'sys_bpf', '--pin-root', root]);
     await first.waitFor(ATTACHED);
     assert.match(first.stdout, /kp_bpf_cmds .*\(created\)/);
     callBpf(root, 30);
@@ -184,7 +190,7 @@ describe('pins across runs', () => {
     const afterFirst = lookups(root);
     assert.ok(afterFirst >= 30n);
 
-    const second = new RunningCli([EXAMPLE, 'sys_bpf', '--pin-root', root]);
+    const second = new RunningCli([...TRACEFS, EXAMPLE, 'sys_bpf', '--pin-root', root]);
     await second.waitFor(ATTACHED);
     assert.match(second.stdout, /kp_bpf_cmds .*\(reused\)/);
     callBpf(root, 30);
@@ -194,7 +200,7 @@ describe('pins across runs', () => {
 
   test('pinning 2 goes to tc/globals', async () => {
     const root = pinRoot('global');
-    const cli = new RunningCli([fixture('pin_global.o'), 'vfs_read', '--pin-root', root]);
+    const cli = new RunningCli([...TRACEFS, fixture('pin_global.o'), 'vfs_read', '--pin-root', root]);
     await cli.waitFor(ATTACHED);
     for (let i = 0; i < 20; i++) readFileSync('/proc/self/stat');
     assert.ok(pinnedTotal(`${root}/tc/globals/pg_shared`) >= 20n);
@@ -209,14 +215,14 @@ describe('errors', () => {
     const name = /^\S+\s+([A-Za-z_][A-Za-z0-9_]*)$/m.exec(blacklist)?.[1];
     assert.ok(name, 'the kprobe blacklist lists functions');
     const before = kprobeEvents();
-    const result = await runCli([EXAMPLE, name, '--pin-root', pinRoot('black')]);
+    const result = await runCli([...TRACEFS, EXAMPLE, name, '--pin-root', pinRoot('black')]);
     assert.equal(result.code, 1);
     assert.match(result.stderr, new RegExp(`kernel function '${name}' cannot be probed: it is in the kprobe blacklist`));
     assert.equal(kprobeEvents(), before);
   });
 
   test('a function that does not exist is refused with the closest names', async () => {
-    const result = await runCli([EXAMPLE, 'vfs_reed', '--pin-root', pinRoot('missing')]);
+    const result = await runCli([...TRACEFS, EXAMPLE, 'vfs_reed', '--pin-root', pinRoot('missing')]);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /kernel function 'vfs_reed' does not exist in this kernel .*; closest: .*vfs_read/);
   });
@@ -224,7 +230,7 @@ describe('errors', () => {
   for (const name of ['vfs_read\np:kprobes/injected do_exit', 'vfs_read do_exit']) {
     test(`function name ${JSON.stringify(name)} is refused before any tracefs write`, async () => {
       const before = kprobeEvents();
-      const result = await runCli([EXAMPLE, name, '--pin-root', pinRoot('inject')]);
+      const result = await runCli([...TRACEFS, EXAMPLE, name, '--pin-root', pinRoot('inject')]);
       assert.equal(result.code, 1);
       assert.match(result.stderr, /contains a (line break|space)/);
       assert.equal(kprobeEvents(), before);
@@ -233,7 +239,7 @@ describe('errors', () => {
 
   test('a verifier-rejected program shows the log and leaves nothing', async () => {
     const before = kprobeEvents();
-    const result = await runCli([fixture('verifier_reject.o'), 'vfs_read', '--pin-root', pinRoot('verifier')]);
+    const result = await runCli([...TRACEFS, fixture('verifier_reject.o'), 'vfs_read', '--pin-root', pinRoot('verifier')]);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /R0 invalid mem access 'map_value_or_null'/);
     assert.match(result.stderr.trimEnd().split('\n').pop()!, /^load-kp-bpf: loading program 'unchecked_lookup': the verifier rejected it/);

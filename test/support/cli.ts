@@ -31,6 +31,16 @@ export function runCli(args: string[], timeoutMs = 60_000): Promise<CliResult> {
   });
 }
 
+const running = new Set<RunningCli>();
+
+/**
+ * Stops loaders a failed test left running (SIGINT, then SIGKILL), so the test process can end
+ * and the next test sees a clean kernel. Register it with after() in files that use RunningCli.
+ */
+export async function stopRunningClis(): Promise<void> {
+  await Promise.all([...running].map((cli) => cli.stop('SIGINT', 10_000)));
+}
+
 /** A CLI run in the background: wait for output, send signals, collect the result. */
 export class RunningCli {
   readonly child: ChildProcessWithoutNullStreams;
@@ -42,8 +52,12 @@ export class RunningCli {
     this.child = spawn(process.execPath, [CLI, ...args], { cwd: REPO });
     this.child.stdout.on('data', (d: Buffer) => (this.stdout += d.toString()));
     this.child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    running.add(this);
     this.done = new Promise((resolve) => {
-      this.child.on('close', (code, signal) => resolve({ code, signal, stdout: this.stdout, stderr: this.stderr }));
+      this.child.on('close', (code, signal) => {
+        running.delete(this);
+        resolve({ code, signal, stdout: this.stdout, stderr: this.stderr });
+      });
     });
   }
 
@@ -68,7 +82,7 @@ export class RunningCli {
 
   /** Sends a signal and waits for the process to end. */
   async stop(signal: NodeJS.Signals, timeoutMs = 60_000): Promise<CliResult> {
-    this.child.kill(signal);
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
     const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
     const result = await this.done;
     clearTimeout(timer);

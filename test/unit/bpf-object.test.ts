@@ -54,6 +54,7 @@ describe('parseBpfObject on clang-built objects', () => {
       const [program] = spec.programs;
       assert.equal(program!.name, 'count_bpf_calls');
       assert.equal(program!.section, 'prog');
+      assert.deepEqual(program!.role, { kind: 'kprobe', retprobe: false, syscall: false, fromCommandLine: true }, 'the legacy prog: function from the command line');
       const prog = sectionNamed(readElf(bytes), 'prog');
       assert.deepEqual(program!.instructions, bytes.subarray(prog.offset, prog.offset + prog.size));
       // A private copy: later changes to the file's bytes do not reach the spec.
@@ -86,11 +87,19 @@ describe('parseBpfObject on clang-built objects', () => {
           ['second_prog', 'kprobe/second', 27],
         ],
       );
+      assert.deepEqual(
+        spec.programs.map((p) => p.role),
+        [
+          { kind: 'kprobe', retprobe: false, function: 'first', syscall: false, fromCommandLine: false },
+          { kind: 'kprobe', retprobe: false, function: 'second', syscall: false, fromCommandLine: false },
+        ],
+      );
     });
 
     test(`${order}: a tracepoint-style section name is kept as the section`, () => {
       const spec = parseBpfObject(loadFixture(`tp_count${suffix}`));
       assert.deepEqual(spec.programs.map((p) => [p.name, p.section]), [['count_hits', 'tracepoint/syscalls/sys_enter_bpf']]);
+      assert.deepEqual(spec.programs[0]!.role, { kind: 'tracepoint', tracepoint: 'syscalls/sys_enter_bpf' });
     });
   }
 });
@@ -172,7 +181,7 @@ describe('parseBpfObject refuses what it cannot load', () => {
     ]);
     assert.equal(
       objectError(() => parseBpfObject(bytes)).message,
-      `the object's code is all in '.text'; put each program in its own section (e.g. SEC("prog"))`,
+      `the object's code is all in '.text' and no function there has a bcc program name (kprobe__<fn>, kretprobe__<fn>, tracepoint__<category>__<event>); put each program in its own section, e.g. SEC("prog")`,
     );
   });
 
@@ -201,7 +210,15 @@ describe('parseBpfObject refuses what it cannot load', () => {
           licenseFromObject: true,
           kernelVersion: undefined,
           maps: [],
-          programs: [{ name: 'kprobe/x', section: 'kprobe/x', instructions: [...code], mapReferences: [] }],
+          programs: [
+            {
+              name: 'kprobe/x',
+              section: 'kprobe/x',
+              instructions: [...code],
+              mapReferences: [],
+              role: { kind: 'kprobe', retprobe: false, function: 'x', syscall: false, fromCommandLine: false },
+            },
+          ],
           notices: [],
         },
       );
@@ -224,10 +241,11 @@ describe('a hand-made object with extended numbering, SHT_SYMTAB_SHNDX and RELA'
       );
       assert.deepEqual(spec.programs.map((p) => [p.name, p.section]), [['crafted', 'kprobe/crafted']]);
       assert.deepEqual(spec.programs[0]!.mapReferences, [
-        { instruction: 0, map: 'cr_hash' },
-        { instruction: 2, map: 'cr_hash' },
-        { instruction: 4, map: 'cr_array' },
+        { instruction: 0, map: 'cr_hash', kind: 'fd', offset: 0 },
+        { instruction: 2, map: 'cr_hash', kind: 'fd', offset: 0 },
+        { instruction: 4, map: 'cr_array', kind: 'fd', offset: 0 },
       ]);
+      assert.deepEqual(spec.programs[0]!.role, { kind: 'kprobe', retprobe: false, function: 'crafted', syscall: false, fromCommandLine: false });
     });
   }
 });

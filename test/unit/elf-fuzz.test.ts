@@ -1,7 +1,8 @@
-// Robustness of src/elf/reader.ts and src/object/bpf-object.ts: every truncation of real objects and
-// seeded random mutations (biased to headers, section headers, symbols, relocations, instructions,
-// map records and names) must either parse or throw one ElfError with a one-line message; never a
-// TypeError/RangeError, never a hang.
+// Robustness of src/elf/reader.ts and src/object/bpf-object.ts (and of src/object/btf*.ts on objects
+// with BTF-defined maps): every truncation of real objects and seeded random mutations (biased to
+// headers, section headers, symbols, relocations, instructions, map records, names and .BTF words)
+// must either parse or throw one ElfError with a one-line message; never a TypeError/RangeError,
+// never a hang.
 //
 // The work runs in worker threads so that a hang (a synchronous endless loop) is caught by a
 // watchdog, which then names the iteration being run. Reproduce a failure with the seed and
@@ -15,7 +16,9 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { SHT_REL, SHT_RELA, SHT_STRTAB, SHT_SYMTAB, readElf, type ElfFile } from '../../src/elf/reader.js';
 import { ElfError } from '../../src/errors.js';
 import { parseBpfObject } from '../../src/object/bpf-object.js';
-import { applyMapFds } from '../../src/object/relocations.js';
+import { coreRelocationCount } from '../../src/object/btf.js';
+import { parseBtfMaps } from '../../src/object/btf-maps.js';
+import { applyMapReferences } from '../../src/object/relocations.js';
 import type { BpfObjectSpec } from '../../src/object/spec.js';
 import { EXAMPLE_OBJECT, craftedBpfObject, fixturePath, prng } from './helpers.js';
 
@@ -42,9 +45,14 @@ const TARGETS = [
   // Hand-made (helpers.ts): extended numbering, SHT_SYMTAB_SHNDX, RELA, NOBITS.
   CRAFTED_LE,
   CRAFTED_BE,
+  // BTF-defined maps (.maps described by .BTF), and CO-RE records in .BTF.ext.
+  fixturePath('btf_maps.o'),
+  fixturePath('btf_maps.bpfeb.o'),
+  fixturePath('btf_kinds.o'),
+  fixturePath('btf_core.bpfeb.o'),
 ];
 /** Every prefix of these is tried. */
-const TRUNCATED = [EXAMPLE_OBJECT, fixturePath('example_test_prog.bpfeb.o'), fixturePath('elf_multi.bpfeb.o'), CRAFTED_BE];
+const TRUNCATED = [EXAMPLE_OBJECT, fixturePath('example_test_prog.bpfeb.o'), fixturePath('elf_multi.bpfeb.o'), CRAFTED_BE, fixturePath('btf_maps.o')];
 
 interface Job {
   path: string;
@@ -66,6 +74,9 @@ interface JobResult {
   /** Of the inputs, how many were truncations. */
   truncations: number;
   accepted: number;
+  /** Inputs that still had a `.maps` section, and how many of those parseBtfMaps accepted. */
+  btfMapsInputs: number;
+  btfMapsParsed: number;
   failures: Failure[];
   milliseconds: number;
 }
@@ -109,6 +120,8 @@ interface Layout {
   relocatedInstructions: number[];
   strtabs: Array<{ offset: number; size: number }>;
   maps?: { offset: number; size: number };
+  /** .BTF, and .BTF.ext when there is one. */
+  btf?: { offset: number; size: number; ext?: { offset: number; size: number } };
   read(at: number, width: 1 | 2 | 4 | 8): bigint;
 }
 
@@ -125,6 +138,8 @@ function layoutOf(bytes: Uint8Array, elf: ElfFile): Layout {
     for (const r of elf.relocations(rel)) relocatedInstructions.push(target.offset + Number(r.offset));
   }
   const maps = elf.sectionByName('maps');
+  const btf = elf.sectionByName('.BTF');
+  const btfExt = elf.sectionByName('.BTF.ext');
   return {
     length: bytes.length,
     littleEndian: le,
@@ -135,6 +150,7 @@ function layoutOf(bytes: Uint8Array, elf: ElfFile): Layout {
     relocatedInstructions,
     strtabs: elf.sections.filter((s) => s.type === SHT_STRTAB).map((s) => ({ offset: s.offset, size: s.size })),
     maps: maps ? { offset: maps.offset, size: maps.size } : undefined,
+    btf: btf ? { offset: btf.offset, size: btf.size, ext: btfExt ? { offset: btfExt.offset, size: btfExt.size } : undefined } : undefined,
     read: (at, width) =>
       width === 1 ? BigInt(view.getUint8(at)) : width === 2 ? BigInt(view.getUint16(at, le)) : width === 4 ? BigInt(view.getUint32(at, le)) : view.getBigUint64(at, le),
   };
@@ -197,6 +213,14 @@ function interestingValue(random: () => number, original: bigint, width: 1 | 2 |
   if (label === 'sh_type') candidates.push(() => pick(SECTION_TYPES), () => pick(SECTION_TYPES));
   if (label === 'sh_entsize') candidates.push(() => pick([0n, 16n, 24n, 23n, 25n]));
   if (label === 'r_type') candidates.push(() => pick([0n, 1n, 2n, 3n, 10n, 11n]));
+  // In .BTF: type ids (a few dozen in the fixtures) and struct btf_type info words (kind << 24 | vlen).
+  if (label === 'btf word') {
+    candidates.push(
+      () => BigInt(Math.floor(random() * 80)),
+      () => BigInt(Math.floor(random() * 80)),
+      () => BigInt((((Math.floor(random() * 21) << 24) | Math.floor(random() * 8)) >>> 0) | (random() < 0.1 ? 0x80000000 : 0)),
+    );
+  }
   return BigInt.asUintN(Number(bits), pick(candidates)()) & max;
 }
 
@@ -206,6 +230,14 @@ function randomMutation(random: () => number, layout: Layout): Mutation {
     const original = at + width <= layout.length ? layout.read(at, width) : 0n;
     return { at, width, value: interestingValue(random, original, width, layout.length, label), label };
   };
+  // Objects with BTF: a good part of the mutations go to .BTF (and .BTF.ext) words. Other objects
+  // draw no extra number, so their mutations stay those of their seeds.
+  if (layout.btf && random() < 0.4) {
+    const ext = layout.btf.ext && random() < 0.2 ? layout.btf.ext : undefined;
+    const region = ext ?? layout.btf;
+    const word = int(Math.max(1, Math.floor(region.size / 4)));
+    return { ...field('btf word', region.offset + word * 4, 4), label: `${ext ? '.BTF.ext' : '.BTF'} word ${word}` };
+  }
   const r = random();
   if (r < 0.08) {
     return { at: int(layout.length), width: 1, value: BigInt(int(256)), label: 'random byte' };
@@ -259,7 +291,7 @@ function randomMutation(random: () => number, layout: Layout): Mutation {
 }
 
 /** The checks: success, or an ElfError with a one-line, non-empty message. */
-function check(bytes: Uint8Array): { accepted: boolean; problem?: string } {
+function check(bytes: Uint8Array): { accepted: boolean; btfMapsParsed?: boolean; problem?: string } {
   let accepted = true;
   const expectElfError = (step: string, fn: () => void): string | undefined => {
     try {
@@ -277,6 +309,7 @@ function check(bytes: Uint8Array): { accepted: boolean; problem?: string } {
   };
   let elf: ElfFile | undefined;
   let spec: BpfObjectSpec | undefined;
+  let btfMapsParsed: boolean | undefined;
   const problem =
     expectElfError('readElf', () => {
       elf = readElf(bytes);
@@ -288,8 +321,26 @@ function check(bytes: Uint8Array): { accepted: boolean; problem?: string } {
           elf.relocationSectionsFor(elf.sections[s.info]!);
         }
       }
-    }) ?? expectElfError('parseBpfObject', () => void (spec = parseBpfObject(bytes)));
-  return { accepted: accepted && problem === undefined, problem: problem ?? (spec && acceptedObjectProblem(spec)) };
+    }) ??
+    expectElfError('parseBpfObject', () => void (spec = parseBpfObject(bytes))) ??
+    btfProblem();
+  return { accepted: accepted && problem === undefined, btfMapsParsed, problem: problem ?? (spec && acceptedObjectProblem(spec)) };
+
+  /** BTF-defined maps and the CO-RE count, on whatever ELF file was read. */
+  function btfProblem(): string | undefined {
+    const file = elf;
+    if (!file) return undefined;
+    const maps = file.sectionByName('.maps');
+    const ext = file.sectionByName('.BTF.ext');
+    const mapsProblem = maps
+      ? expectElfError('parseBtfMaps', () => {
+          btfMapsParsed = false;
+          parseBtfMaps(file, maps);
+          btfMapsParsed = true;
+        })
+      : undefined;
+    return mapsProblem ?? (ext ? expectElfError('coreRelocationCount', () => void coreRelocationCount(file.sectionData(ext), file.littleEndian)) : undefined);
+  }
 }
 
 /** What a parsed object promises the loader: every reference is an ld_imm64 naming one of its maps. */
@@ -304,9 +355,9 @@ function acceptedObjectProblem(spec: BpfObjectSpec): string | undefined {
       if (!spec.maps.some((m) => m.name === reference.map)) return `program '${program.name}' refers to unknown map '${reference.map}'`;
     }
     try {
-      applyMapFds(program.instructions, spec.littleEndian, program.mapReferences, () => 3);
+      applyMapReferences(program.instructions, spec.littleEndian, program.mapReferences, () => 3);
     } catch (error) {
-      return `applyMapFds on program '${program.name}' threw ${String(error)}`;
+      return `applyMapReferences on program '${program.name}' threw ${String(error)}`;
     }
   }
   return undefined;
@@ -320,10 +371,14 @@ function runJob(job: Job, progress: Int32Array): JobResult {
   let inputs = 0;
   let truncations = 0;
   let accepted = 0;
+  let btfMapsInputs = 0;
+  let btfMapsParsed = 0;
   const record = (input: string, bytes: Uint8Array, reproduce: string): void => {
     inputs++;
     const result = check(bytes);
     if (result.accepted) accepted++;
+    if (result.btfMapsParsed !== undefined) btfMapsInputs++;
+    if (result.btfMapsParsed) btfMapsParsed++;
     if (result.problem && failures.length < 10) failures.push({ input: `${input} [reproduce: ${reproduce}]`, problem: result.problem });
   };
   if (job.truncate && job.only === undefined) {
@@ -344,7 +399,7 @@ function runJob(job: Job, progress: Int32Array): JobResult {
       `LKB_FUZZ_SEED=${job.seed} LKB_FUZZ_ONLY=${basename(job.path)}:${iteration}`,
     );
   }
-  return { path: job.path, inputs, truncations, accepted, failures, milliseconds: performance.now() - started };
+  return { path: job.path, inputs, truncations, accepted, btfMapsInputs, btfMapsParsed, failures, milliseconds: performance.now() - started };
 }
 
 /** The mutations of one iteration depend only on the seed and the iteration number. */
@@ -432,7 +487,10 @@ if (isMainThread) {
     const accepted = results.reduce((n, r) => n + r.accepted, 0);
     const truncations = results.reduce((n, r) => n + r.truncations, 0);
     t.diagnostic(`${inputs} inputs (${truncations} truncations, ${inputs - truncations} mutations; ${accepted} parsed, ${inputs - accepted} refused with ElfError) in ${seconds.toFixed(1)} s`);
-    for (const r of results) t.diagnostic(`${basename(r.path)}: ${r.inputs} inputs, ${r.accepted} parsed, ${(r.milliseconds / 1000).toFixed(1)} s`);
+    for (const r of results) {
+      const btf = r.btfMapsInputs > 0 ? ` (parseBtfMaps: ${r.btfMapsParsed} of ${r.btfMapsInputs} parsed)` : '';
+      t.diagnostic(`${basename(r.path)}: ${r.inputs} inputs, ${r.accepted} parsed${btf}, ${(r.milliseconds / 1000).toFixed(1)} s`);
+    }
 
     const failures = results.flatMap((r) => r.failures.map((f) => `${basename(r.path)}: ${f.input}\n    ${f.problem}`));
     assert.deepEqual(failures, [], `inputs that broke the parsers:\n${failures.join('\n')}`);
@@ -441,6 +499,12 @@ if (isMainThread) {
       // The mutations must reach past the header checks: a fair share of inputs still parse.
       assert.ok(accepted > inputs / 10, `only ${accepted} of ${inputs} inputs parsed: the mutations are too blunt to test much`);
       assert.ok(accepted < inputs - inputs / 10, `${accepted} of ${inputs} inputs parsed: the mutations miss the fields that matter`);
+      // The same for the maps of the objects with BTF: the .BTF mutations reach past its header.
+      for (const r of results.filter((result) => result.btfMapsInputs > 0)) {
+        const share = r.btfMapsParsed / r.btfMapsInputs;
+        assert.ok(share > 0.1 && share < 0.9, `${basename(r.path)}: parseBtfMaps accepted ${r.btfMapsParsed} of ${r.btfMapsInputs} inputs`);
+      }
+      assert.equal(results.filter((r) => r.btfMapsInputs > 0).length, 4, 'every object with BTF-defined maps was fuzzed');
     }
   });
 }

@@ -1,4 +1,5 @@
 // Shared helpers for the unit tests: fixture paths, byte patching, a tiny ELF writer, a seeded PRNG.
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -372,4 +373,185 @@ export function craftedBpfObject(littleEndian: boolean): Uint8Array {
     ],
     { littleEndian, extendedCount: true, extendedStringIndex: true },
   );
+}
+
+// ---------------------------------------------------------------------------------------------
+// BTF written by hand, for src/object/btf.ts and btf-maps.ts: what clang never writes.
+
+/** struct btf_header fields that a test may override. */
+export interface BtfHeaderInput {
+  magic?: number;
+  version?: number;
+  flags?: number;
+  hdrLen?: number;
+  typeOff?: number;
+  typeLen?: number;
+  strOff?: number;
+  strLen?: number;
+}
+
+/** Builds .BTF bytes type by type; every adder returns the new type's id. */
+export class BtfBuilder {
+  readonly strings = new StringTable();
+  private readonly records: number[][] = [];
+
+  constructor(readonly littleEndian = true) {}
+
+  /** The id the next type will get. */
+  get nextId(): number {
+    return this.records.length + 1;
+  }
+
+  /** A raw record: name, kind, vlen, kind_flag, size_or_type and the kind-specific words. */
+  raw(name: string | number, kind: number, vlen: number, sizeOrType: number, extra: readonly number[] = [], kindFlag = false): number {
+    const nameOff = typeof name === 'number' ? name : this.strings.add(name);
+    const info = ((kindFlag ? 1 : 0) << 31) | ((kind & 0x1f) << 24) | (vlen & 0xffff);
+    this.records.push([nameOff, info >>> 0, sizeOrType >>> 0, ...extra.map((w) => w >>> 0)]);
+    return this.records.length;
+  }
+
+  int(name: string, size: number, signed = false): number {
+    return this.raw(name, 1, 0, size, [((signed ? 1 : 0) << 24) | (size * 8)]);
+  }
+  ptr(type: number): number {
+    return this.raw('', 2, 0, type);
+  }
+  array(type: number, nelems: number, indexType = type): number {
+    return this.raw('', 3, 0, 0, [type, indexType, nelems]);
+  }
+  struct(name: string, size: number, members: ReadonlyArray<readonly [string, number]>, union = false): number {
+    const words = members.flatMap(([memberName, type], i) => [this.strings.add(memberName), type, i * 64]);
+    return this.raw(name, union ? 5 : 4, members.length, size, words);
+  }
+  enum(name: string, size: number, values: ReadonlyArray<readonly [string, number]>): number {
+    return this.raw(name, 6, values.length, size, values.flatMap(([n, v]) => [this.strings.add(n), v]));
+  }
+  enum64(name: string, values: ReadonlyArray<readonly [string, bigint]>): number {
+    return this.raw(name, 19, values.length, 8, values.flatMap(([n, v]) => [this.strings.add(n), Number(v & 0xffffffffn), Number((v >> 32n) & 0xffffffffn)]));
+  }
+  fwd(name: string): number {
+    return this.raw(name, 7, 0, 0);
+  }
+  typedef(name: string, type: number): number {
+    return this.raw(name, 8, 0, type);
+  }
+  /** volatile (9), const (10), restrict (11) or type_tag (18). */
+  modifier(kind: 9 | 10 | 11 | 18, type: number, name = ''): number {
+    return this.raw(name, kind, 0, type);
+  }
+  funcProto(returnType: number, params: ReadonlyArray<readonly [string, number]>): number {
+    return this.raw('', 13, params.length, returnType, params.flatMap(([n, t]) => [this.strings.add(n), t]));
+  }
+  func(name: string, proto: number, linkage = 1): number {
+    return this.raw(name, 12, linkage, proto);
+  }
+  variable(name: string, type: number, linkage = 1): number {
+    return this.raw(name, 14, 0, type, [linkage]);
+  }
+  datasec(name: string, size: number, vars: ReadonlyArray<readonly [number, number, number]>): number {
+    return this.raw(name, 15, vars.length, size, vars.flat());
+  }
+  float(name: string, size: number): number {
+    return this.raw(name, 16, 0, size);
+  }
+  declTag(name: string, type: number, componentIndex = -1): number {
+    return this.raw(name, 17, 0, type, [componentIndex]);
+  }
+
+  /** `int (*name)[value]`, the member type __uint(name, value) declares: its id. */
+  uint(value: number): number {
+    const int = this.intType ?? (this.intType = this.int('int', 4, true));
+    return this.ptr(this.array(int, value, int));
+  }
+  private intType: number | undefined;
+
+  /** The type section alone. */
+  typeBytes(): Uint8Array {
+    return encodeWords(this.records.flat(), this.littleEndian);
+  }
+
+  /** Header, types, strings (in that order, as clang writes them), with header fields overridden. */
+  bytes(header: BtfHeaderInput = {}): Uint8Array {
+    const types = this.typeBytes();
+    const strings = this.strings.bytes();
+    const hdrLen = header.hdrLen ?? 24;
+    const out = new Uint8Array(Math.max(hdrLen, 24) + types.length + strings.length);
+    const v = new DataView(out.buffer);
+    const le = this.littleEndian;
+    v.setUint16(0, header.magic ?? 0xeb9f, le);
+    v.setUint8(2, header.version ?? 1);
+    v.setUint8(3, header.flags ?? 0);
+    v.setUint32(4, hdrLen, le);
+    v.setUint32(8, header.typeOff ?? 0, le);
+    v.setUint32(12, header.typeLen ?? types.length, le);
+    v.setUint32(16, header.strOff ?? types.length, le);
+    v.setUint32(20, header.strLen ?? strings.length, le);
+    out.set(types, Math.max(hdrLen, 24));
+    out.set(strings, Math.max(hdrLen, 24) + types.length);
+    return out;
+  }
+}
+
+/** A map of btfMapsObject: its definition's members as [member name, member type id]. */
+export interface BtfMapInput {
+  name: string;
+  members: ReadonlyArray<readonly [string, number]>;
+  /** Default 1 (global). */
+  linkage?: number;
+  /** The variable's size in the DATASEC and its symbol (default 8 per member). */
+  size?: number;
+  /** The variable's type, instead of a struct made of `members`. */
+  definition?: number;
+}
+
+export interface BtfMapsObjectOptions {
+  /** Write the variables' offsets and the DATASEC size, as a linker does (clang writes zeros). */
+  datasecOffsets?: boolean;
+  /** Rewrites the symbols before they are written (e.g. to move or drop one). */
+  symbols?: (symbols: SymbolInput[]) => SymbolInput[];
+  /** Changes the BTF after the maps are added (e.g. to add more DATASEC entries). */
+  finish?: (btf: BtfBuilder, datasecVars: Array<[number, number, number]>) => void;
+}
+
+/**
+ * A BPF object with BTF-defined maps: sections 1 .maps, 2 .BTF, 3 .symtab, 4 .strtab (then
+ * .shstrtab). `define` adds the types it needs to the builder and returns the maps, laid out one
+ * after another in .maps, each with a global STT_OBJECT symbol.
+ */
+export function btfMapsObject(littleEndian: boolean, define: (btf: BtfBuilder) => BtfMapInput[], options: BtfMapsObjectOptions = {}): Uint8Array {
+  const btf = new BtfBuilder(littleEndian);
+  const maps = define(btf);
+  const vars: Array<[number, number, number]> = [];
+  const symbols: SymbolInput[] = [];
+  let offset = 0;
+  for (const map of maps) {
+    const size = map.size ?? 8 * map.members.length;
+    const struct = map.definition ?? btf.struct('', 8 * map.members.length, map.members);
+    const variable = btf.variable(map.name, struct, map.linkage ?? 1);
+    vars.push([variable, options.datasecOffsets ? offset : 0, size]);
+    symbols.push({ name: map.name, value: BigInt(offset), size: BigInt(size), type: 1, bind: 1, shndx: 1 });
+    offset += size;
+  }
+  options.finish?.(btf, vars);
+  btf.datasec('.maps', options.datasecOffsets ? offset : 0, vars);
+  const strings = new StringTable();
+  const symtab = encodeSymbols(options.symbols ? options.symbols(symbols) : symbols, strings, littleEndian);
+  return buildElf(
+    [
+      { name: '.maps', type: 1, flags: 3n, data: new Uint8Array(offset) },
+      { name: '.BTF', type: 1, data: btf.bytes(), addralign: 4n },
+      { name: '.symtab', type: 2, data: symtab, link: 4, info: 1, entsize: 24 },
+      { name: '.strtab', type: 3, data: strings.bytes(), addralign: 1n },
+    ],
+    { littleEndian },
+  );
+}
+
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
+/** `bpftool btf dump file <path> format raw -j`: the types in bpftool's JSON shape (enumerator values as strings). */
+export function bpftoolTypes(path: string): Array<Record<string, Json>> {
+  const out = execFileSync(process.env.BPFTOOL ?? 'bpftool', ['btf', 'dump', 'file', path, 'format', 'raw', '-j'], { encoding: 'utf8' });
+  // Enumerator values can exceed 2^53: keep them as strings.
+  return (JSON.parse(out.replace(/"val":\s*(-?\d+)/g, '"val":"$1"')) as { types: Array<Record<string, Json>> }).types;
 }

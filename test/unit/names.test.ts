@@ -8,6 +8,7 @@ import { EVENT_PREFIX, MAX_EVENT_NAME, parseProbeEvents, probeEventName } from '
 import { parseTracepointName } from '../../src/attach/tracepoint.js';
 import { UsageError } from '../../src/errors.js';
 import { pinPath, validatePinName } from '../../src/kernel/pins.js';
+import { printable } from '../../src/text.js';
 import { thrown } from './helpers.js';
 
 function usageError(fn: () => unknown): UsageError {
@@ -162,9 +163,15 @@ describe('parseTracepointName', () => {
     for (const name of ['', 'sys_enter_bpf', 'a/b/c', 'a/', '/b', 'a b/c', 'a/b\n', 'a/b;x', 'a::b']) {
       assert.equal(
         usageError(() => parseTracepointName(name)).message,
-        `tracepoint ${JSON.stringify(name)} is not of the form category/event (e.g. syscalls/sys_enter_bpf)`,
+        `tracepoint ${JSON.stringify(printable(name))} is not of the form category/event (e.g. syscalls/sys_enter_bpf)`,
         JSON.stringify(name),
       );
     }
+  });
+
+  test('the name is passed through printable, so a control character cannot break the line', () => {
+    const message = usageError(() => parseTracepointName('a/b\n\u001b[2J')).message;
+    assert.equal(message, String.raw`tracepoint "a/b\\n\\x1b[2J" is not of the form category/event (e.g. syscalls/sys_enter_bpf)`);
+    assert.ok(!/[\n\u001b]/.test(message));
   });
 });

@@ -1,16 +1,17 @@
-// src/object/relocations.ts (and src/object/instructions.ts): map references found through the REL
-// sections whose sh_info names a program, every other relocation refused with the instruction
-// named, and applyMapFds patching src_reg/imm in both byte orders.
+// src/object/relocations.ts (and src/object/instructions.ts): map, data and call references found
+// through the REL sections whose sh_info names a code section, every other relocation refused with
+// the instruction named, and applyMapReferences patching src_reg/imm in both byte orders.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { readElf, type ElfFile } from '../../src/elf/reader.js';
 import { ElfError, ObjectError } from '../../src/errors.js';
 import { parseBpfObject } from '../../src/object/bpf-object.js';
-import { BPF_PSEUDO_MAP_FD, Instructions, OP_LD_IMM64 } from '../../src/object/instructions.js';
-import { R_BPF_64_32, R_BPF_64_64, R_BPF_NONE, applyMapFds, collectMapReferences } from '../../src/object/relocations.js';
+import { BPF_PSEUDO_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, Instructions, OP_CALL, OP_LD_IMM64 } from '../../src/object/instructions.js';
+import { R_BPF_64_32, R_BPF_64_64, R_BPF_NONE, applyMapReferences, sectionRelocations, type RelocationTarget } from '../../src/object/relocations.js';
 import type { MapReference } from '../../src/object/spec.js';
 import {
   SH,
+  ST,
   encodeInstructions,
   getU64,
   loadFixture,
@@ -20,6 +21,7 @@ import {
   setI32,
   setU32,
   setU64,
+  symbolAt,
   symbolIndex,
   thrown,
 } from './helpers.js';
@@ -49,11 +51,13 @@ function objectError(fn: () => unknown): ObjectError {
 }
 
 const TEST_PROG_REFERENCES: MapReference[] = [
-  { instruction: 5, map: 'kp_bpf_calls' },
-  { instruction: 29, map: 'kp_bpf_cmds' },
-  { instruction: 37, map: 'kp_bpf_cmds' },
-  { instruction: 44, map: 'kp_bpf_cmds' },
+  { instruction: 5, map: 'kp_bpf_calls', kind: 'fd', offset: 0 },
+  { instruction: 29, map: 'kp_bpf_cmds', kind: 'fd', offset: 0 },
+  { instruction: 37, map: 'kp_bpf_cmds', kind: 'fd', offset: 0 },
+  { instruction: 44, map: 'kp_bpf_cmds', kind: 'fd', offset: 0 },
 ];
+
+const fd = (instruction: number, map: string): MapReference => ({ instruction, map, kind: 'fd', offset: 0 });
 
 describe('map references of clang-built objects', () => {
   for (const { order, suffix } of ORDERS) {
@@ -70,26 +74,22 @@ describe('map references of clang-built objects', () => {
       const insns = new Instructions(first!.instructions, suffix === '.o');
       assert.equal(insns.imm(32), 36, 'clang puts the offset of mp_static in the ld_imm64');
       assert.deepEqual(first!.mapReferences, [
-        { instruction: 8, map: 'mp_shared' },
-        { instruction: 16, map: 'mp_shared' },
-        { instruction: 23, map: 'mp_shared' },
-        { instruction: 32, map: 'mp_static' },
-        { instruction: 40, map: 'mp_static' },
-        { instruction: 47, map: 'mp_static' },
+        fd(8, 'mp_shared'),
+        fd(16, 'mp_shared'),
+        fd(23, 'mp_shared'),
+        fd(32, 'mp_static'),
+        fd(40, 'mp_static'),
+        fd(47, 'mp_static'),
       ]);
-      assert.deepEqual(second!.mapReferences, [
-        { instruction: 5, map: 'mp_shared' },
-        { instruction: 13, map: 'mp_shared' },
-        { instruction: 20, map: 'mp_shared' },
-      ]);
+      assert.deepEqual(second!.mapReferences, [fd(5, 'mp_shared'), fd(13, 'mp_shared'), fd(20, 'mp_shared')]);
     });
 
-    test(`${order}: collectMapReferences asks for the map at the symbol's section and offset`, () => {
+    test(`${order}: sectionRelocations asks for the data at the symbol's section and offset`, () => {
       const elf = readElf(loadFixture(`elf_multi${suffix}`));
       const asked: Array<[number, bigint]> = [];
-      const refs = collectMapReferences(elf, sectionNamed(elf, 'kprobe/first'), (section, offset) => {
-        asked.push([section, offset]);
-        return `map@${offset}`;
+      const targets = sectionRelocations(elf, sectionNamed(elf, 'kprobe/first'), (symbol, offset) => {
+        asked.push([symbol.sectionIndex, offset]);
+        return { kind: 'map', map: `map@${offset}` };
       });
       const maps = sectionNamed(elf, 'maps').index;
       assert.deepEqual(asked, [
@@ -100,16 +100,46 @@ describe('map references of clang-built objects', () => {
         [maps, 36n],
         [maps, 36n],
       ]);
+      assert.ok(targets instanceof Map);
       assert.deepEqual(
-        refs.map((r) => r.map),
-        ['map@0', 'map@0', 'map@0', 'map@36', 'map@36', 'map@36'],
+        [...targets].sort(([a], [b]) => a - b),
+        [
+          [8, { kind: 'map', map: 'map@0' }],
+          [16, { kind: 'map', map: 'map@0' }],
+          [23, { kind: 'map', map: 'map@0' }],
+          [32, { kind: 'map', map: 'map@36' }],
+          [40, { kind: 'map', map: 'map@36' }],
+          [47, { kind: 'map', map: 'map@36' }],
+        ] satisfies Array<[number, RelocationTarget]>,
+      );
+    });
+
+    test(`${order}: the resolver's answer is kept as it is ('value' targets too)`, () => {
+      const elf = readElf(loadFixture(`elf_multi${suffix}`));
+      const targets = sectionRelocations(elf, sectionNamed(elf, 'kprobe/second'), (_symbol, offset) => ({ kind: 'value', map: 'd', offset: Number(offset) + 3 }));
+      assert.deepEqual(
+        [...targets.values()],
+        [
+          { kind: 'value', map: 'd', offset: 3 },
+          { kind: 'value', map: 'd', offset: 3 },
+          { kind: 'value', map: 'd', offset: 3 },
+        ],
+      );
+    });
+
+    test(`${order}: a resolver that answers undefined makes the reference an error`, () => {
+      const elf = readElf(loadFixture(`elf_multi${suffix}`));
+      assert.equal(
+        objectError(() => sectionRelocations(elf, sectionNamed(elf, 'kprobe/second'), () => undefined)).message,
+        // mp_shared is global: named by its symbol, not by the section.
+        "instruction 5 of section 'kprobe/second' refers to 'mp_shared', which is not a map or global data",
       );
     });
   }
 });
 
 describe('relocations that are not map references are refused, naming the instruction', () => {
-  for (const { order, suffix } of ORDERS) {
+  for (const { order, suffix, littleEndian } of ORDERS) {
     test(`${order}: a relocation on an instruction that is not ld_imm64`, () => {
       const bytes = testProg(suffix);
       const prog = sectionNamed(readElf(bytes), 'prog');
@@ -160,15 +190,33 @@ describe('relocations that are not map references are refused, naming the instru
       );
     });
 
-    test(`${order}: a symbol that is not a map (global data in .rodata)`, () => {
-      const error = objectError(() => parseBpfObject(loadFixture(`elf_not_map${suffix}`)));
-      assert.equal(error.message, "instruction 9 of section 'prog' refers to 'nm_limit', which is not a map");
+    test(`${order}: a symbol in .rodata is global data: a value reference into a one-entry array`, () => {
+      const spec = parseBpfObject(loadFixture(`elf_not_map${suffix}`));
+      assert.deepEqual(spec.programs[0]!.mapReferences, [fd(4, 'nm_counter'), { instruction: 9, map: '.rodata', kind: 'value', offset: 0 }]);
+      const rodata = spec.maps.find((m) => m.name === '.rodata')!;
+      const ten = new Uint8Array(8);
+      ten[littleEndian ? 0 : 7] = 10; // const volatile __u64 nm_limit = 10
+      assert.deepEqual(
+        { ...rodata, data: { ...rodata.data!, initial: [...rodata.data!.initial] } },
+        { name: '.rodata', type: 2, keySize: 4, valueSize: 8, maxEntries: 1, flags: 0x80, pinning: 0, data: { initial: [...ten], readOnly: true } },
+      );
+    });
+
+    test(`${order}: a reference past the end of a data section is not global data`, () => {
+      const bytes = loadFixture(`elf_not_map${suffix}`);
+      const prog = sectionNamed(readElf(bytes), 'prog');
+      setI32(bytes, prog.offset + 9 * 8 + 4, 8); // nm_limit + 8: just past the 8-byte .rodata
+      assert.equal(objectError(() => parseBpfObject(bytes)).message, "instruction 9 of section 'prog' refers to 'nm_limit', which is not a map or global data");
+      setI32(bytes, prog.offset + 9 * 8 + 4, -1); // before its start
+      assert.equal(objectError(() => parseBpfObject(bytes)).message, "instruction 9 of section 'prog' refers to 'nm_limit', which is not a map or global data");
+      setI32(bytes, prog.offset + 9 * 8 + 4, 7); // its last byte: still inside
+      assert.deepEqual(parseBpfObject(bytes).programs[0]!.mapReferences[1], { instruction: 9, map: '.rodata', kind: 'value', offset: 7 });
     });
 
     test(`${order}: a relocation patched to name the license symbol`, () => {
       const bytes = testProg(suffix);
       setRelInfo(bytes, relEntry(bytes, '.relprog', 3), symbolIndex(readElf(bytes), '_license'), R_BPF_64_64);
-      assert.equal(objectError(() => parseBpfObject(bytes)).message, "instruction 44 of section 'prog' refers to '_license', which is not a map");
+      assert.equal(objectError(() => parseBpfObject(bytes)).message, "instruction 44 of section 'prog' refers to '_license', which is not a map or global data");
     });
 
     test(`${order}: a section symbol plus an offset that is not a record start`, () => {
@@ -176,11 +224,14 @@ describe('relocations that are not map references are refused, naming the instru
       const first = sectionNamed(readElf(bytes), 'kprobe/first');
       setI32(bytes, first.offset + 40 * 8 + 4, 40); // maps + 40: inside mp_static's record
       const maps = sectionNamed(readElf(bytes), 'maps').index;
-      assert.equal(objectError(() => parseBpfObject(bytes)).message, `instruction 40 of section 'kprobe/first' refers to section ${maps}, which is not a map`);
+      assert.equal(
+        objectError(() => parseBpfObject(bytes)).message,
+        `instruction 40 of section 'kprobe/first' refers to section ${maps}, which is not a map or global data`,
+      );
       setI32(bytes, first.offset + 40 * 8 + 4, 72); // past the last record
-      assert.match(objectError(() => parseBpfObject(bytes)).message, /^instruction 40 of section 'kprobe\/first' refers to section \d+, which is not a map$/);
+      assert.match(objectError(() => parseBpfObject(bytes)).message, /^instruction 40 of section 'kprobe\/first' refers to section \d+, which is not a map or global data$/);
       setI32(bytes, first.offset + 40 * 8 + 4, -36); // before the first record
-      assert.match(objectError(() => parseBpfObject(bytes)).message, /^instruction 40 .* which is not a map$/);
+      assert.match(objectError(() => parseBpfObject(bytes)).message, /^instruction 40 .* which is not a map or global data$/);
     });
 
     test(`${order}: an unsupported relocation type`, () => {
@@ -189,16 +240,30 @@ describe('relocations that are not map references are refused, naming the instru
       setRelInfo(bytes, relEntry(bytes, '.relprog', 0), calls, 2);
       assert.equal(
         objectError(() => parseBpfObject(bytes)).message,
-        "relocation in section '.relprog': instruction 5 has relocation type 2; only R_BPF_64_64 map references are supported",
+        "relocation in section '.relprog': instruction 5 of section 'prog' has relocation type 2; only R_BPF_64_64 (maps, data) and R_BPF_64_32 (calls) are supported in code",
       );
     });
 
-    test(`${order}: a call to another BPF function (R_BPF_64_32)`, () => {
+    test(`${order}: a call to another BPF function (R_BPF_64_32) is linked: the callee follows the program`, () => {
       assert.equal(R_BPF_64_32, 10);
-      assert.equal(
-        objectError(() => parseBpfObject(loadFixture(`elf_subprog${suffix}`))).message,
-        "instruction 0 of section 'prog' calls 'sp_helper': calls to other BPF functions are not supported in this object layout",
-      );
+      const bytes = loadFixture(`elf_subprog${suffix}`);
+      const elf = readElf(bytes);
+      const text = sectionNamed(elf, '.text');
+      const prog = sectionNamed(elf, 'prog');
+      const spec = parseBpfObject(bytes);
+      assert.deepEqual(spec.programs.map((p) => [p.name, p.section]), [['calls_subprog', 'prog']], 'sp_helper in .text is a subprogram, not a program');
+      const program = spec.programs[0]!;
+      const insns = new Instructions(program.instructions, littleEndian);
+      assert.equal(insns.count, 2 + 4, 'calls_subprog (2) + sp_helper (4)');
+      assert.equal(insns.opcode(0), OP_CALL);
+      assert.equal(insns.srcReg(0), BPF_PSEUDO_CALL);
+      assert.equal(insns.imm(0), 1, 'call +1: instruction 0 + 1 + 1 = 2, where sp_helper was copied');
+      assert.equal(new Instructions(bytes.subarray(prog.offset, prog.offset + prog.size), littleEndian).imm(0), -1, 'clang wrote -1 (symbol-relative)');
+      assert.deepEqual(program.instructions.subarray(2 * 8), bytes.subarray(text.offset, text.offset + text.size), "sp_helper's bytes, unchanged");
+      assert.deepEqual(program.mapReferences, []);
+      // What sectionRelocations says about it.
+      const targets = sectionRelocations(elf, prog, () => assert.fail('no data reference'));
+      assert.deepEqual([...targets], [[0, { kind: 'call', section: text.index, instruction: 0 }]]);
     });
 
     test(`${order}: R_BPF_NONE entries are skipped`, () => {
@@ -231,7 +296,7 @@ describe('relocations that are not map references are refused, naming the instru
   }
 });
 
-describe('applyMapFds', () => {
+describe('applyMapReferences', () => {
   for (const { order, suffix, littleEndian } of ORDERS) {
     test(`${order}: sets src_reg = BPF_PSEUDO_MAP_FD and imm = fd, and nothing else`, () => {
       const spec = parseBpfObject(testProg(suffix));
@@ -239,7 +304,7 @@ describe('applyMapFds', () => {
       const original = program.instructions.slice();
       const fds: Record<string, number> = { kp_bpf_calls: 7, kp_bpf_cmds: 0x12345678 };
       const asked: string[] = [];
-      const patched = applyMapFds(program.instructions, spec.littleEndian, program.mapReferences, (name) => {
+      const patched = applyMapReferences(program.instructions, spec.littleEndian, program.mapReferences, (name) => {
         asked.push(name);
         return fds[name]!;
       });
@@ -280,7 +345,7 @@ describe('applyMapFds', () => {
         littleEndian,
       );
       const before = insns.slice();
-      const patched = applyMapFds(insns, littleEndian, [{ instruction: 0, map: 'm' }], () => 42);
+      const patched = applyMapReferences(insns, littleEndian, [fd(0, 'm')], () => 42);
       assert.deepEqual(insns, before);
       const reader = new Instructions(patched, littleEndian);
       assert.equal(reader.srcReg(0), BPF_PSEUDO_MAP_FD);
@@ -289,11 +354,54 @@ describe('applyMapFds', () => {
       assert.equal(reader.imm(1), 0);
       assert.equal(reader.opcode(2), 0x95);
     });
+
+    test(`${order}: a value reference gets BPF_PSEUDO_MAP_VALUE, the fd, and the offset in the second slot`, () => {
+      const insns = encodeInstructions(
+        [
+          [0x18, 2, 0, 0, 16], // r2 = .rodata + 16 ll (clang's addend; replaced)
+          [0x00, 0, 0, 0, 0x7fff],
+          [0x18, 3, 0, 0, 0], // r3 = map ll
+          [0x00, 0, 0, 0, 0],
+          [0x95, 0, 0, 0, 0],
+        ],
+        littleEndian,
+      );
+      const before = insns.slice();
+      const fds: Record<string, number> = { '.rodata': 9, m: 11 };
+      const patched = applyMapReferences(
+        insns,
+        littleEndian,
+        [
+          { instruction: 0, map: '.rodata', kind: 'value', offset: 16 },
+          { instruction: 2, map: 'm', kind: 'fd', offset: 0 },
+        ],
+        (name) => fds[name]!,
+      );
+      assert.deepEqual(insns, before, 'the input is not modified');
+      const reader = new Instructions(patched, littleEndian);
+      assert.deepEqual([reader.opcode(0), reader.srcReg(0), reader.dstReg(0), reader.imm(0), reader.imm(1)], [OP_LD_IMM64, BPF_PSEUDO_MAP_VALUE, 2, 9, 16]);
+      assert.deepEqual([reader.opcode(2), reader.srcReg(2), reader.dstReg(2), reader.imm(2), reader.imm(3)], [OP_LD_IMM64, BPF_PSEUDO_MAP_FD, 3, 11, 0]);
+      assert.deepEqual([...patched.subarray(32)], [...before.subarray(32)], 'exit unchanged');
+      // Byte for byte: the offset sits in the second slot's imm, in the object's order.
+      const offsetBytes = [...patched.subarray(12, 16)];
+      assert.deepEqual(offsetBytes, littleEndian ? [16, 0, 0, 0] : [0, 0, 0, 16]);
+    });
+
+    test(`${order}: elf_not_map: the map gets an fd, .rodata a value address`, () => {
+      const spec = parseBpfObject(loadFixture(`elf_not_map${suffix}`));
+      const program = spec.programs[0]!;
+      const patched = new Instructions(
+        applyMapReferences(program.instructions, spec.littleEndian, program.mapReferences, (name) => (name === 'nm_counter' ? 5 : 6)),
+        littleEndian,
+      );
+      assert.deepEqual([patched.srcReg(4), patched.imm(4), patched.imm(5)], [BPF_PSEUDO_MAP_FD, 5, 0]);
+      assert.deepEqual([patched.srcReg(9), patched.imm(9), patched.imm(10)], [BPF_PSEUDO_MAP_VALUE, 6, 0]);
+    });
   }
 
   test('no references: an equal copy', () => {
     const insns = encodeInstructions([[0x95, 0, 0, 0, 0]], true);
-    const patched = applyMapFds(insns, true, [], () => assert.fail('no fd is needed'));
+    const patched = applyMapReferences(insns, true, [], () => assert.fail('no fd is needed'));
     assert.deepEqual(patched, insns);
     assert.notEqual(patched, insns);
   });
@@ -337,5 +445,126 @@ test('every test_prog reference is an ld_imm64 in the file', () => {
       assert.equal(getU64(bytes, prog.offset + instruction * 8 + 8), 0n, `instruction ${instruction + 1} is the second slot`);
     }
     assert.equal(elf.littleEndian, littleEndian);
+  }
+});
+
+describe('calls and undefined symbols: refused with the instruction named', () => {
+  for (const { order, suffix, littleEndian } of ORDERS) {
+    /** File offset of instruction `index` of section `name`. */
+    const insnAt = (bytes: Uint8Array, name: string, index: number): number => sectionNamed(readElf(bytes), name).offset + index * 8;
+
+    test(`${order}: a relocated call into the middle of a function`, () => {
+      const bytes = loadFixture(`link_calls${suffix}`);
+      // lc_entry's instruction 6 calls .text + 7 + 1 = lc_bump (8); one more lands inside lc_bump.
+      setI32(bytes, insnAt(bytes, 'kprobe/vfs_read', 6) + 4, 8);
+      assert.equal(
+        objectError(() => parseBpfObject(bytes)).message,
+        "instruction 6 of section 'kprobe/vfs_read' (in function 'lc_entry') calls instruction 9 of section '.text', which is not the start of a function",
+      );
+    });
+
+    test(`${order}: a pc-relative call into the middle of a function, or out of the section`, () => {
+      const bytes = loadFixture(`link_calls${suffix}`);
+      // lc_pair's instruction 1 is `call 6` (to lc_bump at 8) with no relocation.
+      setI32(bytes, insnAt(bytes, '.text', 1) + 4, 7);
+      assert.equal(
+        objectError(() => parseBpfObject(bytes)).message,
+        "instruction 1 of section '.text' (in function 'lc_pair') calls instruction 9 of section '.text', which is not the start of a function",
+      );
+      setI32(bytes, insnAt(bytes, '.text', 1) + 4, 19); // 1 + 19 + 1 = 21: the section has 21 instructions
+      assert.equal(objectError(() => parseBpfObject(bytes)).message, "instruction 1 of section '.text' calls instruction 21, outside the section");
+      setI32(bytes, insnAt(bytes, '.text', 1) + 4, -3);
+      assert.equal(objectError(() => parseBpfObject(bytes)).message, "instruction 1 of section '.text' calls instruction -1, outside the section");
+      setI32(bytes, insnAt(bytes, '.text', 1) + 4, -2); // 1 - 2 + 1 = 0: lc_pair calls itself, which is allowed
+      const p = parseBpfObject(bytes).programs[0]!;
+      assert.equal(p.instructions.length / 8, 30);
+      assert.equal(new Instructions(p.instructions, littleEndian).imm(10), -2, 'the copy of lc_pair (at 9) calls itself: 10 - 2 + 1 = 9');
+    });
+
+    test(`${order}: a call relocation on an instruction that is not a BPF-to-BPF call`, () => {
+      const bytes = loadFixture(`link_calls${suffix}`);
+      const text = sectionNamed(readElf(bytes), '.text').index;
+      const at = insnAt(bytes, 'kprobe/vfs_read', 3);
+      bytes[at] = 0xb7; // mov64
+      const message = `instruction 3 of section 'kprobe/vfs_read' has a call relocation against section ${text} but is not a call to a BPF function`;
+      assert.equal(objectError(() => parseBpfObject(bytes)).message, message);
+      bytes[at] = OP_CALL;
+      bytes[at + 1] = 0; // src_reg 0: a helper call
+      assert.equal(objectError(() => parseBpfObject(bytes)).message, message);
+    });
+
+    test(`${order}: a call relocation against a named symbol that is no call, or that names data`, () => {
+      const bytes = loadFixture(`link_shared${suffix}`);
+      const at = insnAt(bytes, 'kprobe/vfs_read', 1);
+      bytes[at] = 0x95;
+      assert.equal(
+        objectError(() => parseBpfObject(bytes)).message,
+        "instruction 1 of section 'kprobe/vfs_read' has a call relocation against 'ls_count' but is not a call to a BPF function",
+      );
+      const fresh = loadFixture(`link_shared${suffix}`);
+      const elf = readElf(fresh);
+      setRelInfo(fresh, relEntry(fresh, '.relkprobe/vfs_read', 0), symbolIndex(elf, 'ls_counts'), R_BPF_64_32);
+      assert.equal(
+        objectError(() => parseBpfObject(fresh)).message,
+        `instruction 1 of section 'kprobe/vfs_read' (in function 'ls_reads') calls into section ${sectionNamed(elf, 'maps').index}, which holds no code`,
+      );
+    });
+
+    test(`${order}: a call relocation against a symbol that is not on an instruction`, () => {
+      const bytes = loadFixture(`link_data${suffix}`);
+      const elf = readElf(bytes);
+      const misses = symbolIndex(elf, 'ld_misses');
+      setRelInfo(bytes, relEntry(bytes, '.relkprobe/vfs_read', 5), misses, R_BPF_64_32);
+      setU64(bytes, symbolAt(bytes, misses) + ST.value, 4n);
+      assert.equal(objectError(() => parseBpfObject(bytes)).message, "instruction 22 of section 'kprobe/vfs_read' calls 'ld_misses', which is not a function of the object");
+    });
+
+    test(`${order}: undefined (extern) symbols: a __kconfig variable and a kfunc`, () => {
+      const bytes = loadFixture(`link_extern${suffix}`);
+      assert.equal(
+        objectError(() => parseBpfObject(bytes)).message,
+        "instruction 0 of section 'kprobe/vfs_read' refers to 'LINUX_KERNEL_VERSION', which the object does not define (externs such as kfuncs, __ksym and __kconfig are not supported)",
+      );
+      setRelInfo(bytes, relEntry(bytes, '.relkprobe/vfs_read', 0), symbolIndex(readElf(bytes), 'LINUX_KERNEL_VERSION'), R_BPF_NONE);
+      assert.equal(
+        objectError(() => parseBpfObject(bytes)).message,
+        "instruction 1 of section 'kprobe/vfs_write' refers to 'le_kfunc', which the object does not define (externs such as kfuncs, __ksym and __kconfig are not supported)",
+      );
+      // The null symbol (index 0) is undefined too.
+      setRelInfo(bytes, relEntry(bytes, '.relkprobe/vfs_write', 0), 0, R_BPF_64_32);
+      assert.equal(
+        objectError(() => parseBpfObject(bytes)).message,
+        "instruction 1 of section 'kprobe/vfs_write' refers to '', which the object does not define (externs such as kfuncs, __ksym and __kconfig are not supported)",
+      );
+    });
+
+    test(`${order}: without their relocations, the extern call is pc-relative nonsense and the load a plain constant`, () => {
+      const bytes = loadFixture(`link_extern${suffix}`);
+      setRelInfo(bytes, relEntry(bytes, '.relkprobe/vfs_read', 0), 0, R_BPF_NONE);
+      setRelInfo(bytes, relEntry(bytes, '.relkprobe/vfs_write', 0), 0, R_BPF_NONE);
+      // call -1 at instruction 1: 1 - 1 + 1 = 1, the call itself, not the start of le_call.
+      assert.equal(
+        objectError(() => parseBpfObject(bytes)).message,
+        "instruction 1 of section 'kprobe/vfs_write' (in function 'le_call') calls instruction 1 of section 'kprobe/vfs_write', which is not the start of a function",
+      );
+      bytes[insnAt(bytes, 'kprobe/vfs_write', 1) + 1] = 0; // a helper call now
+      assert.deepEqual(parseBpfObject(bytes).programs.map((p) => [p.name, p.mapReferences]), [
+        ['le_kconfig', []],
+        ['le_call', []],
+      ]);
+      // An ld_imm64 of another kind (BPF_PSEUDO_FUNC, 4) needs a relocation.
+      const regs = insnAt(bytes, 'kprobe/vfs_read', 0) + 1;
+      bytes[regs] = littleEndian ? (bytes[regs]! & 0x0f) | 0x40 : (bytes[regs]! & 0xf0) | 4;
+      assert.equal(
+        objectError(() => parseBpfObject(bytes)).message,
+        "instruction 0 of section 'kprobe/vfs_read' is a 64-bit load of kind 4 (e.g. a callback function) without a relocation; that is not supported",
+      );
+    });
+
+    test(`${order}: two relocations on one instruction`, () => {
+      const bytes = testProg(suffix);
+      setU64(bytes, relEntry(bytes, '.relprog', 1), 40n);
+      assert.equal(objectError(() => parseBpfObject(bytes)).message, "instruction 5 of section 'prog' has more than one relocation");
+    });
   }
 });

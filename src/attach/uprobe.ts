@@ -1,0 +1,84 @@
+// Uprobes and uretprobes: finding the binary and turning a function name into a file offset.
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { ET_DYN, ET_EXEC, SHN_LORESERVE, SHN_UNDEF, STT_FUNC, readElf, type ElfSymbol } from '../elf/reader.js';
+import { AttachError, ElfError, UsageError, kernelError } from '../errors.js';
+import { closestNames, printable } from '../text.js';
+import { chooseAttachMethod, probeSupport, removeStaleEvents, type AttachMode, type PreparedProbe } from './probe.js';
+
+const STT_GNU_IFUNC = 10;
+
+/** The binary's absolute path: as given when it has a '/', else found on PATH like a shell would. */
+export function resolveBinaryPath(binary: string, path = process.env.PATH ?? ''): string {
+  if (binary === '') throw new UsageError('the uprobe binary is empty');
+  const candidates = binary.includes('/') ? [resolve(binary)] : path.split(delimiter).filter(Boolean).map((dir) => join(dir, binary));
+  for (const candidate of candidates) {
+    try {
+      if (statSync(candidate).isFile()) {
+        accessSync(candidate, constants.R_OK);
+        return isAbsolute(candidate) ? candidate : resolve(candidate);
+      }
+    } catch {
+      // Not this one.
+    }
+  }
+  throw new AttachError(binary.includes('/') ? `uprobe binary ${binary} does not exist or cannot be read` : `uprobe binary '${binary}' is not on PATH`);
+}
+
+/** The file offset of a function: its symbol's address moved from its section's address to the section's file offset. */
+export function functionFileOffset(path: string, name: string): bigint {
+  let elf;
+  try {
+    elf = readElf(readFileSync(path));
+  } catch (error) {
+    if (error instanceof ElfError) throw new AttachError(`uprobe binary ${path}: ${error.message}`);
+    throw kernelError(`reading uprobe binary ${path}`, error);
+  }
+  if (elf.type !== ET_EXEC && elf.type !== ET_DYN) throw new AttachError(`uprobe binary ${path} is not an executable or shared library (ELF type ${elf.type})`);
+  const isFunction = (s: ElfSymbol): boolean =>
+    (s.type === STT_FUNC || s.type === STT_GNU_IFUNC) && s.sectionIndex !== SHN_UNDEF && s.sectionIndex < SHN_LORESERVE;
+  const functions = [...elf.symbols, ...elf.dynamicSymbols].filter(isFunction);
+  const symbol = functions.find((s) => s.name === name);
+  if (!symbol) {
+    const suggestions = closestNames(name, new Set(functions.map((s) => s.name)), 5);
+    const none = functions.length === 0 ? ' (it has no function symbols: is it stripped?)' : '';
+    throw new AttachError(`function '${printable(name)}' is not in the symbol tables of ${path}${none}${suggestions.length > 0 ? `; closest: ${suggestions.join(', ')}` : ''}`);
+  }
+  const section = elf.sections[symbol.sectionIndex]!;
+  if (symbol.value < section.addr || symbol.value - section.addr >= BigInt(section.size)) {
+    throw new AttachError(`function '${printable(name)}' of ${path} lies outside its section '${printable(section.name)}'`);
+  }
+  return symbol.value - section.addr + BigInt(section.offset);
+}
+
+export interface UprobeTarget {
+  binary: string;
+  /** A function name; without one, `offset` is a file offset. */
+  symbol?: string;
+  offset: bigint;
+  retprobe: boolean;
+}
+
+/** Everything checkable before loading: uprobe support, the binary, the function's file offset. */
+export function prepareUprobe(target: UprobeTarget, mode: AttachMode = 'auto'): PreparedProbe {
+  const path = resolveBinaryPath(target.binary);
+  const base = target.symbol === undefined ? 0n : functionFileOffset(path, target.symbol);
+  const offset = base + target.offset;
+  const support = probeSupport('uprobe');
+  const method = chooseAttachMethod(mode, support);
+  const named = target.symbol === undefined ? `0x${offset.toString(16)}` : `${target.symbol}${target.offset !== 0n ? `+0x${target.offset.toString(16)}` : ''}`;
+  return {
+    kind: 'probe',
+    location: {
+      family: 'uprobe',
+      retprobe: target.retprobe,
+      target: path,
+      offset,
+      requested: `${target.binary}:${named}`,
+      resolved: `${path}:${named} (file offset 0x${offset.toString(16)})`,
+    },
+    support,
+    method,
+    notes: removeStaleEvents(support),
+  };
+}

@@ -1,0 +1,714 @@
+// BTF (.BTF): a bounds-checked reader of the header, the type records and the string section,
+// with the lookups a loader needs (resolve modifiers, sizes); and the header of .BTF.ext.
+// Every malformed input becomes one ObjectError saying what is wrong and where (type id, offset).
+import { ObjectError } from '../errors.js';
+import { printable } from '../text.js';
+
+export const BTF_MAGIC = 0xeb9f;
+export const BTF_VERSION = 1;
+/** struct btf_header: magic, version, flags, hdr_len, type_off, type_len, str_off, str_len. */
+export const BTF_HEADER_SIZE = 24;
+/** struct btf_ext_header up to line_info_len; CO-RE fields follow when hdr_len allows. */
+export const BTF_EXT_HEADER_MIN_SIZE = 24;
+/** struct btf_ext_header with core_relo_off and core_relo_len. */
+export const BTF_EXT_HEADER_CORE_SIZE = 32;
+/** sizeof(struct bpf_core_relo): insn_off, type_id, access_str_off, kind. */
+export const BPF_CORE_RELO_SIZE = 16;
+/** How many typedefs, modifiers and arrays a lookup follows before giving up (libbpf's limit). */
+export const BTF_MAX_RESOLVE_DEPTH = 32;
+/** Size of a pointer in BPF programs. */
+export const BTF_POINTER_SIZE = 8;
+
+export const BTF_KIND = {
+  UNKN: 0,
+  INT: 1,
+  PTR: 2,
+  ARRAY: 3,
+  STRUCT: 4,
+  UNION: 5,
+  ENUM: 6,
+  FWD: 7,
+  TYPEDEF: 8,
+  VOLATILE: 9,
+  CONST: 10,
+  RESTRICT: 11,
+  FUNC: 12,
+  FUNC_PROTO: 13,
+  VAR: 14,
+  DATASEC: 15,
+  FLOAT: 16,
+  DECL_TAG: 17,
+  TYPE_TAG: 18,
+  ENUM64: 19,
+} as const;
+
+/** BTF_VAR_* linkage of a VAR (and of a FUNC, in its vlen). */
+export const BTF_LINKAGE = { STATIC: 0, GLOBAL: 1, EXTERN: 2 } as const;
+
+const KIND_NAMES = [
+  'void',
+  'int',
+  'ptr',
+  'array',
+  'struct',
+  'union',
+  'enum',
+  'fwd',
+  'typedef',
+  'volatile',
+  'const',
+  'restrict',
+  'func',
+  'func_proto',
+  'var',
+  'datasec',
+  'float',
+  'decl_tag',
+  'type_tag',
+  'enum64',
+] as const;
+
+/** libbpf's lower-case name of a kind ("struct", "ptr", ...). */
+export function btfKindName(kind: number): string {
+  return KIND_NAMES[kind] ?? `kind ${kind}`;
+}
+
+export function btfLinkageName(linkage: number): string {
+  return linkage === BTF_LINKAGE.STATIC ? 'static' : linkage === BTF_LINKAGE.GLOBAL ? 'global' : linkage === BTF_LINKAGE.EXTERN ? 'extern' : `linkage ${linkage}`;
+}
+
+export interface BtfHeader {
+  readonly version: number;
+  readonly flags: number;
+  readonly hdrLen: number;
+  /** Offsets are from the end of the header, as in the file. */
+  readonly typeOff: number;
+  readonly typeLen: number;
+  readonly strOff: number;
+  readonly strLen: number;
+}
+
+interface BtfTypeBase {
+  /** The type id (1 and up; 0 is void and has no record). */
+  readonly id: number;
+  /** '' for anonymous types. */
+  readonly name: string;
+  readonly nameOffset: number;
+  readonly vlen: number;
+  readonly kindFlag: boolean;
+  /** Byte offset of the record from the start of the BTF data (its header). */
+  readonly offset: number;
+}
+
+export interface BtfInt extends BtfTypeBase {
+  readonly kind: typeof BTF_KIND.INT;
+  readonly size: number;
+  /** BTF_INT_SIGNED (1), BTF_INT_CHAR (2), BTF_INT_BOOL (4). */
+  readonly encoding: number;
+  readonly bitOffset: number;
+  readonly bits: number;
+}
+
+export interface BtfPtr extends BtfTypeBase {
+  readonly kind: typeof BTF_KIND.PTR;
+  readonly type: number;
+}
+
+export interface BtfArray extends BtfTypeBase {
+  readonly kind: typeof BTF_KIND.ARRAY;
+  readonly type: number;
+  readonly indexType: number;
+  readonly nelems: number;
+}
+
+export interface BtfMember {
+  readonly name: string;
+  readonly type: number;
+  /** The raw offset field: a bit offset, or (bitfield size << 24 | bit offset) when the struct's kind_flag is set. */
+  readonly offset: number;
+}
+
+export interface BtfComposite extends BtfTypeBase {
+  readonly kind: typeof BTF_KIND.STRUCT | typeof BTF_KIND.UNION;
+  readonly size: number;
+  readonly members: readonly BtfMember[];
+}
+
+export interface BtfEnumerator {
+  readonly name: string;
+  /** Signed when the enum's kind_flag is set. */
+  readonly value: bigint;
+}
+
+export interface BtfEnum extends BtfTypeBase {
+  readonly kind: typeof BTF_KIND.ENUM | typeof BTF_KIND.ENUM64;
+  readonly size: number;
+  readonly values: readonly BtfEnumerator[];
+}
+
+export interface BtfFwd extends BtfTypeBase {
+  /** kindFlag: a forward-declared union rather than a struct. */
+  readonly kind: typeof BTF_KIND.FWD;
+}
+
+export interface BtfModifier extends BtfTypeBase {
+  readonly kind: typeof BTF_KIND.TYPEDEF | typeof BTF_KIND.VOLATILE | typeof BTF_KIND.CONST | typeof BTF_KIND.RESTRICT | typeof BTF_KIND.TYPE_TAG;
+  readonly type: number;
+}
+
+export interface BtfFunc extends BtfTypeBase {
+  readonly kind: typeof BTF_KIND.FUNC;
+  readonly type: number;
+  /** Kept in vlen: static 0, global 1, extern 2. */
+  readonly linkage: number;
+}
+
+export interface BtfParam {
+  readonly name: string;
+  readonly type: number;
+}
+
+export interface BtfFuncProto extends BtfTypeBase {
+  readonly kind: typeof BTF_KIND.FUNC_PROTO;
+  readonly returnType: number;
+  readonly params: readonly BtfParam[];
+}
+
+export interface BtfVar extends BtfTypeBase {
+  readonly kind: typeof BTF_KIND.VAR;
+  readonly type: number;
+  readonly linkage: number;
+}
+
+export interface BtfVarSecinfo {
+  readonly type: number;
+  readonly offset: number;
+  readonly size: number;
+}
+
+export interface BtfDatasec extends BtfTypeBase {
+  readonly kind: typeof BTF_KIND.DATASEC;
+  /** clang leaves 0 here (and 0 in every variable's offset): the loader fills them in from the ELF symbols. */
+  readonly size: number;
+  readonly vars: readonly BtfVarSecinfo[];
+}
+
+export interface BtfFloat extends BtfTypeBase {
+  readonly kind: typeof BTF_KIND.FLOAT;
+  readonly size: number;
+}
+
+export interface BtfDeclTag extends BtfTypeBase {
+  readonly kind: typeof BTF_KIND.DECL_TAG;
+  readonly type: number;
+  /** -1 for the type itself, else the member or parameter index. */
+  readonly componentIndex: number;
+}
+
+export type BtfType =
+  | BtfInt
+  | BtfPtr
+  | BtfArray
+  | BtfComposite
+  | BtfEnum
+  | BtfFwd
+  | BtfModifier
+  | BtfFunc
+  | BtfFuncProto
+  | BtfVar
+  | BtfDatasec
+  | BtfFloat
+  | BtfDeclTag;
+
+/** Kinds that only qualify or rename another type. */
+export function isBtfModifier(type: BtfType): type is BtfModifier {
+  return (
+    type.kind === BTF_KIND.TYPEDEF ||
+    type.kind === BTF_KIND.VOLATILE ||
+    type.kind === BTF_KIND.CONST ||
+    type.kind === BTF_KIND.RESTRICT ||
+    type.kind === BTF_KIND.TYPE_TAG
+  );
+}
+
+export interface Btf {
+  readonly littleEndian: boolean;
+  readonly header: BtfHeader;
+  /** Every type record; types[i] has id i + 1. */
+  readonly types: readonly BtfType[];
+  /** The type with this id; ObjectError for 0 (void) and ids out of range. */
+  type(id: number): BtfType;
+  /** The string at an offset of the string section. */
+  string(offset: number): string;
+  /** Types with this name (and kind, when given), in id order. */
+  typesNamed(name: string, kind?: number): BtfType[];
+  /** The first DATASEC with this name (e.g. ".maps"). */
+  datasec(name: string): BtfDatasec | undefined;
+  /** The id reached by skipping typedef/const/volatile/restrict/type_tag (0 for void). */
+  resolve(id: number): number;
+  /** resolve(), then the type; undefined for void. */
+  resolveType(id: number): BtfType | undefined;
+  /** The size in bytes of a type, as libbpf's btf__resolve_size computes it. */
+  sizeOf(id: number): number;
+  /** "type 13 (struct 'name')" or "type 0 (void)", for messages. */
+  describe(id: number): string;
+}
+
+/** Parses .BTF bytes in the object's byte order. */
+export function parseBtf(bytes: Uint8Array, littleEndian: boolean): Btf {
+  return new BtfReader(bytes, littleEndian).read();
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const textDecoder = new TextDecoder('utf-8', { fatal: false });
+
+function readMagic(view: DataView, littleEndian: boolean, what: string): void {
+  const magic = view.getUint16(0, littleEndian);
+  if (magic === BTF_MAGIC) return;
+  if (magic === 0x9feb) {
+    const [data, object] = littleEndian ? ['big', 'little'] : ['little', 'big'];
+    throw new ObjectError(`${what}: magic 0x9feb is 0xeb9f byte-swapped: the ${what} data is ${data}-endian but the object is ${object}-endian`);
+  }
+  throw new ObjectError(`${what}: bad magic 0x${magic.toString(16).padStart(4, '0')} at offset 0, expected 0x${BTF_MAGIC.toString(16)}`);
+}
+
+/** Checks that [off, off + len) after a header of hdrLen bytes lies in data of `total` bytes. */
+function region(what: string, hdrLen: number, off: number, len: number, total: number): { start: number; end: number } {
+  const start = hdrLen + off;
+  const end = start + len;
+  if (end > total) {
+    throw new ObjectError(`${what} (offset ${off}, length ${len} after the ${hdrLen}-byte header) runs past the end of the data (${total} bytes)`);
+  }
+  return { start, end };
+}
+
+class BtfReader {
+  private readonly view: DataView;
+
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly littleEndian: boolean,
+  ) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  private u32(at: number): number {
+    return this.view.getUint32(at, this.littleEndian);
+  }
+
+  read(): Btf {
+    const bytes = this.bytes;
+    if (bytes.length < BTF_HEADER_SIZE) {
+      throw new ObjectError(`BTF is ${bytes.length} bytes, shorter than its ${BTF_HEADER_SIZE}-byte header`);
+    }
+    readMagic(this.view, this.littleEndian, 'BTF');
+    const header: BtfHeader = {
+      version: bytes[2]!,
+      flags: bytes[3]!,
+      hdrLen: this.u32(4),
+      typeOff: this.u32(8),
+      typeLen: this.u32(12),
+      strOff: this.u32(16),
+      strLen: this.u32(20),
+    };
+    if (header.version !== BTF_VERSION) throw new ObjectError(`BTF version ${header.version} at offset 2 is not supported (only ${BTF_VERSION})`);
+    if (header.flags !== 0) throw new ObjectError(`BTF flags 0x${header.flags.toString(16)} at offset 3 are not supported (expected 0)`);
+    if (header.hdrLen < BTF_HEADER_SIZE) throw new ObjectError(`BTF header length ${header.hdrLen} at offset 4 is less than ${BTF_HEADER_SIZE}`);
+    if (header.hdrLen > bytes.length) throw new ObjectError(`BTF header length ${header.hdrLen} at offset 4 is more than the ${bytes.length} bytes of BTF`);
+    // A longer header is from a newer format: usable only if the fields we do not know are zero.
+    for (let at = BTF_HEADER_SIZE; at < header.hdrLen; at++) {
+      if (bytes[at] !== 0) throw new ObjectError(`BTF header is ${header.hdrLen} bytes and byte ${at} is not zero: unknown header fields`);
+    }
+    const types = region('BTF type section', header.hdrLen, header.typeOff, header.typeLen, bytes.length);
+    const strings = region('BTF string section', header.hdrLen, header.strOff, header.strLen, bytes.length);
+    if (header.typeOff % 4 !== 0) throw new ObjectError(`BTF type section offset ${header.typeOff} is not a multiple of 4`);
+    if (types.start < strings.end && strings.start < types.end) {
+      throw new ObjectError(`BTF type section (${types.start}..${types.end}) and string section (${strings.start}..${strings.end}) overlap`);
+    }
+    if (header.strLen === 0 || bytes[strings.start] !== 0 || bytes[strings.end - 1] !== 0) {
+      throw new ObjectError(`BTF string section at offset ${strings.start} (${header.strLen} bytes) must start and end with a NUL byte`);
+    }
+    const parsed = new ParsedBtf(this.littleEndian, header, bytes.subarray(strings.start, strings.end));
+    this.readTypes(parsed, types.start, types.end);
+    parsed.checkReferences();
+    return parsed;
+  }
+
+  private readTypes(btf: ParsedBtf, start: number, end: number): void {
+    let at = start;
+    while (at < end) {
+      const id = btf.types.length + 1;
+      const where = `BTF type ${id} at offset ${at}`;
+      if (at + 12 > end) throw new ObjectError(`${where}: the record's 12 bytes run past the end of the type section (offset ${end})`);
+      const nameOffset = this.u32(at);
+      const info = this.u32(at + 4);
+      const sizeOrType = this.u32(at + 8);
+      const vlen = info & 0xffff;
+      const kind = (info >>> 24) & 0x1f;
+      const kindFlag = info >>> 31 === 1;
+      const extra = extraSize(kind, vlen);
+      if (extra === undefined) throw new ObjectError(`${where}: unknown kind ${kind}`);
+      const data = at + 12;
+      if (data + extra > end) {
+        throw new ObjectError(`${where}: ${btfKindName(kind)} with vlen ${vlen} needs ${12 + extra} bytes but the type section ends at offset ${end}`);
+      }
+      const name = btf.stringFor(nameOffset, `${where}: name`);
+      const base = { id, name, nameOffset, vlen, kindFlag, offset: at };
+      btf.types.push(this.readType(btf, base, kind, sizeOrType, data, where));
+      at = data + extra;
+    }
+  }
+
+  private readType(btf: ParsedBtf, base: BtfTypeBase, kind: number, sizeOrType: number, data: number, where: string): BtfType {
+    const list = <T>(count: number, size: number, read: (at: number, index: number) => T): T[] =>
+      Array.from({ length: count }, (_, i) => read(data + i * size, i));
+    switch (kind) {
+      case BTF_KIND.INT: {
+        const bits = this.u32(data);
+        return { ...base, kind, size: sizeOrType, encoding: (bits >>> 24) & 0x0f, bitOffset: (bits >>> 16) & 0xff, bits: bits & 0xff };
+      }
+      case BTF_KIND.PTR:
+        return { ...base, kind, type: sizeOrType };
+      case BTF_KIND.ARRAY:
+        return { ...base, kind, type: this.u32(data), indexType: this.u32(data + 4), nelems: this.u32(data + 8) };
+      case BTF_KIND.STRUCT:
+      case BTF_KIND.UNION:
+        return {
+          ...base,
+          kind,
+          size: sizeOrType,
+          members: list(base.vlen, 12, (at, i) => ({
+            name: btf.stringFor(this.u32(at), `${where}: name of member ${i}`),
+            type: this.u32(at + 4),
+            offset: this.u32(at + 8),
+          })),
+        };
+      case BTF_KIND.ENUM:
+        return {
+          ...base,
+          kind,
+          size: sizeOrType,
+          values: list(base.vlen, 8, (at, i) => ({
+            name: btf.stringFor(this.u32(at), `${where}: name of enumerator ${i}`),
+            value: BigInt(base.kindFlag ? this.view.getInt32(at + 4, this.littleEndian) : this.u32(at + 4)),
+          })),
+        };
+      case BTF_KIND.ENUM64:
+        return {
+          ...base,
+          kind,
+          size: sizeOrType,
+          values: list(base.vlen, 12, (at, i) => {
+            const value = (BigInt(this.u32(at + 8)) << 32n) | BigInt(this.u32(at + 4));
+            return { name: btf.stringFor(this.u32(at), `${where}: name of enumerator ${i}`), value: base.kindFlag ? BigInt.asIntN(64, value) : value };
+          }),
+        };
+      case BTF_KIND.FWD:
+        return { ...base, kind };
+      case BTF_KIND.TYPEDEF:
+      case BTF_KIND.VOLATILE:
+      case BTF_KIND.CONST:
+      case BTF_KIND.RESTRICT:
+      case BTF_KIND.TYPE_TAG:
+        return { ...base, kind, type: sizeOrType };
+      case BTF_KIND.FUNC:
+        return { ...base, kind, type: sizeOrType, linkage: base.vlen };
+      case BTF_KIND.FUNC_PROTO:
+        return {
+          ...base,
+          kind,
+          returnType: sizeOrType,
+          params: list(base.vlen, 8, (at, i) => ({ name: btf.stringFor(this.u32(at), `${where}: name of parameter ${i}`), type: this.u32(at + 4) })),
+        };
+      case BTF_KIND.VAR:
+        return { ...base, kind, type: sizeOrType, linkage: this.u32(data) };
+      case BTF_KIND.DATASEC:
+        return {
+          ...base,
+          kind,
+          size: sizeOrType,
+          vars: list(base.vlen, 12, (at) => ({ type: this.u32(at), offset: this.u32(at + 4), size: this.u32(at + 8) })),
+        };
+      case BTF_KIND.FLOAT:
+        return { ...base, kind, size: sizeOrType };
+      case BTF_KIND.DECL_TAG:
+        return { ...base, kind, type: sizeOrType, componentIndex: this.view.getInt32(data, this.littleEndian) };
+      default:
+        throw new ObjectError(`${where}: unknown kind ${kind}`);
+    }
+  }
+}
+
+/** Bytes after the 12-byte struct btf_type, or undefined for an unknown kind. */
+function extraSize(kind: number, vlen: number): number | undefined {
+  switch (kind) {
+    case BTF_KIND.INT:
+    case BTF_KIND.VAR:
+    case BTF_KIND.DECL_TAG:
+      return 4;
+    case BTF_KIND.PTR:
+    case BTF_KIND.FWD:
+    case BTF_KIND.TYPEDEF:
+    case BTF_KIND.VOLATILE:
+    case BTF_KIND.CONST:
+    case BTF_KIND.RESTRICT:
+    case BTF_KIND.FUNC:
+    case BTF_KIND.FLOAT:
+    case BTF_KIND.TYPE_TAG:
+      return 0;
+    case BTF_KIND.ARRAY:
+      return 12;
+    case BTF_KIND.STRUCT:
+    case BTF_KIND.UNION:
+    case BTF_KIND.DATASEC:
+    case BTF_KIND.ENUM64:
+      return 12 * vlen;
+    case BTF_KIND.ENUM:
+    case BTF_KIND.FUNC_PROTO:
+      return 8 * vlen;
+    default:
+      return undefined;
+  }
+}
+
+class ParsedBtf implements Btf {
+  readonly types: BtfType[] = [];
+
+  constructor(
+    readonly littleEndian: boolean,
+    readonly header: BtfHeader,
+    private readonly strings: Uint8Array,
+  ) {}
+
+  stringFor(offset: number, what: string): string {
+    if (offset >= this.strings.length) {
+      throw new ObjectError(`${what}: string offset ${offset} is outside the BTF string section (${this.strings.length} bytes)`);
+    }
+    // The section ends with a NUL (checked), so there is always one.
+    return textDecoder.decode(this.strings.subarray(offset, this.strings.indexOf(0, offset)));
+  }
+
+  string(offset: number): string {
+    return this.stringFor(offset, 'BTF string');
+  }
+
+  /** Every type id a record mentions must exist (0, void, is allowed: `void *`, `const void`). */
+  checkReferences(): void {
+    const last = this.types.length;
+    const check = (t: BtfType, id: number, what: string): void => {
+      if (id > last) {
+        throw new ObjectError(`BTF type ${t.id} (${btfKindName(t.kind)}) at offset ${t.offset}: ${what} is type ${id}, but the last type is ${last}`);
+      }
+    };
+    for (const t of this.types) {
+      switch (t.kind) {
+        case BTF_KIND.PTR:
+        case BTF_KIND.TYPEDEF:
+        case BTF_KIND.VOLATILE:
+        case BTF_KIND.CONST:
+        case BTF_KIND.RESTRICT:
+        case BTF_KIND.TYPE_TAG:
+        case BTF_KIND.FUNC:
+        case BTF_KIND.VAR:
+        case BTF_KIND.DECL_TAG:
+          check(t, t.type, 'its target');
+          break;
+        case BTF_KIND.ARRAY:
+          check(t, t.type, 'its element type');
+          check(t, t.indexType, 'its index type');
+          break;
+        case BTF_KIND.STRUCT:
+        case BTF_KIND.UNION:
+          t.members.forEach((m, i) => check(t, m.type, `member ${i} ('${printable(m.name)}')`));
+          break;
+        case BTF_KIND.FUNC_PROTO:
+          check(t, t.returnType, 'its return type');
+          t.params.forEach((p, i) => check(t, p.type, `parameter ${i}`));
+          break;
+        case BTF_KIND.DATASEC:
+          t.vars.forEach((v, i) => check(t, v.type, `variable ${i}`));
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  type(id: number): BtfType {
+    const type = Number.isInteger(id) && id >= 1 ? this.types[id - 1] : undefined;
+    if (!type) {
+      throw new ObjectError(id === 0 ? 'BTF type 0 is void and has no record' : `BTF type ${id} does not exist (the last type is ${this.types.length})`);
+    }
+    return type;
+  }
+
+  typesNamed(name: string, kind?: number): BtfType[] {
+    return this.types.filter((t) => t.name === name && (kind === undefined || t.kind === kind));
+  }
+
+  datasec(name: string): BtfDatasec | undefined {
+    for (const t of this.types) if (t.kind === BTF_KIND.DATASEC && t.name === name) return t;
+    return undefined;
+  }
+
+  describe(id: number): string {
+    if (id === 0) return 'type 0 (void)';
+    const t = this.types[id - 1];
+    if (!t) return `type ${id} (missing)`;
+    return `type ${id} (${btfKindName(t.kind)}${t.name === '' ? '' : ` '${printable(t.name)}'`})`;
+  }
+
+  resolve(id: number): number {
+    const seen: number[] = [];
+    let current = id;
+    while (current !== 0) {
+      const t = this.type(current);
+      if (!isBtfModifier(t)) return current;
+      if (seen.includes(current)) {
+        throw new ObjectError(`BTF ${this.describe(id)}: typedef/modifier loop: ${[...seen, current].join(' -> ')}`);
+      }
+      seen.push(current);
+      if (seen.length > BTF_MAX_RESOLVE_DEPTH) {
+        throw new ObjectError(`BTF ${this.describe(id)}: more than ${BTF_MAX_RESOLVE_DEPTH} typedefs and modifiers in a row`);
+      }
+      current = t.type;
+    }
+    return 0;
+  }
+
+  resolveType(id: number): BtfType | undefined {
+    const resolved = this.resolve(id);
+    return resolved === 0 ? undefined : this.type(resolved);
+  }
+
+  sizeOf(id: number): number {
+    const seen: number[] = [];
+    let elements = 1;
+    let current = id;
+    for (;;) {
+      if (current === 0) throw new ObjectError(`BTF ${this.describe(id)} has no size: it is or ends in void`);
+      const t = this.type(current);
+      if (seen.includes(current)) throw new ObjectError(`BTF ${this.describe(id)} has no size: loop: ${[...seen, current].join(' -> ')}`);
+      seen.push(current);
+      if (seen.length > BTF_MAX_RESOLVE_DEPTH) {
+        throw new ObjectError(`BTF ${this.describe(id)} has no size: more than ${BTF_MAX_RESOLVE_DEPTH} typedefs, modifiers and arrays in a row`);
+      }
+      let size: number;
+      switch (t.kind) {
+        case BTF_KIND.INT:
+        case BTF_KIND.STRUCT:
+        case BTF_KIND.UNION:
+        case BTF_KIND.ENUM:
+        case BTF_KIND.ENUM64:
+        case BTF_KIND.FLOAT:
+        case BTF_KIND.DATASEC:
+          size = t.size;
+          break;
+        case BTF_KIND.PTR:
+          size = BTF_POINTER_SIZE;
+          break;
+        case BTF_KIND.TYPEDEF:
+        case BTF_KIND.VOLATILE:
+        case BTF_KIND.CONST:
+        case BTF_KIND.RESTRICT:
+        case BTF_KIND.TYPE_TAG:
+        case BTF_KIND.VAR:
+        case BTF_KIND.DECL_TAG:
+          current = t.type;
+          continue;
+        case BTF_KIND.ARRAY:
+          elements *= t.nelems;
+          if (elements > 0xffffffff) throw new ObjectError(`BTF ${this.describe(id)} is too big: more than 2^32 elements`);
+          current = t.type;
+          continue;
+        default:
+          throw new ObjectError(`BTF ${this.describe(id)} has no size: ${this.describe(current)} is not a sized type`);
+      }
+      const total = size * elements;
+      if (total > 0xffffffff) throw new ObjectError(`BTF ${this.describe(id)} is too big: ${elements} elements of ${size} bytes`);
+      return total;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// .BTF.ext
+
+export interface BtfExtHeader {
+  readonly version: number;
+  readonly flags: number;
+  readonly hdrLen: number;
+  readonly funcInfoOff: number;
+  readonly funcInfoLen: number;
+  readonly lineInfoOff: number;
+  readonly lineInfoLen: number;
+  /** 0 when the header is too short to have them. */
+  readonly coreReloOff: number;
+  readonly coreReloLen: number;
+}
+
+/** Reads and checks the header of .BTF.ext; the regions it names must lie inside the data. */
+export function parseBtfExtHeader(bytes: Uint8Array, littleEndian: boolean): BtfExtHeader {
+  if (bytes.length < BTF_EXT_HEADER_MIN_SIZE) {
+    throw new ObjectError(`BTF.ext is ${bytes.length} bytes, shorter than its ${BTF_EXT_HEADER_MIN_SIZE}-byte header`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  readMagic(view, littleEndian, 'BTF.ext');
+  const u32 = (at: number): number => view.getUint32(at, littleEndian);
+  const hdrLen = u32(4);
+  const version = bytes[2]!;
+  const flags = bytes[3]!;
+  if (version !== BTF_VERSION) throw new ObjectError(`BTF.ext version ${version} at offset 2 is not supported (only ${BTF_VERSION})`);
+  if (flags !== 0) throw new ObjectError(`BTF.ext flags 0x${flags.toString(16)} at offset 3 are not supported (expected 0)`);
+  if (hdrLen < BTF_EXT_HEADER_MIN_SIZE) throw new ObjectError(`BTF.ext header length ${hdrLen} at offset 4 is less than ${BTF_EXT_HEADER_MIN_SIZE}`);
+  if (hdrLen > bytes.length) throw new ObjectError(`BTF.ext header length ${hdrLen} at offset 4 is more than the ${bytes.length} bytes of BTF.ext`);
+  const hasCore = hdrLen >= BTF_EXT_HEADER_CORE_SIZE;
+  const header: BtfExtHeader = {
+    version,
+    flags,
+    hdrLen,
+    funcInfoOff: u32(8),
+    funcInfoLen: u32(12),
+    lineInfoOff: u32(16),
+    lineInfoLen: u32(20),
+    coreReloOff: hasCore ? u32(24) : 0,
+    coreReloLen: hasCore ? u32(28) : 0,
+  };
+  region('BTF.ext func_info', hdrLen, header.funcInfoOff, header.funcInfoLen, bytes.length);
+  region('BTF.ext line_info', hdrLen, header.lineInfoOff, header.lineInfoLen, bytes.length);
+  region('BTF.ext core_relo', hdrLen, header.coreReloOff, header.coreReloLen, bytes.length);
+  return header;
+}
+
+/**
+ * The number of CO-RE relocation records in .BTF.ext (0 when there are none), so that a loader
+ * without CO-RE can refuse such objects. The core_relo region is walked as libbpf does: a record
+ * size, then per section {sec_name_off, num_info} and num_info records.
+ */
+export function coreRelocationCount(btfExtBytes: Uint8Array, littleEndian: boolean): number {
+  const header = parseBtfExtHeader(btfExtBytes, littleEndian);
+  if (header.coreReloLen === 0) return 0;
+  const view = new DataView(btfExtBytes.buffer, btfExtBytes.byteOffset, btfExtBytes.byteLength);
+  const { start, end } = region('BTF.ext core_relo', header.hdrLen, header.coreReloOff, header.coreReloLen, btfExtBytes.length);
+  const where = `BTF.ext core_relo at offset ${start}`;
+  if (header.coreReloLen < 4) throw new ObjectError(`${where}: ${header.coreReloLen} bytes, too short for the record size`);
+  if (header.coreReloOff % 4 !== 0 || header.coreReloLen % 4 !== 0) {
+    throw new ObjectError(`${where}: offset ${header.coreReloOff} and length ${header.coreReloLen} must be multiples of 4`);
+  }
+  const recordSize = view.getUint32(start, littleEndian);
+  if (recordSize < BPF_CORE_RELO_SIZE || recordSize % 4 !== 0) {
+    throw new ObjectError(`${where}: record size ${recordSize} is not a multiple of 4 of at least ${BPF_CORE_RELO_SIZE}`);
+  }
+  let count = 0;
+  for (let at = start + 4; at < end; ) {
+    if (at + 8 > end) throw new ObjectError(`${where}: section header at offset ${at} runs past the end (offset ${end})`);
+    const records = view.getUint32(at + 4, littleEndian);
+    if (records === 0) throw new ObjectError(`${where}: section at offset ${at} has no records`);
+    const next = at + 8 + records * recordSize;
+    if (next > end) throw new ObjectError(`${where}: section at offset ${at} has ${records} records of ${recordSize} bytes, past the end (offset ${end})`);
+    count += records;
+    at = next;
+  }
+  return count;
+}

@@ -1,0 +1,88 @@
+// Joins a program with the BPF functions it calls (bpf-to-bpf calls), as the kernel wants one instruction stream.
+import { ObjectError } from '../errors.js';
+import { printable } from '../text.js';
+import { INSN_SIZE, Instructions } from './instructions.js';
+import type { RelocationTarget } from './relocations.js';
+import type { MapReference } from './spec.js';
+
+export interface CodeFunction {
+  sectionIndex: number;
+  sectionName: string;
+  name: string;
+  /** First instruction, as an index into its section. */
+  start: number;
+  count: number;
+  global: boolean;
+}
+
+export interface CodeSection {
+  index: number;
+  name: string;
+  bytes: Uint8Array;
+  functions: CodeFunction[];
+  /** What relocated (and pc-relative call) instructions refer to, by instruction index in the section. */
+  relocations: Map<number, RelocationTarget>;
+}
+
+export interface LinkedProgram {
+  instructions: Uint8Array;
+  mapReferences: MapReference[];
+}
+
+/**
+ * The program's own instructions followed by each function it calls, directly or not, once;
+ * calls are re-aimed at the copies, and map references are collected at their final indexes.
+ */
+export function linkProgram(entry: CodeFunction, sections: ReadonlyMap<number, CodeSection>, littleEndian: boolean): LinkedProgram {
+  const placed = new Map<CodeFunction, number>([[entry, 0]]);
+  const order: CodeFunction[] = [entry];
+  let total = entry.count;
+  const where = (fn: CodeFunction, index: number): string => `instruction ${index} of section '${printable(fn.sectionName)}' (in function '${printable(fn.name)}')`;
+  const calleeOf = (caller: CodeFunction, index: number, target: { section: number; instruction: number }): CodeFunction => {
+    const section = sections.get(target.section);
+    if (!section) throw new ObjectError(`${where(caller, index)} calls into section ${target.section}, which holds no code`);
+    const callee = section.functions.find((f) => f.start === target.instruction);
+    if (!callee) throw new ObjectError(`${where(caller, index)} calls instruction ${target.instruction} of section '${printable(section.name)}', which is not the start of a function`);
+    return callee;
+  };
+  // Place every function reachable from the entry, in the order first called.
+  for (let q = 0; q < order.length; q++) {
+    const fn = order[q]!;
+    const relocations = sections.get(fn.sectionIndex)!.relocations;
+    for (let i = fn.start; i < fn.start + fn.count; i++) {
+      const target = relocations.get(i);
+      // A function's symbol size can end between the two slots of an ld_imm64: only half would be copied.
+      if ((target?.kind === 'map' || target?.kind === 'value') && i + 1 >= fn.start + fn.count) {
+        throw new ObjectError(`${where(fn, i)} refers to '${printable(target.map)}' but is a 64-bit immediate load cut short by the end of the function`);
+      }
+      if (target?.kind !== 'call') continue;
+      const callee = calleeOf(fn, i, target);
+      if (!placed.has(callee)) {
+        placed.set(callee, total);
+        total += callee.count;
+        order.push(callee);
+      }
+    }
+  }
+
+  const output = new Uint8Array(total * INSN_SIZE);
+  const insns = new Instructions(output, littleEndian);
+  const mapReferences: MapReference[] = [];
+  for (const fn of order) {
+    const base = placed.get(fn)!;
+    const section = sections.get(fn.sectionIndex)!;
+    output.set(section.bytes.subarray(fn.start * INSN_SIZE, (fn.start + fn.count) * INSN_SIZE), base * INSN_SIZE);
+    for (let i = fn.start; i < fn.start + fn.count; i++) {
+      const target = section.relocations.get(i);
+      const at = base + (i - fn.start);
+      if (target?.kind === 'call') {
+        insns.setImm(at, placed.get(calleeOf(fn, i, target))! - at - 1);
+      } else if (target?.kind === 'map') {
+        mapReferences.push({ instruction: at, map: target.map, kind: 'fd', offset: 0 });
+      } else if (target?.kind === 'value') {
+        mapReferences.push({ instruction: at, map: target.map, kind: 'value', offset: target.offset });
+      }
+    }
+  }
+  return { instructions: output, mapReferences };
+}

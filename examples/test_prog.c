@@ -12,7 +12,7 @@
  * a small number and a kernel pointer never is, which tells the two apart.
  */
 #include <linux/ptrace.h>
-#include "bpf_legacy.h"
+#include "bpf_defs.h"
 
 #define MAX_BPF_CMD 64
 

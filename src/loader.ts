@@ -8,7 +8,7 @@ import { DEFAULT_PIN_ROOT, ensureBpffs, openOrCreatePinnedMap, pinPath, type Pin
 import { assertMachineByteOrder, kernelVersionCode, loadProgram } from './kernel/program.js';
 import { ResourceScope, type Outcome, type ReleaseFailure } from './kernel/scope.js';
 import { closeFd } from './native.js';
-import { MAP_TYPE } from './object/map-types.js';
+import { MAP_TYPE, mapTypeName } from './object/map-types.js';
 import { programTypeOf } from './object/conventions.js';
 import { applyMapReferences } from './object/relocations.js';
 import type { BpfObjectSpec, MapSpec, ProgramSpec } from './object/spec.js';
@@ -46,12 +46,18 @@ export function effectiveMapDefinition(spec: MapSpec, cpuCount: () => number = p
   return { type: spec.type, keySize: spec.keySize, valueSize: spec.valueSize, maxEntries, flags: spec.flags };
 }
 
+/** Local storage maps: sk_storage, inode_storage, task_storage, cgrp_storage. */
+const NEEDS_BTF_MAP_TYPES = new Set([24, 28, 29, 32]);
+
 /** What the kernel cannot be asked for at all; checked before anything is created. */
 function checkLoadable(spec: BpfObjectSpec, programs: ProgramSpec[]): void {
   assertMachineByteOrder(spec.littleEndian, 'the object');
   for (const map of spec.maps) {
     if (map.legacy && (map.legacy.innerId !== 0 || map.type === MAP_TYPE.ARRAY_OF_MAPS || map.type === MAP_TYPE.HASH_OF_MAPS)) {
       throw new ObjectError(`map '${map.name}' is a map-in-map definition (inner_id ${map.legacy.innerId}), which load-kp-bpf does not support yet`);
+    }
+    if (NEEDS_BTF_MAP_TYPES.has(map.type)) {
+      throw new ObjectError(`map '${map.name}' is a ${mapTypeName(map.type)} map, which the kernel only creates with BTF type ids; load-kp-bpf does not pass BTF to the kernel`);
     }
   }
   for (const program of programs) {

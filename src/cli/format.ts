@@ -11,9 +11,17 @@ export function table(rows: readonly (readonly string[])[]): string[] {
 
 const HOST_LITTLE_ENDIAN = endianness() === 'LE';
 
+/** Printable ASCII followed only by NULs, as bpf_get_current_comm() and friends leave it. */
+function asCString(b: Buffer): string | undefined {
+  const end = b.indexOf(0);
+  const text = end < 0 ? b : b.subarray(0, end);
+  if (text.length === 0 || end < 0 || !b.subarray(end).every((byte) => byte === 0)) return undefined;
+  return text.every((byte) => byte >= 0x20 && byte < 0x7f) ? JSON.stringify(text.toString('latin1')) : undefined;
+}
+
 /**
  * Integers of 1, 2, 4 or 8 bytes as unsigned decimal (in host byte order, as the kernel hands map
- * keys and values to user space), anything else as hex.
+ * keys and values to user space), NUL-padded text as a quoted string, anything else as hex.
  */
 export function formatBytes(bytes: Uint8Array, littleEndian: boolean = HOST_LITTLE_ENDIAN): string {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -27,7 +35,7 @@ export function formatBytes(bytes: Uint8Array, littleEndian: boolean = HOST_LITT
     case 8:
       return (littleEndian ? b.readBigUInt64LE(0) : b.readBigUInt64BE(0)).toString();
     default:
-      return `0x${b.toString('hex')}`;
+      return asCString(b) ?? `0x${b.toString('hex')}`;
   }
 }
 

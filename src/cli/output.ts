@@ -71,18 +71,33 @@ export class Output {
       });
       return;
     }
-    const rows: string[][] = [];
-    for (const m of maps) {
-      const d = m.map.definition;
-      const pin = m.pin ? `pinned ${m.pin.path} (${m.pin.state})` : 'not pinned';
-      rows.push(['map', m.name, mapTypeName(d.type), `key ${d.keySize}`, `value ${d.valueSize}`, `max ${d.maxEntries}`, pin]);
-    }
-    for (const p of programs) rows.push(['program', p.name, programTypeName(p.type), `${p.instructionCount} insns`, `id ${p.id}`, `tag ${p.tag}`, '']);
-    for (const a of loaded.attachments) {
-      const asked = a.resolved === a.target ? '' : `(for ${a.target})`;
-      rows.push([a.kind, a.resolved, asked, a.event ? `event ${a.event}` : '', `via ${a.source}`, `bound by ${a.binding}`, `program ${a.program}`]);
-    }
-    this.lines([...table(rows.map(compact)), `attached; press Ctrl-C to detach`]);
+    const lines: string[] = [];
+    const section = (title: string, rows: string[][]): void => {
+      if (rows.length === 0) return;
+      lines.push(title, ...table(rows).map((l) => `  ${l}`));
+    };
+    section(
+      'maps',
+      maps.map((m) => {
+        const d = m.map.definition;
+        return [m.name, mapTypeName(d.type), `key ${d.keySize}`, `value ${d.valueSize}`, `max ${d.maxEntries}`, m.pin ? `pinned ${m.pin.path} (${m.pin.state})` : 'not pinned'];
+      }),
+    );
+    section(
+      'programs',
+      programs.map((p) => [p.name, `type ${programTypeName(p.type)}`, `${p.instructionCount} insns`, `id ${p.id}`, `tag ${p.tag}`]),
+    );
+    section(
+      'attached',
+      loaded.attachments.map((a) => [
+        a.kind,
+        a.resolved === a.target ? a.target : `${a.target} -> ${a.resolved}`,
+        `${a.source}, ${a.binding}`,
+        `program ${a.program}`,
+        a.event ? `event ${a.event}` : '',
+      ]),
+    );
+    this.lines([...lines, 'press Ctrl-C to detach']);
   }
 
   /** Reads what the maps hold, before they are closed. */
@@ -142,10 +157,6 @@ export class Output {
     }
     for (const f of failures) this.note(`could not ${f.description}: ${messageOf(f.error)}`);
   }
-}
-
-function compact(row: string[]): string[] {
-  return row.filter((cell) => cell !== '');
 }
 
 function messageOf(error: unknown): string {

@@ -17,6 +17,8 @@ import {
 } from '../elf/reader.js';
 import { ObjectError } from '../errors.js';
 import { printable } from '../text.js';
+import { coreRelocationCount } from './btf.js';
+import { BTF_MAPS_SECTION, parseBtfMaps } from './btf-maps.js';
 import { isBccProgramName, programRole } from './conventions.js';
 import { INSN_SIZE } from './instructions.js';
 import { LEGACY_MAPS_SECTION, parseLegacyMaps } from './legacy-maps.js';
@@ -61,16 +63,36 @@ export function parseBpfObject(bytes: Uint8Array): BpfObjectSpec {
     kernelVersion = new DataView(data.slice().buffer).getUint32(0, elf.littleEndian);
   }
 
+  const btfExt = elf.sectionByName('.BTF.ext');
+  if (btfExt) {
+    const relocations = coreRelocationCount(elf.sectionData(btfExt), elf.littleEndian);
+    if (relocations > 0) {
+      throw new ObjectError(
+        `the object has ${relocations} CO-RE relocation(s) (.BTF.ext), which load-kp-bpf does not apply; build it without BPF_CORE_READ()/__builtin_preserve_access_index, or load it with libbpf`,
+      );
+    }
+  }
+
   const maps: MapSpec[] = [];
   const mapsSection = elf.sectionByName(LEGACY_MAPS_SECTION);
   const legacy = mapsSection && mapsSection.size > 0 ? parseLegacyMaps(elf, mapsSection) : undefined;
   if (legacy) maps.push(...legacy.maps);
+  const btfMapsSection = elf.sectionByName(BTF_MAPS_SECTION);
+  const btfMaps = btfMapsSection && btfMapsSection.size > 0 ? parseBtfMaps(elf, btfMapsSection) : [];
+  for (const { spec } of btfMaps) {
+    if (maps.some((m) => m.name === spec.name)) throw new ObjectError(`map '${printable(spec.name)}' is defined both in '${LEGACY_MAPS_SECTION}' and in '${BTF_MAPS_SECTION}'`);
+    maps.push(spec);
+  }
 
   const resolve = (symbol: ElfSymbol, offset: bigint): DataTarget | undefined => {
     if (legacy && symbol.sectionIndex === mapsSection!.index) {
       if (offset % BigInt(legacy.recordSize) !== 0n) return undefined;
       const map = legacy.maps[Number(offset / BigInt(legacy.recordSize))];
       return map ? { kind: 'map', map: map.name } : undefined;
+    }
+    if (btfMapsSection && symbol.sectionIndex === btfMapsSection.index) {
+      const map = btfMaps.find((m) => m.offset === offset);
+      return map ? { kind: 'map', map: map.spec.name } : undefined;
     }
     const section = elf.sections[symbol.sectionIndex];
     if (!section || !isDataSection(section) || offset < 0n || offset >= BigInt(section.size)) return undefined;

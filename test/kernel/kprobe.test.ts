@@ -12,7 +12,7 @@ import { loadedProgramIds, makeBpfCalls, pinnedCounter, pinnedTotal, removePinRo
 const BPF_MAP_LOOKUP_ELEM = 1;
 /** These tests watch the loader's tracefs events, so they ask for that method (auto prefers the PMU). */
 const TRACEFS = ['--attach-mode', 'tracefs'];
-const ATTACHED = /attached; press Ctrl-C to detach/;
+const ATTACHED = /press Ctrl-C to detach/;
 let tracefs = '';
 const kprobeEvents = (): string => readFileSync(`${tracefs}/kprobe_events`, 'utf8');
 const roots: string[] = [];
@@ -55,7 +55,7 @@ describe('load-kp-bpf examples/test_prog.o sys_bpf', () => {
     const cli = new RunningCli([...TRACEFS, EXAMPLE, 'sys_bpf', '--pin-root', root]);
     await cli.waitFor(ATTACHED);
     assert.match(cli.stderr, /'sys_bpf' does not exist in this kernel; using its syscall entry point '__x64_sys_bpf'/);
-    assert.match(cli.stdout, /kprobe\s+__x64_sys_bpf\s+\(for sys_bpf\)/);
+    assert.match(cli.stdout, /kprobe\s+sys_bpf -> __x64_sys_bpf\s+tracefs, ioctl/);
     const event = eventOf(cli.pid);
     assert.ok(event, `no event of pid ${cli.pid} in kprobe_events:\n${kprobeEvents()}`);
     assert.match(kprobeEvents(), new RegExp(`^p:kprobes/${event} __x64_sys_bpf$`, 'm'));

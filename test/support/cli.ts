@@ -93,3 +93,30 @@ export class RunningCli {
     return this.done;
   }
 }
+
+/** The JSON lines of a --json run. */
+export function jsonEvents(stdout: string): Array<Record<string, unknown>> {
+  return stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** From a --json run's "detached" line: each map's entries as key -> value (decimal strings). */
+export function detachedMaps(stdout: string): Record<string, Record<string, string>> {
+  const detached = jsonEvents(stdout).find((e) => e.event === 'detached');
+  if (!detached) throw new Error(`no "detached" line in: ${stdout}`);
+  const maps = detached.maps as Array<{ name: string; entries: Array<{ key: string; value: string }> }>;
+  return Object.fromEntries(maps.map((m) => [m.name, Object.fromEntries(m.entries.map((e) => [e.key, e.value]))]));
+}
+
+/** Runs a program to completion (no shell) and returns its stdout. */
+export function runProgram(file: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { cwd: REPO });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${file} exited with ${code}`))));
+  });
+}

@@ -63,6 +63,20 @@ describe('formatBytes', () => {
     assert.equal(formatBytes(Uint8Array.from({ length: 16 }, (_, i) => i)), '0x000102030405060708090a0b0c0d0e0f');
   });
 
+  test('NUL-padded printable text of other sizes is a quoted string', () => {
+    const comm = new Uint8Array(16);
+    comm.set(Buffer.from('bash'));
+    assert.equal(formatBytes(comm), '"bash"');
+    assert.equal(formatBytes(Uint8Array.of(0x41, 0x42, 0)), '"AB"');
+  });
+
+  test('text that is not NUL-padded, not printable, or empty stays hex', () => {
+    assert.equal(formatBytes(Buffer.from('abc')), '0x616263', 'no NUL at the end');
+    assert.equal(formatBytes(Uint8Array.of(0x41, 0, 0x42)), '0x410042', 'bytes after the NUL');
+    assert.equal(formatBytes(Uint8Array.of(0x41, 0x0a, 0)), '0x410a00', 'a control character');
+    assert.equal(formatBytes(Uint8Array.of(0, 0, 0)), '0x000000', 'nothing before the NUL');
+  });
+
   test('a view into a bigger buffer reads only its own bytes', () => {
     const buffer = Uint8Array.of(9, 9, 9, 5, 0, 0, 0, 9, 9);
     const view = buffer.subarray(3, 7);

@@ -1,4 +1,4 @@
-/* Definitions shared by the examples: tc's legacy map record and the helpers they call. */
+/* Definitions shared by the examples and test fixtures: tc's legacy map record, BTF map macros, helpers. */
 #ifndef LOAD_KP_BPF_EXAMPLES_H
 #define LOAD_KP_BPF_EXAMPLES_H
 
@@ -19,6 +19,11 @@ struct bpf_elf_map {
 	__u32 inner_id;
 	__u32 inner_idx;
 };
+
+/* libbpf's BTF-defined map fields, for maps in SEC(".maps") (build with -g). */
+#define __uint(name, val) int (*name)[val]
+#define __type(name, val) typeof(val) *name
+#define LIBBPF_PIN_BY_NAME 1
 
 #define PIN_NONE      0 /* not pinned */
 #define PIN_OBJECT_NS 1 /* /sys/fs/bpf/<name> */

@@ -1,0 +1,116 @@
+// Host kernel: tracepoint programs in both naming conventions and uprobes in every attach mode
+// fire and count exactly; kprobe requests fail clearly and leave nothing.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, describe, test } from 'node:test';
+import { BpfMap } from '../../src/kernel/maps.js';
+import { REPO, RunningCli, detachedMaps, fixture, jsonEvents, runCli, runProgram, stopRunningClis } from '../support/cli.js';
+import { loadedProgramIds, makeBpfCalls, pinnedCounter, removePinRoot, scratchPinRoot, tracefsFile } from '../support/kernel.js';
+
+const ATTACHED = /press Ctrl-C to detach|"event":"attached"/;
+const UPROBE_TARGET = `${REPO}examples/uprobe_target`;
+const roots: string[] = [];
+const pinRoot = (label: string): string => {
+  const root = scratchPinRoot(label);
+  roots.push(root);
+  return root;
+};
+after(async () => {
+  await stopRunningClis();
+  roots.forEach(removePinRoot);
+});
+
+describe('tracepoints', () => {
+  test('libbpf convention: SEC("tracepoint/syscalls/sys_enter_bpf") counts bpf() calls per command', async () => {
+    const root = pinRoot('tp');
+    const cli = new RunningCli([`${REPO}examples/bpf_cmds_tp.o`, '--pin-root', root]);
+    await cli.waitFor(ATTACHED);
+    assert.match(cli.stdout, /tracepoint\s+syscalls\/sys_enter_bpf\s+tracefs, (link|ioctl)\s+program count_bpf_cmds/);
+    const map = BpfMap.fromPin(`${root}/tp_bpf_cmds`);
+    const before = pinnedCounter(`${root}/tp_bpf_cmds`, 1) ?? 0n;
+    makeBpfCalls(map, 100);
+    map.close();
+    assert.ok((pinnedCounter(`${root}/tp_bpf_cmds`, 1) ?? 0n) - before >= 100n);
+    const result = await cli.stop('SIGINT');
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(loadedProgramIds('count_bpf_cmds'), []);
+  });
+
+  test('bcc convention: a function named tracepoint__syscalls__sys_enter_bpf, chosen with --program', async () => {
+    const cli = new RunningCli([fixture('link_bcc.o'), '--program', 'tracepoint__syscalls__sys_enter_bpf', '--json']);
+    await cli.waitFor(ATTACHED);
+    const attached = jsonEvents(cli.stdout)[0]!;
+    assert.deepEqual(
+      (attached.attachments as Array<{ kind: string; target: string }>).map((a) => [a.kind, a.target]),
+      [['tracepoint', 'syscalls/sys_enter_bpf']],
+    );
+    const map = BpfMap.create('lkb_test_calls', { type: 2, keySize: 4, valueSize: 8, maxEntries: 1, flags: 0 });
+    makeBpfCalls(map, 200);
+    map.close();
+    const result = await cli.stop('SIGINT');
+    assert.equal(result.code, 0, result.stderr);
+    // The loader's own reads of the map at detach add a handful; 200 can only come from us.
+    assert.ok(BigInt(detachedMaps(result.stdout).lb_counts!['2']!) >= 200n, 'the tracepoint counted our bpf() calls');
+    assert.equal(detachedMaps(result.stdout).lb_counts!['0'], '0', 'the kprobe program was not loaded');
+  });
+});
+
+describe('uprobes', () => {
+  for (const mode of ['auto', 'pmu', 'tracefs', 'link'] as const) {
+    test(`--attach-mode ${mode}: the uprobe counts every call and the uretprobe every return value`, async () => {
+      const cli = new RunningCli([`${REPO}examples/uprobe_count.o`, '--attach-mode', mode, '--json']);
+      await cli.waitFor(ATTACHED);
+      const attachments = jsonEvents(cli.stdout)[0]!.attachments as Array<{ kind: string; source: string; binding: string; event: string | null }>;
+      assert.deepEqual(attachments.map((a) => a.kind), ['uprobe', 'uretprobe']);
+      const expected = { auto: ['pmu', 'link'], pmu: ['pmu', 'ioctl'], tracefs: ['tracefs', 'ioctl'], link: ['pmu', 'link'] }[mode];
+      for (const a of attachments) assert.deepEqual([a.source, a.binding], expected);
+      const events = tracefsFile('uprobe_events') ?? '';
+      if (mode === 'tracefs') {
+        for (const a of attachments) assert.match(events, new RegExp(a.event!.split('/')[1]!));
+      } else {
+        assert.doesNotMatch(events, new RegExp(`load_kp_bpf_${cli.pid}_`), 'the PMU creates no tracefs event');
+      }
+
+      assert.equal((await runProgram(UPROBE_TARGET, ['25'])).trim(), String((25 * 26) / 2));
+      const result = await cli.stop('SIGINT');
+      assert.equal(result.code, 0, result.stderr);
+      const maps = detachedMaps(result.stdout);
+      assert.equal(maps.uprobe_calls!['0'], '25');
+      assert.deepEqual(maps.uprobe_returns, Object.fromEntries(Array.from({ length: 25 }, (_, i) => [String(i + 1), '1'])));
+      assert.doesNotMatch(tracefsFile('uprobe_events') ?? '', new RegExp(`load_kp_bpf_${cli.pid}_`));
+      assert.deepEqual(loadedProgramIds('count_call'), []);
+    });
+  }
+
+  test('a missing function in the target binary is refused with the closest names', async () => {
+    const root = pinRoot('umiss');
+    const object = fixture('uprobe_missing.o');
+    const result = await runCli([object, '--pin-root', root]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /function 'lkb_example_ad' is not in the symbol tables of .*examples\/uprobe_target; closest: lkb_example_add/);
+  });
+});
+
+describe('kprobes on a kernel without them', () => {
+  test('a libbpf-style kretprobe object fails clearly before anything is created', async () => {
+    const result = await runCli([`${REPO}examples/read_sizes.o`]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr.trim(), /^load-kp-bpf: this kernel has no kprobe support \(CONFIG_KPROBE_EVENTS\)/);
+    assert.deepEqual(loadedProgramIds('record_read_size'), []);
+  });
+
+  test('a multi-program object with a kprobe fails as a whole: its tracepoint program is not left loaded', async () => {
+    const result = await runCli([fixture('multi_probe.o'), '--pin-root', pinRoot('multi')]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /no kprobe support/);
+    assert.deepEqual(loadedProgramIds('mp_bpf_enter'), []);
+  });
+});
+
+describe('examples', () => {
+  test('every example is there compiled, so the tool can be tried without clang', () => {
+    for (const source of ['test_prog', 'execve_comm', 'read_sizes', 'bpf_cmds_tp', 'bcc_names', 'uprobe_count']) {
+      assert.ok(readFileSync(`${REPO}examples/${source}.o`).length > 0);
+    }
+  });
+});

@@ -88,6 +88,8 @@ export async function runLoader(objectPath: string, functionName: string | undef
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // A reader that went away (| head) must not turn into a crash that skips the cleanup.
+  process.stdout.on('error', () => undefined);
   let exitCode = 0;
   const program = new Command()
     .name('load-kp-bpf')

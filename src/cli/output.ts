@@ -139,7 +139,8 @@ export class Output {
       const lines = [`detached (${signal})`];
       for (const map of contents) {
         const shown = map.entries.slice(0, MAX_ENTRIES_SHOWN);
-        lines.push(`${map.name}${map.pin ? ` (kept at ${map.pin})` : ''}: ${map.entries.length}${map.truncated ? '+' : ''} entries`);
+        const count = `${map.entries.length}${map.truncated ? '+' : ''} ${map.entries.length === 1 && !map.truncated ? 'entry' : 'entries'}`;
+        lines.push(`${map.name}${map.pin ? ` (kept at ${map.pin})` : ''}: ${count}`);
         if (shown.length > 0) lines.push(...table([['  key', 'value'], ...shown.map((e) => [`  ${e.key}`, e.value])]));
         if (map.entries.length > shown.length) lines.push(`  ... ${map.entries.length - shown.length} more`);
       }

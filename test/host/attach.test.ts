@@ -5,24 +5,18 @@ import { readFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
 import { BpfMap } from '../../src/kernel/maps.js';
 import { REPO, RunningCli, detachedMaps, fixture, jsonEvents, runCli, runProgram, stopRunningClis } from '../support/cli.js';
-import { loadedProgramIds, makeBpfCalls, pinnedCounter, removePinRoot, scratchPinRoot, tracefsFile } from '../support/kernel.js';
+import { loadedProgramIds, makeBpfCalls, pinnedCounter, removeScratchPinRoots, scratchPinRoot, tracefsFile } from '../support/kernel.js';
 
 const ATTACHED = /press Ctrl-C to detach|"event":"attached"/;
 const UPROBE_TARGET = `${REPO}examples/uprobe_target`;
-const roots: string[] = [];
-const pinRoot = (label: string): string => {
-  const root = scratchPinRoot(label);
-  roots.push(root);
-  return root;
-};
 after(async () => {
   await stopRunningClis();
-  roots.forEach(removePinRoot);
+  removeScratchPinRoots();
 });
 
 describe('tracepoints', () => {
   test('libbpf convention: SEC("tracepoint/syscalls/sys_enter_bpf") counts bpf() calls per command', async () => {
-    const root = pinRoot('tp');
+    const root = scratchPinRoot('tp');
     const cli = new RunningCli([`${REPO}examples/bpf_cmds_tp.o`, '--pin-root', root]);
     await cli.waitFor(ATTACHED);
     assert.match(cli.stdout, /tracepoint\s+syscalls\/sys_enter_bpf\s+tracefs, (link|ioctl)\s+program count_bpf_cmds/);
@@ -83,7 +77,7 @@ describe('uprobes', () => {
   }
 
   test('a missing function in the target binary is refused with the closest names', async () => {
-    const root = pinRoot('umiss');
+    const root = scratchPinRoot('umiss');
     const object = fixture('uprobe_missing.o');
     const result = await runCli([object, '--pin-root', root]);
     assert.equal(result.code, 1);
@@ -100,7 +94,7 @@ describe('kprobes on a kernel without them', () => {
   });
 
   test('a multi-program object with a kprobe fails as a whole: its tracepoint program is not left loaded', async () => {
-    const result = await runCli([fixture('multi_probe.o'), '--pin-root', pinRoot('multi')]);
+    const result = await runCli([fixture('multi_probe.o'), '--pin-root', scratchPinRoot('multi')]);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /no kprobe support/);
     assert.deepEqual(loadedProgramIds('mp_bpf_enter'), []);

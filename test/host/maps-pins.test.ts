@@ -10,17 +10,11 @@ import { LoadedObject } from '../../src/loader.js';
 import { parseBpfObject } from '../../src/object/bpf-object.js';
 import { ElfError, KernelError } from '../../src/errors.js';
 import { EXAMPLE, fixture } from '../support/cli.js';
-import { loadedProgramIds, pinnedCounter, removePinRoot, scratchPinRoot } from '../support/kernel.js';
+import { loadedProgramIds, pinnedCounter, removeScratchPinRoots, scratchPinRoot } from '../support/kernel.js';
 
 const kprobe = { programType: () => PROG_TYPE.KPROBE };
 const spec = (path: string) => parseBpfObject(readFileSync(path));
-const roots: string[] = [];
-const root = (label: string): string => {
-  const r = scratchPinRoot(label);
-  roots.push(r);
-  return r;
-};
-after(() => roots.forEach(removePinRoot));
+after(removeScratchPinRoots);
 
 function setCounter(path: string, key: number, value: bigint): void {
   const map = BpfMap.fromPin(path);
@@ -37,7 +31,7 @@ function setCounter(path: string, key: number, value: bigint): void {
 
 describe('pinning', () => {
   test('pinning 1 maps are created and pinned at <root>/<name>, and stay after close', () => {
-    const pins = root('p1');
+    const pins = scratchPinRoot('p1');
     const loaded = LoadedObject.load(spec(EXAMPLE), { pinRoot: pins, ...kprobe });
     assert.deepEqual(
       [...loaded.maps.values()].map((m) => m.pin),
@@ -53,7 +47,7 @@ describe('pinning', () => {
   });
 
   test('pinning 2 maps go to <root>/tc/globals/<name>, created when tc never ran', () => {
-    const pins = root('p2');
+    const pins = scratchPinRoot('p2');
     const loaded = LoadedObject.load(spec(fixture('pin_global.o')), { pinRoot: pins, ...kprobe });
     assert.deepEqual(loaded.maps.get('pg_shared')?.pin, { path: `${pins}/tc/globals/pg_shared`, state: 'created' });
     loaded.close('success');
@@ -61,7 +55,7 @@ describe('pinning', () => {
   });
 
   test('a compatible pin is reused and keeps its values', () => {
-    const pins = root('reuse');
+    const pins = scratchPinRoot('reuse');
     LoadedObject.load(spec(EXAMPLE), { pinRoot: pins, ...kprobe }).close('success');
     setCounter(`${pins}/kp_bpf_cmds`, 5, 41n);
     const second = LoadedObject.load(spec(EXAMPLE), { pinRoot: pins, ...kprobe });
@@ -75,7 +69,7 @@ describe('pinning', () => {
   });
 
   test('an incompatible pin is refused with a field-by-field diff and left untouched', () => {
-    const pins = root('conflict');
+    const pins = scratchPinRoot('conflict');
     LoadedObject.load(spec(EXAMPLE), { pinRoot: pins, ...kprobe }).close('success');
     setCounter(`${pins}/kp_bpf_cmds`, 0, 7n);
     const before = BpfMap.fromPin(`${pins}/kp_bpf_cmds`);
@@ -100,7 +94,7 @@ describe('pinning', () => {
   });
 
   test('a pinned program where a map should be is refused clearly', () => {
-    const pins = root('notmap');
+    const pins = scratchPinRoot('notmap');
     const loaded = LoadedObject.load(spec(fixture('no_license.o')), { pinRoot: pins, ...kprobe });
     // Pin the program itself where test_prog expects its map.
     LoadedObject.load(spec(EXAMPLE), { pinRoot: pins, ...kprobe }).close('success');
@@ -115,7 +109,7 @@ describe('pinning', () => {
   });
 
   test('when the second map fails, the first map pin created by this run is removed', () => {
-    const pins = root('second');
+    const pins = scratchPinRoot('second');
     assert.throws(
       () => LoadedObject.load(spec(fixture('second_map_fails.o')), { pinRoot: pins, ...kprobe }),
       /creating map 'smf_bad' \(hash, key 0 B, value 8 B, 1 entries\): EINVAL/,
@@ -125,7 +119,7 @@ describe('pinning', () => {
   });
 
   test('a failure does not remove a pin this run only reused', () => {
-    const pins = root('keepreused');
+    const pins = scratchPinRoot('keepreused');
     const existing = BpfMap.create('smf_good', { type: 2, keySize: 4, valueSize: 8, maxEntries: 1, flags: 0 });
     ensureBpffs(pins);
     objPin(existing.fd, `${pins}/smf_good`);
@@ -140,7 +134,7 @@ describe('pinning', () => {
 
 describe('objects the kernel must not see', () => {
   test('a big-endian object is refused before any map is created', () => {
-    const pins = root('bpfeb');
+    const pins = scratchPinRoot('bpfeb');
     assert.throws(() => LoadedObject.load(spec(fixture('example_test_prog.bpfeb.o')), { pinRoot: pins, ...kprobe }), (e: unknown) => {
       assert.ok(e instanceof ElfError);
       assert.match((e as Error).message, /big-endian but this machine is little-endian; rebuild it with -target bpfel/);

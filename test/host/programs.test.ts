@@ -9,11 +9,11 @@ import { PROG_TYPE } from '../../src/kernel/program.js';
 import { LoadedObject } from '../../src/loader.js';
 import { parseBpfObject } from '../../src/object/bpf-object.js';
 import { fixture } from '../support/cli.js';
-import { loadedProgramIds, makeBpfCalls, removePinRoot, scratchPinRoot } from '../support/kernel.js';
+import { loadedProgramIds, makeBpfCalls, removeScratchPinRoots, scratchPinRoot } from '../support/kernel.js';
 
 const spec = (path: string) => parseBpfObject(readFileSync(path));
 const pins = scratchPinRoot('programs');
-after(() => removePinRoot(pins));
+after(removeScratchPinRoots);
 
 describe('verifier', () => {
   test('a rejected program reports the verifier log and the failing line', () => {

@@ -5,20 +5,14 @@ import { readFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
 import { tracefsRoot } from '../../src/attach/tracefs.js';
 import { EXAMPLE, REPO, RunningCli, detachedMaps, fixture, jsonEvents, runCli, runProgram, stopRunningClis } from '../support/cli.js';
-import { loadedProgramIds, pinnedCounter, removePinRoot, scratchPinRoot } from '../support/kernel.js';
+import { loadedProgramIds, pinnedCounter, removeScratchPinRoots, scratchPinRoot } from '../support/kernel.js';
 
 const ATTACHED = /press Ctrl-C to detach|"event":"attached"/;
 const kprobeEvents = (): string => readFileSync(`${tracefsRoot()}/kprobe_events`, 'utf8');
 const ours = (pid: number): RegExp => new RegExp(`load_kp_bpf_${pid}_`);
-const roots: string[] = [];
-const pinRoot = (label: string): string => {
-  const root = scratchPinRoot(label);
-  roots.push(root);
-  return root;
-};
 after(async () => {
   await stopRunningClis();
-  roots.forEach(removePinRoot);
+  removeScratchPinRoots();
 });
 
 function readFiles(count: number): void {
@@ -37,7 +31,7 @@ describe('kprobe and kretprobe through every attach method', () => {
     for (const retprobe of [false, true]) {
       const kind = retprobe ? 'kretprobe' : 'kprobe';
       test(`${kind} with --attach-mode ${mode} counts vfs_read and leaves nothing`, async () => {
-        const root = pinRoot(`${mode}-${kind}`);
+        const root = scratchPinRoot(`${mode}-${kind}`);
         const cli = new RunningCli([EXAMPLE, 'vfs_read', '--attach-mode', mode, '--pin-root', root, ...(retprobe ? ['--retprobe'] : [])]);
         await cli.waitFor(ATTACHED);
         assert.match(cli.stdout, new RegExp(`${kind}\\s+vfs_read\\s+${expected[mode]}\\s+program count_bpf_calls`));
@@ -59,7 +53,7 @@ describe('kprobe and kretprobe through every attach method', () => {
   }
 
   test('SIGKILL with the PMU leaves no event at all', async () => {
-    const cli = new RunningCli([EXAMPLE, 'vfs_read', '--attach-mode', 'pmu', '--pin-root', pinRoot('pmukill')]);
+    const cli = new RunningCli([EXAMPLE, 'vfs_read', '--attach-mode', 'pmu', '--pin-root', scratchPinRoot('pmukill')]);
     await cli.waitFor(ATTACHED);
     await cli.stop('SIGKILL');
     assert.doesNotMatch(kprobeEvents(), ours(cli.pid));
@@ -69,7 +63,7 @@ describe('kprobe and kretprobe through every attach method', () => {
 
 describe('objects with several programs', () => {
   test('a kprobe, a kretprobe and a tracepoint of one object all fire together', async () => {
-    const root = pinRoot('multi');
+    const root = scratchPinRoot('multi');
     const cli = new RunningCli([fixture('multi_probe.o'), '--pin-root', root, '--json']);
     await cli.waitFor(ATTACHED);
     const attachments = jsonEvents(cli.stdout)[0]!.attachments as Array<{ kind: string; target: string; program: string }>;

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { appendDefinition, tracefsRoot } from '../../src/attach/tracefs.js';
 import { BpfMap } from '../../src/kernel/maps.js';
 import { EXAMPLE, RunningCli, fixture, runCli, stopRunningClis } from '../support/cli.js';
-import { loadedProgramIds, makeBpfCalls, pinnedCounter, pinnedTotal, removePinRoot, scratchPinRoot } from '../support/kernel.js';
+import { loadedProgramIds, makeBpfCalls, pinnedCounter, pinnedTotal, removeScratchPinRoots, scratchPinRoot } from '../support/kernel.js';
 
 const BPF_MAP_LOOKUP_ELEM = 1;
 /** These tests watch the loader's tracefs events, so they ask for that method (auto prefers the PMU). */
@@ -15,12 +15,6 @@ const TRACEFS = ['--attach-mode', 'tracefs'];
 const ATTACHED = /press Ctrl-C to detach/;
 let tracefs = '';
 const kprobeEvents = (): string => readFileSync(`${tracefs}/kprobe_events`, 'utf8');
-const roots: string[] = [];
-const pinRoot = (label: string): string => {
-  const root = scratchPinRoot(label);
-  roots.push(root);
-  return root;
-};
 
 before(() => {
   tracefs = tracefsRoot();
@@ -28,7 +22,7 @@ before(() => {
 });
 after(async () => {
   await stopRunningClis();
-  roots.forEach(removePinRoot);
+  removeScratchPinRoots();
 });
 
 /** The kprobe event a running loader created, from kprobe_events. */
@@ -51,7 +45,7 @@ const hits = (root: string): bigint => pinnedCounter(`${root}/kp_bpf_calls`) ?? 
 
 describe('load-kp-bpf examples/test_prog.o sys_bpf', () => {
   test('attaches to the syscall, counts our bpf() calls, and on SIGINT removes all but the pins', async () => {
-    const root = pinRoot('main');
+    const root = scratchPinRoot('main');
     const cli = new RunningCli([...TRACEFS, EXAMPLE, 'sys_bpf', '--pin-root', root]);
     await cli.waitFor(ATTACHED);
     assert.match(cli.stderr, /'sys_bpf' does not exist in this kernel; using its syscall entry point '__x64_sys_bpf'/);
@@ -76,7 +70,7 @@ describe('load-kp-bpf examples/test_prog.o sys_bpf', () => {
   });
 
   test('the same object on a non-syscall function: __sys_bpf counts per command, vfs_read counts reads', async () => {
-    const root = pinRoot('inner');
+    const root = scratchPinRoot('inner');
     const cli = new RunningCli([...TRACEFS, EXAMPLE, '__sys_bpf', '--pin-root', root]);
     await cli.waitFor(ATTACHED);
     const before = lookups(root);
@@ -84,7 +78,7 @@ describe('load-kp-bpf examples/test_prog.o sys_bpf', () => {
     assert.ok(lookups(root) - before >= 100n, 'the command is the first argument of __sys_bpf itself');
     assert.equal((await cli.stop('SIGINT')).code, 0);
 
-    const reads = pinRoot('vfs');
+    const reads = scratchPinRoot('vfs');
     const reader = new RunningCli([...TRACEFS, EXAMPLE, 'vfs_read', '--pin-root', reads]);
     await reader.waitFor(ATTACHED);
     const start = hits(reads);
@@ -98,7 +92,7 @@ describe('load-kp-bpf examples/test_prog.o sys_bpf', () => {
 describe('every way out leaves no event and no program', () => {
   for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
     test(`${signal}`, async () => {
-      const root = pinRoot(signal);
+      const root = scratchPinRoot(signal);
       const cli = new RunningCli([...TRACEFS, EXAMPLE, 'sys_bpf', '--pin-root', root]);
       await cli.waitFor(ATTACHED);
       const event = eventOf(cli.pid)!;
@@ -113,7 +107,7 @@ describe('every way out leaves no event and no program', () => {
   }
 
   test('an error after maps exist (pin conflict) leaves kprobe_events, pins and programs as they were', async () => {
-    const root = pinRoot('conflict');
+    const root = scratchPinRoot('conflict');
     const first = new RunningCli([...TRACEFS, EXAMPLE, 'sys_bpf', '--pin-root', root]);
     await first.waitFor(ATTACHED);
     await first.stop('SIGINT');
@@ -127,7 +121,7 @@ describe('every way out leaves no event and no program', () => {
   });
 
   test('SIGKILL leaves an event; the next start removes it and says so, and touches no one else', async () => {
-    const root = pinRoot('kill');
+    const root = scratchPinRoot('kill');
     const killed = new RunningCli([...TRACEFS, EXAMPLE, 'sys_bpf', '--pin-root', root]);
     await killed.waitFor(ATTACHED);
     const stale = eventOf(killed.pid)!;
@@ -157,7 +151,7 @@ describe('every way out leaves no event and no program', () => {
 
 describe('two loaders on the same function', () => {
   test('both attach and count; each removes only its own event', async () => {
-    const [rootA, rootB] = [pinRoot('twoA'), pinRoot('twoB')];
+    const [rootA, rootB] = [scratchPinRoot('twoA'), scratchPinRoot('twoB')];
     const a = new RunningCli([...TRACEFS, EXAMPLE, 'sys_bpf', '--pin-root', rootA]);
     const b = new RunningCli([...TRACEFS, EXAMPLE, 'sys_bpf', '--pin-root', rootB]);
     await Promise.all([a.waitFor(ATTACHED), b.waitFor(ATTACHED)]);
@@ -181,7 +175,7 @@ describe('two loaders on the same function', () => {
 
 describe('pins across runs', () => {
   test('a second run reuses the pin and the count keeps growing', async () => {
-    const root = pinRoot('rerun');
+    const root = scratchPinRoot('rerun');
     const first = new RunningCli([...TRACEFS, EXAMPLE, 'sys_bpf', '--pin-root', root]);
     await first.waitFor(ATTACHED);
     assert.match(first.stdout, /kp_bpf_cmds .*\(created\)/);
@@ -199,7 +193,7 @@ describe('pins across runs', () => {
   });
 
   test('pinning 2 goes to tc/globals', async () => {
-    const root = pinRoot('global');
+    const root = scratchPinRoot('global');
     const cli = new RunningCli([...TRACEFS, fixture('pin_global.o'), 'vfs_read', '--pin-root', root]);
     await cli.waitFor(ATTACHED);
     for (let i = 0; i < 20; i++) readFileSync('/proc/self/stat');
@@ -215,14 +209,14 @@ describe('errors', () => {
     const name = /^\S+\s+([A-Za-z_][A-Za-z0-9_]*)$/m.exec(blacklist)?.[1];
     assert.ok(name, 'the kprobe blacklist lists functions');
     const before = kprobeEvents();
-    const result = await runCli([...TRACEFS, EXAMPLE, name, '--pin-root', pinRoot('black')]);
+    const result = await runCli([...TRACEFS, EXAMPLE, name, '--pin-root', scratchPinRoot('black')]);
     assert.equal(result.code, 1);
     assert.match(result.stderr, new RegExp(`kernel function '${name}' cannot be probed: it is in the kprobe blacklist`));
     assert.equal(kprobeEvents(), before);
   });
 
   test('a function that does not exist is refused with the closest names', async () => {
-    const result = await runCli([...TRACEFS, EXAMPLE, 'vfs_reed', '--pin-root', pinRoot('missing')]);
+    const result = await runCli([...TRACEFS, EXAMPLE, 'vfs_reed', '--pin-root', scratchPinRoot('missing')]);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /kernel function 'vfs_reed' does not exist in this kernel .*; closest: .*vfs_read/);
   });
@@ -230,7 +224,7 @@ describe('errors', () => {
   for (const name of ['vfs_read\np:kprobes/injected do_exit', 'vfs_read do_exit']) {
     test(`function name ${JSON.stringify(name)} is refused before any tracefs write`, async () => {
       const before = kprobeEvents();
-      const result = await runCli([...TRACEFS, EXAMPLE, name, '--pin-root', pinRoot('inject')]);
+      const result = await runCli([...TRACEFS, EXAMPLE, name, '--pin-root', scratchPinRoot('inject')]);
       assert.equal(result.code, 1);
       assert.match(result.stderr, /contains a (line break|space)/);
       assert.equal(kprobeEvents(), before);
@@ -239,7 +233,7 @@ describe('errors', () => {
 
   test('a verifier-rejected program shows the log and leaves nothing', async () => {
     const before = kprobeEvents();
-    const result = await runCli([...TRACEFS, fixture('verifier_reject.o'), 'vfs_read', '--pin-root', pinRoot('verifier')]);
+    const result = await runCli([...TRACEFS, fixture('verifier_reject.o'), 'vfs_read', '--pin-root', scratchPinRoot('verifier')]);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /R0 invalid mem access 'map_value_or_null'/);
     assert.match(result.stderr.trimEnd().split('\n').pop()!, /^load-kp-bpf: loading program 'unchecked_lookup': the verifier rejected it/);

@@ -4,15 +4,17 @@ import { BpfMap } from '../../src/kernel/maps.js';
 import { programFdById, programIds, programInfo } from '../../src/kernel/bpf.js';
 import { closeFd } from '../../src/native.js';
 
-let scratchCounter = 0;
+const scratchRoots: string[] = [];
 
-/** A fresh directory on bpffs for one test's pins; remove it with removePinRoot. */
+/** A fresh directory on bpffs for one test's pins; removeScratchPinRoots() removes them all. */
 export function scratchPinRoot(label: string): string {
-  return `/sys/fs/bpf/lkb-test-${label}-${process.pid}-${scratchCounter++}`;
+  const root = `/sys/fs/bpf/lkb-test-${label}-${process.pid}-${scratchRoots.length}`;
+  scratchRoots.push(root);
+  return root;
 }
 
-export function removePinRoot(root: string): void {
-  rmSync(root, { recursive: true, force: true });
+export function removeScratchPinRoots(): void {
+  for (const root of scratchRoots.splice(0)) rmSync(root, { recursive: true, force: true });
 }
 
 /** The u64 stored under a u32 key of a pinned map, or undefined when the key is absent. */

@@ -6,38 +6,26 @@ import { SHF_EXECINSTR, SHT_NOBITS, SHT_PROGBITS, STT_NOTYPE, readElf } from '..
 import { ElfError, ObjectError } from '../../src/errors.js';
 import { parseBpfObject } from '../../src/object/bpf-object.js';
 import {
-  EH,
-  REPO,
-  SH,
-  ST,
   buildElf,
   craftedBpfObject,
+  EH,
   encodeInstructions,
   loadFixture,
+  objectError,
+  ORDERS,
+  REPO,
   sectionHeaderAt,
   sectionNamed,
   setU16,
   setU32,
   setU64,
+  SH,
+  ST,
   symbolAt,
   symbolIndex,
+  testProg,
   thrown,
 } from './helpers.js';
-
-const ORDERS = [
-  { order: 'little-endian', suffix: '.o', littleEndian: true },
-  { order: 'big-endian', suffix: '.bpfeb.o', littleEndian: false },
-] as const;
-
-function testProg(suffix: '.o' | '.bpfeb.o'): Uint8Array {
-  return loadFixture(suffix === '.o' ? 'examples/test_prog.o' : 'example_test_prog.bpfeb.o');
-}
-
-function objectError(fn: () => unknown): ObjectError {
-  const error = thrown(fn);
-  assert.ok(error instanceof ObjectError, `expected an ObjectError, got ${String(error)}`);
-  return error;
-}
 
 describe('parseBpfObject on clang-built objects', () => {
   for (const { order, suffix, littleEndian } of ORDERS) {

@@ -5,47 +5,34 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { readElf, type ElfFile } from '../../src/elf/reader.js';
-import { ElfError, ObjectError } from '../../src/errors.js';
 import { BTF_KIND, parseBtf, type Btf } from '../../src/object/btf.js';
 import { BTF_MAPS_SECTION, btfMapDefinitions, parseBtfMaps, type BtfMapDefinition } from '../../src/object/btf-maps.js';
 import type { MapSpec } from '../../src/object/spec.js';
 import {
-  BtfBuilder,
-  SH,
-  ST,
   bpftoolTypes,
+  BtfBuilder,
   btfMapsObject,
   buildElf,
   encodeSymbols,
   fixturePath,
   getU32,
   loadFixture,
+  objectError,
+  ORDERS,
   sectionHeaderAt,
   sectionNamed,
   setU16,
   setU32,
   setU64,
+  SH,
+  ST,
   StringTable,
   symbolAt,
   symbolIndex,
-  thrown,
   type BtfMapInput,
   type BtfMapsObjectOptions,
   type Json,
 } from './helpers.js';
-
-const ORDERS = [
-  { order: 'little-endian', suffix: '.o', littleEndian: true },
-  { order: 'big-endian', suffix: '.bpfeb.o', littleEndian: false },
-] as const;
-
-function objectError(fn: () => unknown): ObjectError {
-  const error = thrown(fn);
-  assert.ok(error instanceof ObjectError, `expected an ObjectError, got ${String(error)}`);
-  assert.ok(error instanceof ElfError);
-  assert.ok(!/[\r\n]/.test(error.message), `message is not one line: ${JSON.stringify(error.message)}`);
-  return error;
-}
 
 function mapsOf(bytes: Uint8Array): BtfMapDefinition[] {
   const elf = readElf(bytes);

@@ -19,25 +19,26 @@ import {
   type BtfType,
 } from '../../src/object/btf.js';
 import { btfMapDefinitions } from '../../src/object/btf-maps.js';
-import { BtfBuilder, FIXTURE_BUILD, bpftoolTypes, encodeWords, type Json, fixturePath, loadFixture, prng, sectionNamed, thrown } from './helpers.js';
-
-const ORDERS = [
-  { order: 'little-endian', suffix: '.o', littleEndian: true },
-  { order: 'big-endian', suffix: '.bpfeb.o', littleEndian: false },
-] as const;
+import {
+  bpftoolTypes,
+  BtfBuilder,
+  encodeWords,
+  FIXTURE_BUILD,
+  fixturePath,
+  loadFixture,
+  objectError,
+  ORDERS,
+  prng,
+  sectionNamed,
+  thrown,
+  type Json,
+} from './helpers.js';
 
 /** The objects built from test/fixtures/bpf/btf_*.c, both byte orders. */
 function btfFixtures(): string[] {
   const names = readdirSync(FIXTURE_BUILD).filter((f) => /^btf_.*\.o$/.test(f));
   assert.ok(names.length >= 10, `btf_* fixtures: ${names.join(', ')}; run make -C test/fixtures`);
   return names.sort();
-}
-
-function objectError(fn: () => unknown): ObjectError {
-  const error = thrown(fn);
-  assert.ok(error instanceof ObjectError, `expected an ObjectError, got ${String(error)}`);
-  assert.ok(!/[\r\n]/.test(error.message), `message is not one line: ${JSON.stringify(error.message)}`);
-  return error;
 }
 
 /** The .BTF of a built fixture, and where it starts in the file. */

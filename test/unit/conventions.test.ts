@@ -2,7 +2,6 @@
 // bcc function name says about how a program attaches, which wins, and the words for it.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ObjectError } from '../../src/errors.js';
 import {
   LEGACY_PROGRAM_SECTION,
   describeRole,
@@ -12,13 +11,9 @@ import {
   programTypeOf,
   type ProgramRole,
 } from '../../src/object/conventions.js';
-import { thrown } from './helpers.js';
-
-function objectError(fn: () => unknown): ObjectError {
-  const error = thrown(fn);
-  assert.ok(error instanceof ObjectError, `expected an ObjectError, got ${String(error)}`);
-  return error;
-}
+import {
+  objectError,
+} from './helpers.js';
 
 /** A function name that is no bcc program name, so only the section speaks. */
 const PLAIN = 'handler';

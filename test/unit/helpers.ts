@@ -1,9 +1,11 @@
 // Shared helpers for the unit tests: fixture paths, byte patching, a tiny ELF writer, a seeded PRNG.
+import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readElf, type ElfFile, type ElfSection } from '../../src/elf/reader.js';
+import { ElfError, ObjectError } from '../../src/errors.js';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 export const FIXTURE_BUILD = join(REPO, 'test', 'fixtures', 'build');
@@ -554,4 +556,24 @@ export function bpftoolTypes(path: string): Array<Record<string, Json>> {
   const out = execFileSync(process.env.BPFTOOL ?? 'bpftool', ['btf', 'dump', 'file', path, 'format', 'raw', '-j'], { encoding: 'utf8' });
   // Enumerator values can exceed 2^53: keep them as strings.
   return (JSON.parse(out.replace(/"val":\s*(-?\d+)/g, '"val":"$1"')) as { types: Array<Record<string, Json>> }).types;
+}
+
+/** Both byte orders of the fixtures: build/<name>.o and build/<name>.bpfeb.o. */
+export const ORDERS = [
+  { order: 'little-endian', suffix: '.o', littleEndian: true },
+  { order: 'big-endian', suffix: '.bpfeb.o', littleEndian: false },
+] as const;
+
+/** examples/test_prog.o, or its big-endian build. */
+export function testProg(suffix: '.o' | '.bpfeb.o'): Uint8Array {
+  return loadFixture(suffix === '.o' ? 'examples/test_prog.o' : 'example_test_prog.bpfeb.o');
+}
+
+/** The ObjectError `fn` throws; fails unless it is one, with a one-line message. */
+export function objectError(fn: () => unknown): ObjectError {
+  const error = thrown(fn);
+  assert.ok(error instanceof ObjectError, `expected an ObjectError, got ${String(error)}`);
+  assert.ok(error instanceof ElfError, 'an ObjectError is an ElfError');
+  assert.ok(!/[\r\n]/.test(error.message), `message is not one line: ${JSON.stringify(error.message)}`);
+  return error;
 }

@@ -2,7 +2,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { SHT_NOBITS, readElf } from '../../src/elf/reader.js';
-import { ElfError, ObjectError } from '../../src/errors.js';
 import { parseBpfObject } from '../../src/object/bpf-object.js';
 import {
   BPF_ELF_MAP_MIN_SIZE,
@@ -13,23 +12,21 @@ import {
   parseLegacyMaps,
 } from '../../src/object/legacy-maps.js';
 import type { MapSpec } from '../../src/object/spec.js';
-import { SH, ST, loadFixture, sectionHeaderAt, sectionNamed, setU16, setU32, setU64, symbolAt, symbolIndex, thrown } from './helpers.js';
-
-const ORDERS = [
-  { order: 'little-endian', suffix: '.o' },
-  { order: 'big-endian', suffix: '.bpfeb.o' },
-] as const;
-
-function testProg(suffix: '.o' | '.bpfeb.o'): Uint8Array {
-  return loadFixture(suffix === '.o' ? 'examples/test_prog.o' : 'example_test_prog.bpfeb.o');
-}
-
-function objectError(fn: () => unknown): ObjectError {
-  const error = thrown(fn);
-  assert.ok(error instanceof ObjectError, `expected an ObjectError, got ${String(error)}`);
-  assert.ok(error instanceof ElfError, 'an ObjectError is an ElfError');
-  return error;
-}
+import {
+  loadFixture,
+  objectError,
+  ORDERS,
+  sectionHeaderAt,
+  sectionNamed,
+  setU16,
+  setU32,
+  setU64,
+  SH,
+  ST,
+  symbolAt,
+  symbolIndex,
+  testProg,
+} from './helpers.js';
 
 describe('legacyMapRecordSize: section size / number of map symbols', () => {
   test('struct bpf_elf_map sized records', () => {

@@ -5,42 +5,32 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { SHF_EXECINSTR, readElf } from '../../src/elf/reader.js';
-import { ElfError, ObjectError } from '../../src/errors.js';
+import { ElfError } from '../../src/errors.js';
 import { parseBpfObject } from '../../src/object/bpf-object.js';
 import { BPF_PSEUDO_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, INSN_SIZE, Instructions, OP_CALL, OP_LD_IMM64 } from '../../src/object/instructions.js';
 import { linkProgram, type CodeFunction, type CodeSection } from '../../src/object/program-linker.js';
 import { applyMapReferences, type RelocationTarget } from '../../src/object/relocations.js';
 import type { BpfObjectSpec, MapReference, ProgramSpec } from '../../src/object/spec.js';
 import {
-  SH,
-  ST,
   craftedBpfObject,
   encodeInstructions,
   fixturePath,
   loadFixture,
+  objectError,
+  ORDERS,
   prng,
   sectionHeaderAt,
   sectionNamed,
   setU32,
   setU64,
+  SH,
+  ST,
   symbolAt,
   symbolIndex,
-  thrown,
 } from './helpers.js';
 
 const OBJDUMP = process.env.LLVM_OBJDUMP ?? 'llvm-objdump';
 const READELF = process.env.LLVM_READELF ?? 'llvm-readelf';
-
-const ORDERS = [
-  { order: 'little-endian', suffix: '.o', littleEndian: true },
-  { order: 'big-endian', suffix: '.bpfeb.o', littleEndian: false },
-] as const;
-
-function objectError(fn: () => unknown): ObjectError {
-  const error = thrown(fn);
-  assert.ok(error instanceof ObjectError, `expected an ObjectError, got ${String(error)}`);
-  return error;
-}
 
 function program(spec: BpfObjectSpec, name: string): ProgramSpec {
   const found = spec.programs.find((p) => p.name === name);

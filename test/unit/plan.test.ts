@@ -4,21 +4,21 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { SHF_EXECINSTR, SHT_PROGBITS } from '../../src/elf/reader.js';
-import { ObjectError, UsageError } from '../../src/errors.js';
+import { UsageError } from '../../src/errors.js';
 import { planAttachments } from '../../src/attach/plan.js';
 import { parseBpfObject } from '../../src/object/bpf-object.js';
 import type { BpfObjectSpec } from '../../src/object/spec.js';
-import { buildElf, encodeInstructions, loadFixture, thrown } from './helpers.js';
+import {
+  buildElf,
+  encodeInstructions,
+  loadFixture,
+  objectError,
+  thrown,
+} from './helpers.js';
 
 function usageError(fn: () => unknown): UsageError {
   const error = thrown(fn);
   assert.ok(error instanceof UsageError, `expected a UsageError, got ${String(error)}`);
-  return error;
-}
-
-function objectError(fn: () => unknown): ObjectError {
-  const error = thrown(fn);
-  assert.ok(error instanceof ObjectError, `expected an ObjectError, got ${String(error)}`);
   return error;
 }
 

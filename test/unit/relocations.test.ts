@@ -4,36 +4,30 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { readElf, type ElfFile } from '../../src/elf/reader.js';
-import { ElfError, ObjectError } from '../../src/errors.js';
+import { ElfError } from '../../src/errors.js';
 import { parseBpfObject } from '../../src/object/bpf-object.js';
 import { BPF_PSEUDO_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, Instructions, OP_CALL, OP_LD_IMM64 } from '../../src/object/instructions.js';
 import { R_BPF_64_32, R_BPF_64_64, R_BPF_NONE, applyMapReferences, sectionRelocations, type RelocationTarget } from '../../src/object/relocations.js';
 import type { MapReference } from '../../src/object/spec.js';
 import {
-  SH,
-  ST,
   encodeInstructions,
   getU64,
   loadFixture,
+  objectError,
+  ORDERS,
   renameSection,
   sectionHeaderAt,
   sectionNamed,
   setI32,
   setU32,
   setU64,
+  SH,
+  ST,
   symbolAt,
   symbolIndex,
+  testProg,
   thrown,
 } from './helpers.js';
-
-const ORDERS = [
-  { order: 'little-endian', suffix: '.o', littleEndian: true },
-  { order: 'big-endian', suffix: '.bpfeb.o', littleEndian: false },
-] as const;
-
-function testProg(suffix: '.o' | '.bpfeb.o'): Uint8Array {
-  return loadFixture(suffix === '.o' ? 'examples/test_prog.o' : 'example_test_prog.bpfeb.o');
-}
 
 /** File offset of entry `entry` of the REL section named `name`. */
 function relEntry(bytes: Uint8Array, name: string, entry: number): number {
@@ -42,12 +36,6 @@ function relEntry(bytes: Uint8Array, name: string, entry: number): number {
 
 function setRelInfo(bytes: Uint8Array, at: number, symbol: number, type: number): void {
   setU64(bytes, at + 8, (BigInt(symbol) << 32n) | BigInt(type));
-}
-
-function objectError(fn: () => unknown): ObjectError {
-  const error = thrown(fn);
-  assert.ok(error instanceof ObjectError, `expected an ObjectError, got ${String(error)}`);
-  return error;
 }
 
 const TEST_PROG_REFERENCES: MapReference[] = [

@@ -10,7 +10,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 test/install-deps.sh || exit 1
-make -s -C test/fixtures || exit 1
+make -s -C test/fixtures && make -s -C examples uprobe_target || exit 1
 npx tsc -p tsconfig.build.json || exit 1
 
 results=$(mktemp -d "${TMPDIR:-/tmp}/lkb-results.XXXXXX")

@@ -1,7 +1,7 @@
 // Kprobes and uprobes through one path: choose the event source (PMU or tracefs) and binding, then attach.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { AttachError } from '../errors.js';
+import { AttachError, KernelError } from '../errors.js';
 import type { ResourceScope } from '../kernel/scope.js';
 import type { Attachment, EventSource, ProbeKind } from './attachment.js';
 import { PERF_TYPE_TRACEPOINT, openAndAttachPerfEvent, type PerfEventRequest, type ProgramBinding } from './perf-event.js';
@@ -66,6 +66,8 @@ export function probeSupport(family: ProbeFamily): ProbeSupport {
     if (existsSync(join(root, EVENTS_FILE[family]))) tracefs = root;
     else tracefsProblem = `${join(root, EVENTS_FILE[family])} does not exist`;
   } catch (error) {
+    // Not allowed to look is not the same as not there.
+    if (error instanceof KernelError && (error.errno === 1 || error.errno === 13)) throw error;
     tracefsProblem = error instanceof Error ? error.message : String(error);
   }
   if (!pmu && !tracefs) {

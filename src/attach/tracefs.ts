@@ -1,5 +1,5 @@
 // tracefs: finding or mounting it, and appending probe definitions with a direct write, never a shell.
-import { closeSync, constants, existsSync, openSync, readFileSync, statfsSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, statfsSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { AttachError, kernelError } from '../errors.js';
 import { mount } from '../native.js';
@@ -17,11 +17,21 @@ function isTracefs(path: string): boolean {
 
 let cachedRoot: string | undefined;
 
+/** Tracefs is root-only by default: say so rather than let its files look absent. */
+function accessible(root: string): string {
+  try {
+    accessSync(root, constants.R_OK | constants.X_OK);
+  } catch (error) {
+    throw kernelError(`using tracefs at ${root}`, error, '; run as root (tracefs is root-only unless its permissions were changed)');
+  }
+  return root;
+}
+
 /** The tracefs mount point; mounts tracefs on /sys/kernel/tracing when none is mounted. */
 export function tracefsRoot(): string {
-  if (cachedRoot && isTracefs(cachedRoot)) return cachedRoot;
+  if (cachedRoot && isTracefs(cachedRoot)) return accessible(cachedRoot);
   cachedRoot = TRACEFS_PATHS.find(isTracefs);
-  if (cachedRoot) return cachedRoot;
+  if (cachedRoot) return accessible(cachedRoot);
   const target = TRACEFS_PATHS[0]!;
   if (!existsSync(target)) {
     throw new AttachError(`tracefs is not available: ${target} does not exist (is the kernel built with CONFIG_TRACING?)`);

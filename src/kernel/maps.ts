@@ -57,7 +57,7 @@ export class BpfMap {
     try {
       return new BpfMap(mapCreate(definition, name), name, definition);
     } catch (error) {
-      throw kernelError(`creating map '${name}' (${mapTypeName(definition.type)}, key ${definition.keySize} B, value ${definition.valueSize} B, ${definition.maxEntries} entries)`, error, createHint(error));
+      throw kernelError(`creating map '${name}' (${mapTypeName(definition.type)}, key ${definition.keySize} B, value ${definition.valueSize} B, max entries ${definition.maxEntries})`, error, createHint(error));
     }
   }
 

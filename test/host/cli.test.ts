@@ -1,9 +1,10 @@
 // Host kernel (no kprobes): the command fails clearly, leaves nothing behind, and refuses bad input
 // with one line on stderr.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { EXAMPLE, REPO, runCli } from '../support/cli.js';
+import { CLI, EXAMPLE, REPO, runCli } from '../support/cli.js';
 import { loadedProgramIds, tracefsFile } from '../support/kernel.js';
 
 function oneLine(stderr: string): string {
@@ -22,6 +23,21 @@ describe('load-kp-bpf on a kernel without kprobes', () => {
     assert.equal(existsSync('/sys/fs/bpf/kp_bpf_cmds'), false);
     assert.deepEqual(loadedProgramIds('count_bpf_calls'), []);
     assert.equal(tracefsFile('kprobe_events'), undefined);
+  });
+});
+
+describe('permissions', () => {
+  test('without capabilities, the EPERM says what to do and nothing is left', async () => {
+    // uid 0 without any capability: bpf() refuses with EPERM.
+    const child = spawnSync('setpriv', ['--inh-caps=-all', '--ambient-caps=-all', '--bounding-set=-all', process.execPath, CLI, `${REPO}examples/uprobe_count.o`], {
+      encoding: 'utf8',
+    });
+    assert.equal(child.status, 1, child.stderr);
+    assert.equal(
+      oneLine(child.stderr),
+      "load-kp-bpf: creating map 'uprobe_calls' (array, key 4 B, value 8 B, max entries 1): EPERM (Operation not permitted); run as root (or grant CAP_BPF and CAP_PERFMON; before 5.11 also raise the memlock limit; kernel lockdown also refuses this)",
+    );
+    assert.deepEqual(loadedProgramIds('count_call'), []);
   });
 });
 

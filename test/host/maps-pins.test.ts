@@ -112,7 +112,7 @@ describe('pinning', () => {
     const pins = scratchPinRoot('second');
     assert.throws(
       () => LoadedObject.load(spec(fixture('second_map_fails.o')), { pinRoot: pins, ...kprobe }),
-      /creating map 'smf_bad' \(hash, key 0 B, value 8 B, 1 entries\): EINVAL/,
+      /creating map 'smf_bad' \(hash, key 0 B, value 8 B, max entries 1\): EINVAL/,
     );
     assert.equal(existsSync(`${pins}/smf_good`), false);
     assert.equal(existsSync(`${pins}/smf_bad`), false);

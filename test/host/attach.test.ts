@@ -76,6 +76,18 @@ describe('uprobes', () => {
     });
   }
 
+  test('--verbose says which attach method each program got, and why', async () => {
+    const cli = new RunningCli([`${REPO}examples/uprobe_count.o`, '--verbose', '--attach-mode', 'tracefs']);
+    await cli.waitFor(ATTACHED);
+    const result = await cli.stop('SIGINT');
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stderr,
+      /attaching program 'count_call' \(section 'uprobe\/examples\/uprobe_target:lkb_example_add'\): --attach-mode tracefs: a uprobe_events event bound with PERF_EVENT_IOC_SET_BPF/,
+    );
+    assert.match(result.stderr, /received SIGINT: detaching/);
+  });
+
   test('a missing function in the target binary is refused with the closest names', async () => {
     const root = scratchPinRoot('umiss');
     const object = fixture('uprobe_missing.o');

@@ -1,9 +1,17 @@
 // Error types: every failure names the step that failed, the errno in words, and what to do.
 import { getSystemErrorName } from 'node:util';
 
+/** Something that could not be released while unwinding. */
+export interface ReleaseFailure {
+  description: string;
+  error: unknown;
+}
+
 /** Base of every error the loader reports on purpose; its message is one line meant for people. */
 export class LoaderError extends Error {
   override name = 'LoaderError';
+  /** What could not be released while undoing the steps before the failure. */
+  releaseFailures: ReleaseFailure[] = [];
 }
 
 /** The command line or an API argument is wrong (bad name, unknown option value). */

@@ -99,22 +99,13 @@ export class LoadedObject {
     });
     checkLoadable(spec, programs);
     const loaded = new LoadedObject(spec);
-    return loaded.guard(() => {
+    return loaded.scope.guard(() => {
       const pinRoot = options.pinRoot ?? DEFAULT_PIN_ROOT;
       // Every map is created, used by the chosen programs or not: pinned maps are for other tools too.
       for (const mapSpec of spec.maps) loaded.createMap(mapSpec, pinRoot);
       for (const program of programs) loaded.loadProgram(program, (options.programType ?? defaultProgramType)(program));
       return loaded;
     });
-  }
-
-  private guard<T>(body: () => T): T {
-    try {
-      return body();
-    } catch (error) {
-      this.scope.close('failure');
-      throw error;
-    }
   }
 
   private createMap(spec: MapSpec, pinRoot: string): void {
@@ -172,7 +163,7 @@ export class LoadedObject {
   }
 
   private attached(attach: () => Attachment): Attachment {
-    const attachment = this.guard(attach);
+    const attachment = this.scope.guard(attach);
     this.attachments.push(attachment);
     return attachment;
   }

@@ -5,7 +5,6 @@ import { linkCreatePerfEvent } from '../kernel/bpf.js';
 import type { ResourceScope } from '../kernel/scope.js';
 import { closeFd, ioctl, perfEventOpen, type PointerField } from '../native.js';
 
-export const PERF_TYPE_SOFTWARE = 1;
 export const PERF_TYPE_TRACEPOINT = 2;
 const PERF_FLAG_FD_CLOEXEC = 8;
 const PERF_ATTR_SIZE = 112; // PERF_ATTR_SIZE_VER5: understood by every kernel with BPF perf events

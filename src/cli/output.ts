@@ -156,7 +156,8 @@ export class Output {
     } else {
       this.note(`internal error: ${messageOf(error)}${this.options.verbose ? `\n${(error as Error)?.stack ?? ''}` : ' (run with --verbose for details)'}`);
     }
-    for (const f of failures) this.note(`could not ${f.description}: ${messageOf(f.error)}`);
+    const unreleased = [...(error instanceof LoaderError ? error.releaseFailures : []), ...failures];
+    for (const f of unreleased) this.note(`could not ${f.description}: ${messageOf(f.error)}`);
   }
 }
 

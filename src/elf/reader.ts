@@ -12,7 +12,6 @@ export const SHT_REL = 9;
 export const SHT_DYNSYM = 11;
 export const SHT_SYMTAB_SHNDX = 18;
 
-export const SHF_WRITE = 0x1n;
 export const SHF_ALLOC = 0x2n;
 export const SHF_EXECINSTR = 0x4n;
 
@@ -34,7 +33,6 @@ export const STB_WEAK = 2;
 export const SHN_UNDEF = 0;
 export const SHN_LORESERVE = 0xff00;
 export const SHN_ABS = 0xfff1;
-export const SHN_COMMON = 0xfff2;
 export const SHN_XINDEX = 0xffff;
 
 const EHDR_SIZE = 64;

@@ -34,6 +34,13 @@ export function possibleCpuCount(text = readFileSync('/sys/devices/system/cpu/po
   return count;
 }
 
+let cpuCount: number | undefined;
+
+/** possibleCpuCount() of this machine, read once: it cannot change while the system runs. */
+function machineCpuCount(): number {
+  return (cpuCount ??= possibleCpuCount());
+}
+
 /** What kind of BPF object an fd refers to, from /proc/self/fdinfo. */
 export function fdKind(fd: number): 'map' | 'program' | 'link' | 'other' {
   const info = readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
@@ -85,7 +92,7 @@ export class BpfMap {
   /** Bytes of a value as user space sees it: per-CPU maps return one 8-byte-aligned slot per possible CPU. */
   get valueBufferSize(): number {
     if (!isPerCpuMapType(this.definition.type)) return this.definition.valueSize;
-    return Math.ceil(this.definition.valueSize / 8) * 8 * possibleCpuCount();
+    return Math.ceil(this.definition.valueSize / 8) * 8 * machineCpuCount();
   }
 
   lookup(key: Buffer): Buffer | undefined {

@@ -1,4 +1,5 @@
 // ResourceScope: the one owner of every kernel object a load creates, unwound in reverse order.
+import { LoaderError, type ReleaseFailure } from '../errors.js';
 
 export type Outcome = 'success' | 'failure';
 
@@ -9,10 +10,7 @@ interface Entry {
   onlyOnFailure: boolean;
 }
 
-export interface ReleaseFailure {
-  description: string;
-  error: unknown;
-}
+export type { ReleaseFailure };
 
 export class ResourceScope {
   private readonly entries: Entry[] = [];
@@ -59,12 +57,16 @@ export class ResourceScope {
     return failures;
   }
 
-  /** Runs `body`; if it throws, closes the scope as a failure and rethrows. */
+  /**
+   * Runs `body`; if it throws, closes the scope as a failure and rethrows, with whatever could
+   * not be released attached to the error.
+   */
   guard<T>(body: () => T): T {
     try {
       return body();
     } catch (error) {
-      this.close('failure');
+      const failures = this.close('failure');
+      if (error instanceof LoaderError) error.releaseFailures.push(...failures);
       throw error;
     }
   }

@@ -5,7 +5,6 @@ export const INSN_SIZE = 8;
 export const OP_LD_IMM64 = 0x18;
 /** BPF_JMP | BPF_CALL. */
 export const OP_CALL = 0x85;
-export const OP_EXIT = 0x95;
 
 export const BPF_PSEUDO_MAP_FD = 1;
 export const BPF_PSEUDO_MAP_VALUE = 2;

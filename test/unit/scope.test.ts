@@ -1,0 +1,64 @@
+// ResourceScope: release order, failure-only undo, failures collected, guard.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { LoaderError } from '../../src/errors.js';
+import { ResourceScope } from '../../src/kernel/scope.js';
+
+test('releases run in reverse order of creation', () => {
+  const scope = new ResourceScope();
+  const order: string[] = [];
+  for (const name of ['map', 'program', 'event', 'perf fd']) scope.defer(name, () => order.push(name));
+  assert.deepEqual(scope.pending('success'), ['perf fd', 'event', 'program', 'map']);
+  assert.deepEqual(scope.close('success'), []);
+  assert.deepEqual(order, ['perf fd', 'event', 'program', 'map']);
+});
+
+test('undo-on-failure entries run only when the scope fails', () => {
+  const ran: string[] = [];
+  const ok = new ResourceScope();
+  ok.defer('close map', () => ran.push('close map'));
+  ok.undoOnFailure('unpin', () => ran.push('unpin'));
+  ok.close('success');
+  assert.deepEqual(ran, ['close map']);
+
+  ran.length = 0;
+  const failed = new ResourceScope();
+  failed.defer('close map', () => ran.push('close map'));
+  failed.undoOnFailure('unpin', () => ran.push('unpin'));
+  assert.deepEqual(failed.pending('failure'), ['unpin', 'close map']);
+  failed.close('failure');
+  assert.deepEqual(ran, ['unpin', 'close map']);
+});
+
+test('a failing release is reported and the others still run; closing twice does nothing', () => {
+  const scope = new ResourceScope();
+  const ran: string[] = [];
+  scope.defer('first', () => ran.push('first'));
+  scope.defer('broken', () => {
+    throw new Error('EBUSY');
+  });
+  scope.defer('last', () => ran.push('last'));
+  const failures = scope.close('success');
+  assert.deepEqual(ran, ['last', 'first']);
+  assert.deepEqual(failures.map((f) => [f.description, (f.error as Error).message]), [['broken', 'EBUSY']]);
+  assert.deepEqual(scope.close('failure'), []);
+  assert.deepEqual(ran, ['last', 'first']);
+  assert.throws(() => scope.defer('late', () => undefined), /resource scope already closed; cannot own late/);
+});
+
+test('guard unwinds on an exception and attaches what could not be released', () => {
+  const scope = new ResourceScope();
+  const ran: string[] = [];
+  scope.defer('close map', () => ran.push('close map'));
+  scope.defer('remove event', () => {
+    throw new Error('EBUSY');
+  });
+  const error = new LoaderError('attaching failed');
+  assert.throws(() => scope.guard(() => {
+    throw error;
+  }), error);
+  assert.deepEqual(ran, ['close map']);
+  assert.deepEqual(error.releaseFailures.map((f) => f.description), ['remove event']);
+  assert.equal(scope.closed, true);
+  assert.equal(scope.guard(() => 42 as number), 42, 'a body that does not throw returns its value');
+});

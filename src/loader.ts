@@ -3,13 +3,14 @@ import { ObjectError } from './errors.js';
 import type { Attachment } from './attach/attachment.js';
 import { attachPrepared, type PreparedAttachment } from './attach/prepared.js';
 import type { MapDefinition } from './kernel/bpf.js';
-import { BpfMap, possibleCpuCount } from './kernel/maps.js';
+import { BpfMap, machineCpuCount } from './kernel/maps.js';
 import { DEFAULT_PIN_ROOT, ensureBpffs, openOrCreatePinnedMap, pinPath, type PinState } from './kernel/pins.js';
 import { assertMachineByteOrder, kernelVersionCode, loadProgram } from './kernel/program.js';
 import { ResourceScope, type Outcome, type ReleaseFailure } from './kernel/scope.js';
 import { closeFd } from './native.js';
 import { MAP_TYPE, mapTypeName } from './object/map-types.js';
-import { programTypeOf } from './object/conventions.js';
+import { programsNamed } from './object/bpf-object.js';
+import { programTypeOf, requireRole } from './object/conventions.js';
 import { applyMapReferences } from './object/relocations.js';
 import type { BpfObjectSpec, MapSpec, ProgramSpec } from './object/spec.js';
 
@@ -41,7 +42,7 @@ export interface LoadedProgram {
 }
 
 /** The definition the kernel gets: a perf event array of 0 entries means one per CPU, as in libbpf. */
-export function effectiveMapDefinition(spec: MapSpec, cpuCount: () => number = possibleCpuCount): MapDefinition {
+export function effectiveMapDefinition(spec: MapSpec, cpuCount: () => number = machineCpuCount): MapDefinition {
   const maxEntries = spec.type === MAP_TYPE.PERF_EVENT_ARRAY && spec.maxEntries === 0 ? cpuCount() : spec.maxEntries;
   return { type: spec.type, keySize: spec.keySize, valueSize: spec.valueSize, maxEntries, flags: spec.flags };
 }
@@ -70,10 +71,7 @@ function checkLoadable(spec: BpfObjectSpec, programs: ProgramSpec[]): void {
 }
 
 function defaultProgramType(program: ProgramSpec): number {
-  if (!program.role) {
-    throw new ObjectError(`program '${program.name}' is in section '${program.section}', which names no kind of program load-kp-bpf knows (kprobe/, kretprobe/, ksyscall/, tracepoint/, uprobe/, prog)`);
-  }
-  return programTypeOf(program.role);
+  return programTypeOf(requireRole(program));
 }
 
 export class LoadedObject {
@@ -91,19 +89,15 @@ export class LoadedObject {
    * whole object, so no half-loaded state is ever left.
    */
   static load(spec: BpfObjectSpec, options: LoadOptions): LoadedObject {
-    const wanted = options.programs ?? spec.programs.map((p) => p.name);
-    const programs = wanted.map((name) => {
-      const program = spec.programs.find((p) => p.name === name);
-      if (!program) throw new ObjectError(`the object has no program '${name}'; it has ${spec.programs.map((p) => `'${p.name}'`).join(', ')}`);
-      return program;
-    });
+    const programs = programsNamed(spec, options.programs);
     checkLoadable(spec, programs);
     const loaded = new LoadedObject(spec);
     return loaded.scope.guard(() => {
       const pinRoot = options.pinRoot ?? DEFAULT_PIN_ROOT;
       // Every map is created, used by the chosen programs or not: pinned maps are for other tools too.
       for (const mapSpec of spec.maps) loaded.createMap(mapSpec, pinRoot);
-      for (const program of programs) loaded.loadProgram(program, (options.programType ?? defaultProgramType)(program));
+      const kernelVersion = spec.kernelVersion ?? kernelVersionCode();
+      for (const program of programs) loaded.loadProgram(program, (options.programType ?? defaultProgramType)(program), kernelVersion);
       return loaded;
     });
   }
@@ -126,13 +120,13 @@ export class LoadedObject {
     this.maps.set(spec.name, { name: spec.name, spec, map: pinned.map, pin: { path, state: pinned.state } });
   }
 
-  private loadProgram(program: ProgramSpec, type: number): void {
+  private loadProgram(program: ProgramSpec, type: number, kernelVersion: number): void {
     const instructions = applyMapReferences(program.instructions, this.spec.littleEndian, program.mapReferences, (name) => this.maps.get(name)!.map.fd);
     const handle = loadProgram({
       type,
       instructions,
       license: this.spec.license,
-      kernelVersion: this.spec.kernelVersion ?? kernelVersionCode(),
+      kernelVersion,
       name: program.name,
     });
     this.scope.defer(`close program '${program.name}'`, () => closeFd(handle.fd));
@@ -159,11 +153,7 @@ export class LoadedObject {
    */
   attach(programName: string, prepared: PreparedAttachment): Attachment {
     const program = this.program(programName);
-    return this.attached(() => attachPrepared(this.scope, prepared, { fd: program.fd, name: programName }));
-  }
-
-  private attached(attach: () => Attachment): Attachment {
-    const attachment = this.scope.guard(attach);
+    const attachment = this.scope.guard(() => attachPrepared(this.scope, prepared, { fd: program.fd, name: programName }));
     this.attachments.push(attachment);
     return attachment;
   }

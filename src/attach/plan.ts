@@ -1,6 +1,7 @@
 // Attach plans: which programs of an object attach where, every target checked before anything is loaded.
-import { ObjectError, UsageError } from '../errors.js';
-import { describeRole } from '../object/conventions.js';
+import { UsageError } from '../errors.js';
+import { programsNamed } from '../object/bpf-object.js';
+import { describeRole, requireRole } from '../object/conventions.js';
 import type { BpfObjectSpec, ProgramSpec } from '../object/spec.js';
 import { prepareKprobe } from './kprobe.js';
 import type { PreparedAttachment } from './prepared.js';
@@ -23,25 +24,10 @@ export interface PlannedAttachment {
   prepared: PreparedAttachment;
 }
 
-function choosePrograms(spec: BpfObjectSpec, names: readonly string[] | undefined): ProgramSpec[] {
-  if (!names || names.length === 0) return spec.programs;
-  return [...new Set(names)].map((name) => {
-    const program = spec.programs.find((p) => p.name === name);
-    if (!program) throw new UsageError(`the object has no program '${name}'; it has ${spec.programs.map((p) => `'${p.name}'`).join(', ')}`);
-    return program;
-  });
-}
-
 /** Decides and checks every attachment; throws before any kernel object exists if one cannot be made. */
 export function planAttachments(spec: BpfObjectSpec, options: PlanOptions = {}): PlannedAttachment[] {
-  const programs = choosePrograms(spec, options.programs);
-  for (const program of programs) {
-    if (!program.role) {
-      throw new ObjectError(
-        `program '${program.name}' is in section '${program.section}', which names no kind of program load-kp-bpf attaches (prog, kprobe/, kretprobe/, ksyscall/, tracepoint/, uprobe/, or bcc's kprobe__<fn>)${programs.length > 1 ? '; choose the others with --program' : ''}`,
-      );
-    }
-  }
+  const programs = programsNamed(spec, options.programs?.length ? options.programs : undefined);
+  for (const program of programs) requireRole(program, programs.length > 1 ? '; choose the others with --program' : '');
   const fromCommandLine = programs.filter((p) => p.role?.kind === 'kprobe' && p.role.fromCommandLine);
   if (fromCommandLine.length > 0 && options.function === undefined) {
     const p = fromCommandLine[0]!;

@@ -99,9 +99,15 @@ export function chooseAttachMethod(mode: AttachMode, support: ProbeSupport): Att
   }
 }
 
-/** Removes tracefs events that loaders which no longer run left behind; returns what to tell the user. */
+const staleEventsChecked = new Set<ProbeEventsFile>();
+
+/**
+ * Removes tracefs events that loaders which no longer run left behind; returns what to tell the
+ * user. Once per events file per process: it is a start-up job, not one per probe.
+ */
 export function removeStaleEvents(support: ProbeSupport): string[] {
-  if (!support.tracefs) return [];
+  if (!support.tracefs || staleEventsChecked.has(EVENTS_FILE[support.family])) return [];
+  staleEventsChecked.add(EVENTS_FILE[support.family]);
   const report = removeStaleProbeEvents(support.tracefs, EVENTS_FILE[support.family]);
   const notes: string[] = [];
   if (report.removed.length > 0) {

@@ -37,7 +37,7 @@ export function possibleCpuCount(text = readFileSync('/sys/devices/system/cpu/po
 let cpuCount: number | undefined;
 
 /** possibleCpuCount() of this machine, read once: it cannot change while the system runs. */
-function machineCpuCount(): number {
+export function machineCpuCount(): number {
   return (cpuCount ??= possibleCpuCount());
 }
 

@@ -15,7 +15,7 @@ import {
   type ElfSection,
   type ElfSymbol,
 } from '../elf/reader.js';
-import { ObjectError } from '../errors.js';
+import { ObjectError, UsageError } from '../errors.js';
 import { printable } from '../text.js';
 import { coreRelocationCount } from './btf.js';
 import { BTF_MAPS_SECTION, parseBtfMaps } from './btf-maps.js';
@@ -24,7 +24,7 @@ import { INSN_SIZE } from './instructions.js';
 import { LEGACY_MAPS_SECTION, parseLegacyMaps } from './legacy-maps.js';
 import { linkProgram, type CodeFunction, type CodeSection } from './program-linker.js';
 import { sectionRelocations, type DataTarget } from './relocations.js';
-import type { BpfObjectSpec, MapSpec } from './spec.js';
+import type { BpfObjectSpec, MapSpec, ProgramSpec } from './spec.js';
 
 /** BPF_F_RDONLY_PROG: the program may only read the map (constants in .rodata). */
 const BPF_F_RDONLY_PROG = 1 << 7;
@@ -126,6 +126,16 @@ export function parseBpfObject(bytes: Uint8Array): BpfObjectSpec {
     throw new ObjectError('the object has no program: no executable section with code');
   }
   return { littleEndian: elf.littleEndian, license, licenseFromObject: licenseSection !== undefined, kernelVersion, maps, programs, notices };
+}
+
+/** The programs with these names (each once), or all of them when no names are given. */
+export function programsNamed(spec: BpfObjectSpec, names: readonly string[] | undefined): ProgramSpec[] {
+  if (names === undefined) return spec.programs;
+  return [...new Set(names)].map((name) => {
+    const program = spec.programs.find((p) => p.name === name);
+    if (!program) throw new UsageError(`the object has no program '${name}'; it has ${spec.programs.map((p) => `'${p.name}'`).join(', ')}`);
+    return program;
+  });
 }
 
 function dataMapSpec(elf: ElfFile, section: ElfSection): MapSpec {

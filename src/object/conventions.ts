@@ -92,6 +92,14 @@ export function programRole(section: string, functionName: string): ProgramRole 
   return roleFromFunctionName(functionName) ?? bySection;
 }
 
+/** The role of a program, or the refusal that names the sections and names load-kp-bpf knows. */
+export function requireRole(program: { name: string; section: string; role: ProgramRole | undefined }, hint = ''): ProgramRole {
+  if (program.role) return program.role;
+  throw new ObjectError(
+    `program '${printable(program.name)}' is in section '${printable(program.section)}', which names no kind of program load-kp-bpf attaches (prog, kprobe/, kretprobe/, ksyscall/, tracepoint/, uprobe/, or bcc's kprobe__<fn>)${hint}`,
+  );
+}
+
 /** Words for a role in messages and output: "kprobe on vfs_read", "uretprobe on /bin/bash:readline". */
 export function describeRole(role: ProgramRole): string {
   switch (role.kind) {

@@ -1,20 +1,44 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs and this machine lacks (Debian/Ubuntu, as root): clang with
-# the BPF target, llvm-readelf, make and a C compiler. test/vm/setup.sh installs the qemu side.
+# Installs every tool the test suite calls that this machine lacks (Debian/Ubuntu, as root).
+# test/vm/setup.sh installs the qemu side; bench/install-deps.sh the benchmarks' references.
+#
+#   test/install-deps.sh          install what is missing
+#   test/install-deps.sh --check  only list what is missing (exit 1 if anything is)
 set -euo pipefail
 
+# command -> Debian package. Keep test/support/tools.ts in step: it names this script for each.
+TOOLS=(
+  clang:clang
+  llvm-readelf:llvm
+  llvm-objdump:llvm
+  bpftool:bpftool
+  make:make
+  cc:gcc
+  nm:binutils
+  readelf:binutils
+  strip:binutils
+  tmux:tmux
+)
+
 need=()
-command -v clang >/dev/null || need+=(clang)
-command -v llvm-readelf >/dev/null || need+=(llvm)
-command -v make >/dev/null || need+=(make)
-command -v cc >/dev/null || need+=(gcc)
+for entry in "${TOOLS[@]}"; do
+  command -v "${entry%%:*}" >/dev/null || need+=("${entry#*:}")
+done
 [ -e /usr/include/linux/bpf.h ] || need+=(linux-libc-dev)
+[ -e "/usr/include/$(uname -m)-linux-gnu/sys/sdt.h" ] || [ -e /usr/include/sys/sdt.h ] || need+=(systemtap-sdt-dev)
+# Unique, in order.
+mapfile -t need < <(printf '%s\n' "${need[@]}" | awk 'NF && !seen[$0]++')
 [ ${#need[@]} -eq 0 ] && exit 0
 
+if [ "${1:-}" = --check ]; then
+  echo "install-deps: missing ${need[*]}" >&2
+  exit 1
+fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-deps: missing ${need[*]}; run as root or install them" >&2
   exit 1
 fi
 echo "install-deps: installing ${need[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get install -y -qq "${need[@]}" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null; }
+apt_install() { apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends "${need[@]}" >/dev/null; }
+apt_install 2>/dev/null || { apt-get update -qq && apt_install; }

@@ -47,13 +47,7 @@ node_test() {
 run_suite "unit" node_test test/unit/*.test.ts
 run_suite "host kernel" node_test --test-concurrency=1 test/host/*.test.ts
 for kernel in ${LKB_VM_KERNELS:-6.1 6.12}; do
-  # The guest writes its TAP file into the checkout, which it shares read-write.
-  guest_tap="test/vm/.results/kprobe-$kernel.tap"
-  mkdir -p test/vm/.results && rm -f "$guest_tap"
-  run_suite "kprobe (Debian $kernel)" sh -c "test/vm/run.sh --kernel '$kernel' -- \
-    node --import tsx --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
-    --test-reporter=tap --test-reporter-destination='$guest_tap' test/kernel/*.test.ts; \
-    status=\$?; cp '$guest_tap' \"\$LKB_TAP_FILE\" 2>/dev/null; exit \$status"
+  run_suite "kprobe (Debian $kernel)" test/vm/kernel-suite.sh "$kernel"
 done
 
 echo

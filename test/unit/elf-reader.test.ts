@@ -28,6 +28,7 @@ import {
   type ElfFile,
 } from '../../src/elf/reader.js';
 import { ElfError, ObjectError } from '../../src/errors.js';
+import { tool } from '../support/tools.js';
 import {
   EH,
   SH,
@@ -51,7 +52,7 @@ import {
   type SectionInput,
 } from './helpers.js';
 
-const READELF = process.env.LLVM_READELF ?? 'llvm-readelf';
+const READELF = (): string => tool('llvm-readelf', 'LLVM_READELF');
 
 interface ReadelfSection {
   Index: number;
@@ -87,14 +88,14 @@ interface ReadelfRelocation {
 }
 
 function readelfJson(path: string): ReadelfFile {
-  const out = execFileSync(READELF, ['--elf-output-style=JSON', '-h', '-S', '-s', path], { encoding: 'utf8' });
+  const out = execFileSync(READELF(), ['--elf-output-style=JSON', '-h', '-S', '-s', path], { encoding: 'utf8' });
   const parsed = JSON.parse(out) as Array<Record<string, ReadelfFile>>;
   return Object.values(parsed[0]!)[0]!;
 }
 
 /** `llvm-readelf -r` in GNU style (its JSON relocation output is not JSON in LLVM 14), keyed by file offset of the REL section. */
 function readelfRelocations(path: string): Map<number, ReadelfRelocation[]> {
-  const out = execFileSync(READELF, ['-r', '--wide', path], { encoding: 'utf8' });
+  const out = execFileSync(READELF(), ['-r', '--wide', path], { encoding: 'utf8' });
   const bySection = new Map<number, ReadelfRelocation[]>();
   let current: ReadelfRelocation[] | undefined;
   for (const line of out.split('\n')) {

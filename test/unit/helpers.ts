@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readElf, type ElfFile, type ElfSection } from '../../src/elf/reader.js';
 import { ElfError, ObjectError } from '../../src/errors.js';
+import { tool } from '../support/tools.js';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 export const FIXTURE_BUILD = join(REPO, 'test', 'fixtures', 'build');
@@ -553,7 +554,7 @@ export type Json = string | number | boolean | null | Json[] | { [key: string]: 
 
 /** `bpftool btf dump file <path> format raw -j`: the types in bpftool's JSON shape (enumerator values as strings). */
 export function bpftoolTypes(path: string): Array<Record<string, Json>> {
-  const out = execFileSync(process.env.BPFTOOL ?? 'bpftool', ['btf', 'dump', 'file', path, 'format', 'raw', '-j'], { encoding: 'utf8' });
+  const out = execFileSync(tool('bpftool', 'BPFTOOL'), ['btf', 'dump', 'file', path, 'format', 'raw', '-j'], { encoding: 'utf8' });
   // Enumerator values can exceed 2^53: keep them as strings.
   return (JSON.parse(out.replace(/"val":\s*(-?\d+)/g, '"val":"$1"')) as { types: Array<Record<string, Json>> }).types;
 }

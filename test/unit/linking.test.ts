@@ -11,6 +11,7 @@ import { BPF_PSEUDO_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, INSN_SIZE, In
 import { linkProgram, type CodeFunction, type CodeSection } from '../../src/object/program-linker.js';
 import { applyMapReferences, type RelocationTarget } from '../../src/object/relocations.js';
 import type { BpfObjectSpec, MapReference, ProgramSpec } from '../../src/object/spec.js';
+import { tool } from '../support/tools.js';
 import {
   craftedBpfObject,
   encodeInstructions,
@@ -29,8 +30,8 @@ import {
   symbolIndex,
 } from './helpers.js';
 
-const OBJDUMP = process.env.LLVM_OBJDUMP ?? 'llvm-objdump';
-const READELF = process.env.LLVM_READELF ?? 'llvm-readelf';
+const OBJDUMP = (): string => tool('llvm-objdump', 'LLVM_OBJDUMP');
+const READELF = (): string => tool('llvm-readelf', 'LLVM_READELF');
 
 function program(spec: BpfObjectSpec, name: string): ProgramSpec {
   const found = spec.programs.find((p) => p.name === name);
@@ -67,19 +68,19 @@ interface Dump {
 
 function dump(path: string): Dump {
   const sectionNames = new Map<number, string>();
-  for (const line of execFileSync(READELF, ['-S', '--wide', path], { encoding: 'utf8' }).split('\n')) {
+  for (const line of execFileSync(READELF(), ['-S', '--wide', path], { encoding: 'utf8' }).split('\n')) {
     const match = /^\s*\[\s*(\d+)\]\s+(\S+)/.exec(line);
     if (match) sectionNames.set(Number(match[1]), match[2]!);
   }
   const symbols: Array<{ name: string; value: number; size: number; type: string; section: string }> = [];
-  for (const line of execFileSync(READELF, ['-s', '--wide', path], { encoding: 'utf8' }).split('\n')) {
+  for (const line of execFileSync(READELF(), ['-s', '--wide', path], { encoding: 'utf8' }).split('\n')) {
     const match = /^\s*\d+:\s+([0-9a-f]+)\s+(\d+)\s+(\w+)\s+\w+\s+\w+\s+(\d+)\s+(\S+)$/.exec(line);
     if (match) symbols.push({ value: parseInt(match[1]!, 16), size: Number(match[2]), type: match[3]!, section: sectionNames.get(Number(match[4]))!, name: match[5]! });
   }
   const sections = new Map<string, Map<number, DumpInstruction>>();
   let current: Map<number, DumpInstruction> | undefined;
   let last: DumpInstruction | undefined;
-  for (const line of execFileSync(OBJDUMP, ['-d', '-r', path], { encoding: 'utf8' }).split('\n')) {
+  for (const line of execFileSync(OBJDUMP(), ['-d', '-r', path], { encoding: 'utf8' }).split('\n')) {
     let match = /^Disassembly of section (.+):$/.exec(line);
     if (match) {
       current = new Map();

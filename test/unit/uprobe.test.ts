@@ -8,9 +8,8 @@ import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { functionFileOffset, resolveBinaryPath } from '../../src/attach/uprobe.js';
 import { AttachError, KernelError, UsageError } from '../../src/errors.js';
+import { tool } from '../support/tools.js';
 import { REPO, thrown } from './helpers.js';
-
-const CC = process.env.CC ?? 'cc';
 
 const SOURCE = `
 int uo_add(int a, int b) { return a + b; }
@@ -24,13 +23,13 @@ const path = (name: string): string => join(dir, name);
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'lkb-uprobe-'));
   writeFileSync(path('prog.c'), SOURCE);
-  const cc = (...args: string[]): void => void execFileSync(CC, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const cc = (...args: string[]): void => void execFileSync(tool('cc', 'CC'), args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   cc('-O1', '-fPIE', '-pie', '-o', 'pie', 'prog.c');
   cc('-O1', '-fno-pie', '-no-pie', '-o', 'nopie', 'prog.c');
   cc('-O1', '-shared', '-fPIC', '-o', 'lib.so', 'prog.c');
   cc('-O1', '-c', '-o', 'prog.o', 'prog.c');
-  execFileSync('strip', ['-o', 'pie.stripped', 'pie'], { cwd: dir });
-  execFileSync('strip', ['-o', 'lib.stripped.so', 'lib.so'], { cwd: dir });
+  execFileSync(tool('strip'), ['-o', 'pie.stripped', 'pie'], { cwd: dir });
+  execFileSync(tool('strip'), ['-o', 'lib.stripped.so', 'lib.so'], { cwd: dir });
 });
 
 after(() => {
@@ -45,7 +44,7 @@ function attachError(fn: () => unknown): AttachError {
 
 /** The symbol's address as nm prints it (-D: the dynamic symbol table). */
 function nmAddress(file: string, name: string, dynamic = false): bigint {
-  const out = execFileSync('nm', [...(dynamic ? ['-D'] : []), file], { encoding: 'utf8' });
+  const out = execFileSync(tool('nm'), [...(dynamic ? ['-D'] : []), file], { encoding: 'utf8' });
   const line = out.split('\n').find((l) => l.endsWith(` ${name}`) && /^[0-9a-f]+ [TtWi] /.test(l));
   assert.ok(line, `nm ${dynamic ? '-D ' : ''}${file}: no ${name}`);
   return BigInt(`0x${line.split(' ')[0]}`);
@@ -53,7 +52,7 @@ function nmAddress(file: string, name: string, dynamic = false): bigint {
 
 /** The file offset readelf's section headers give for an address in .text. */
 function readelfFileOffset(file: string, address: bigint): bigint {
-  const out = execFileSync('readelf', ['-S', '--wide', file], { encoding: 'utf8' });
+  const out = execFileSync(tool('readelf'), ['-S', '--wide', file], { encoding: 'utf8' });
   const match = /\]\s+\.text\s+PROGBITS\s+([0-9a-f]+)\s+([0-9a-f]+)\s+([0-9a-f]+)/.exec(out);
   assert.ok(match, `readelf -S ${file}: no .text`);
   const [addr, offset, size] = [BigInt(`0x${match[1]}`), BigInt(`0x${match[2]}`), BigInt(`0x${match[3]}`)];

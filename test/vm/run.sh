@@ -27,6 +27,7 @@
 #   LKB_VM_CACHE        kernel cache (default /var/cache/load-kp-bpf/vm)
 #   LKB_VM_KERNEL(S), LKB_VM_TIMEOUT   defaults of --kernel and --timeout
 #   LKB_VM_MEM, LKB_VM_SMP, LKB_VM_CPU   guest MiB (2048), vCPUs (2), qemu -cpu (max)
+#   LKB_VM_TCG_THREAD   single (default) or multi: see "TCG threads" in README.md
 #   LKB_VM_VERBOSE=1    show the guest console on stderr, prefixed [console]
 #   LKB_VM_QUIET=1      no "vm: booting ..." line
 #   LKB_VM_KEEP=1       same as --keep
@@ -178,7 +179,7 @@ qarg() { printf '%s' "${1//,/,,}"; }
 START=$(date +%s)
 timeout --kill-after=10 "$TIMEOUT" \
   qemu-system-x86_64 \
-    -name lkb-vm -accel tcg -cpu "${LKB_VM_CPU:-max}" -m "${LKB_VM_MEM:-2048}" -smp "${LKB_VM_SMP:-2}" \
+    -name lkb-vm -accel tcg,thread="${LKB_VM_TCG_THREAD:-single}" -cpu "${LKB_VM_CPU:-max}" -m "${LKB_VM_MEM:-2048}" -smp "${LKB_VM_SMP:-2}" \
     -nodefaults -no-user-config -display none -no-reboot \
     -kernel "$(qarg "$LKB_VM_VMLINUZ")" -initrd "$(qarg "$LKB_VM_INITRD")" \
     -append "console=ttyS0 quiet panic=-1" \

@@ -18,21 +18,26 @@ const INSTALLED_BY: Record<string, string> = {
 /** Why a test could not run: a tool is missing. Its message is the one line a reader needs. */
 export class MissingToolError extends Error {
   override name = 'MissingToolError';
+  constructor(message: string) {
+    super(message);
+    // The reader needs the message, not where in the test it was raised.
+    this.stack = `${this.name}: ${message}`;
+  }
 }
 
 const found = new Map<string, string>();
 
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // Not in this directory.
-    }
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
   }
-  return undefined;
+}
+
+function onPath(name: string): string | undefined {
+  return (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, name)).find(executable);
 }
 
 /**
@@ -44,7 +49,7 @@ export function tool(name: string, override?: string): string {
   const wanted = (override && process.env[override]) || name;
   const cached = found.get(wanted);
   if (cached) return cached;
-  const path = wanted.includes('/') ? wanted : onPath(wanted);
+  const path = wanted.includes('/') ? (executable(wanted) ? wanted : undefined) : onPath(wanted);
   if (!path) {
     const script = INSTALLED_BY[name] ?? 'test/install-deps.sh';
     throw new MissingToolError(`${wanted} is not installed: run ${script} (as root) to install what the tests need`);

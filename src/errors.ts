@@ -19,6 +19,11 @@ export class UsageError extends LoaderError {
   override name = 'UsageError';
 }
 
+/** A handle (map, program, link, perf event, reader) used after it was closed. */
+export class ClosedError extends LoaderError {
+  override name = 'ClosedError';
+}
+
 /** A malformed ELF file: says what is wrong and where (offset or section). */
 export class ElfError extends LoaderError {
   override name = 'ElfError';

@@ -1,18 +1,19 @@
-// LoadedObject: creates an object's maps and programs in the kernel, attaches them, and owns them all.
-import { ObjectError } from './errors.js';
+// LoadedObject: creates an object's maps and programs in the kernel, attaches them, publishes its pins, and owns them all.
+import { MAP_TYPE } from './abi.js';
+import { LoaderError, ObjectError } from './errors.js';
 import type { Attachment } from './attach/attachment.js';
 import { attachPrepared, type PreparedAttachment } from './attach/prepared.js';
 import type { MapDefinition } from './kernel/bpf.js';
 import { BpfMap, machineCpuCount } from './kernel/maps.js';
-import { DEFAULT_PIN_ROOT, ensureBpffs, openOrCreatePinnedMap, pinPath, type PinState } from './kernel/pins.js';
-import { assertMachineByteOrder, kernelVersionCode, loadProgram } from './kernel/program.js';
+import { DEFAULT_PIN_ROOT, PinTakenError, openPinnedMap, pinPath, pinnedMapId, preparePinRoot, publishPin, type PinState } from './kernel/pins.js';
+import { assertMachineByteOrder, kernelVersionCode, loadProgram, type BpfProgram } from './kernel/program.js';
 import { ResourceScope, type Outcome, type ReleaseFailure } from './kernel/scope.js';
-import { closeFd } from './native.js';
-import { MAP_TYPE, mapTypeName } from './object/map-types.js';
+import { mapTypeName } from './object/map-types.js';
 import { programsNamed } from './object/bpf-object.js';
 import { programTypeOf, requireRole } from './object/conventions.js';
 import { applyMapReferences } from './object/relocations.js';
 import type { BpfObjectSpec, MapSpec, ProgramSpec } from './object/spec.js';
+import { printable } from './text.js';
 
 export interface LoadOptions {
   /** Directory for pinning 1 maps, and parent of tc/globals for pinning 2. Default /sys/fs/bpf. */
@@ -35,10 +36,20 @@ export interface LoadedProgram {
   name: string;
   section: string;
   type: number;
-  fd: number;
+  /** The program's handle. */
+  program: BpfProgram;
   id: number;
   tag: string;
   instructionCount: number;
+}
+
+/** A pinned map whose path no longer holds the map this run used (another map, or nothing). */
+export interface PinChange {
+  map: string;
+  path: string;
+  /** The id of the map this run counted into, and of the one at the path now (undefined: none). */
+  ours: number;
+  now: number | undefined;
 }
 
 /** The definition the kernel gets: a perf event array of 0 entries means one per CPU, as in libbpf. */
@@ -48,23 +59,23 @@ export function effectiveMapDefinition(spec: MapSpec, cpuCount: () => number = m
 }
 
 /** Local storage maps: sk_storage, inode_storage, task_storage, cgrp_storage. */
-const NEEDS_BTF_MAP_TYPES = new Set([24, 28, 29, 32]);
+const NEEDS_BTF_MAP_TYPES = new Set<number>([MAP_TYPE.SK_STORAGE, MAP_TYPE.INODE_STORAGE, MAP_TYPE.TASK_STORAGE, MAP_TYPE.CGRP_STORAGE]);
 
 /** What the kernel cannot be asked for at all; checked before anything is created. */
 function checkLoadable(spec: BpfObjectSpec, programs: ProgramSpec[]): void {
   assertMachineByteOrder(spec.littleEndian, 'the object');
   for (const map of spec.maps) {
     if (map.legacy && (map.legacy.innerId !== 0 || map.type === MAP_TYPE.ARRAY_OF_MAPS || map.type === MAP_TYPE.HASH_OF_MAPS)) {
-      throw new ObjectError(`map '${map.name}' is a map-in-map definition (inner_id ${map.legacy.innerId}), which load-kp-bpf does not support yet`);
+      throw new ObjectError(`map '${printable(map.name)}' is a map-in-map definition (inner_id ${map.legacy.innerId}), which load-kp-bpf does not support yet`);
     }
     if (NEEDS_BTF_MAP_TYPES.has(map.type)) {
-      throw new ObjectError(`map '${map.name}' is a ${mapTypeName(map.type)} map, which the kernel only creates with BTF type ids; load-kp-bpf does not pass BTF to the kernel`);
+      throw new ObjectError(`map '${printable(map.name)}' is a ${mapTypeName(map.type)} map, which the kernel only creates with BTF type ids; load-kp-bpf does not pass BTF to the kernel`);
     }
   }
   for (const program of programs) {
     for (const reference of program.mapReferences) {
       if (!spec.maps.some((m) => m.name === reference.map)) {
-        throw new ObjectError(`instruction ${reference.instruction} of program '${program.name}' refers to map '${reference.map}', which the object does not define`);
+        throw new ObjectError(`instruction ${reference.instruction} of program '${printable(program.name)}' refers to map '${printable(reference.map)}', which the object does not define`);
       }
     }
   }
@@ -74,26 +85,40 @@ function defaultProgramType(program: ProgramSpec): number {
   return programTypeOf(requireRole(program));
 }
 
+/** How many times a start is tried again when other loaders pin the same maps at the same moment. */
+const PIN_RACE_ATTEMPTS = 8;
+
+export interface StartOptions extends LoadOptions {
+  /** The programs to attach, and where (from planAttachments). */
+  attach: ReadonlyArray<{ program: ProgramSpec; prepared: PreparedAttachment }>;
+  /** Told before each attachment is made (for --verbose). */
+  onAttach?: (program: ProgramSpec, prepared: PreparedAttachment) => void;
+  /** Told when another loader pinned a map first and the start begins again reusing it. */
+  onRetry?: (reason: string) => void;
+}
+
 export class LoadedObject {
   readonly maps = new Map<string, LoadedMap>();
   readonly programs = new Map<string, LoadedProgram>();
   readonly attachments: Attachment[] = [];
   private readonly scope = new ResourceScope();
+  /** Maps created by this run that are to be pinned once everything else has worked. */
+  private readonly unpublished: Array<{ loaded: LoadedMap; path: string }> = [];
 
   private constructor(readonly spec: BpfObjectSpec) {}
 
   /**
-   * Creates (or reuses pinned) maps, then loads the chosen programs with their map references
-   * patched. If any step fails, everything created so far is released (new pins removed) and
-   * the error is thrown. The same holds for the attach methods: a failed attach releases the
-   * whole object, so no half-loaded state is ever left.
+   * Creates the maps (reusing compatible pinned ones) and loads the chosen programs with their map
+   * references patched. New pins are not made here: publishPins() makes them once the caller has
+   * attached everything, so a failed load never leaves a pin that others could have started to
+   * use. If any step fails, everything created so far is released and the error is thrown.
    */
-  static load(spec: BpfObjectSpec, options: LoadOptions): LoadedObject {
+  static load(spec: BpfObjectSpec, options: LoadOptions = {}): LoadedObject {
     const programs = programsNamed(spec, options.programs);
     checkLoadable(spec, programs);
+    const pinRoot = spec.maps.some((m) => m.pinning !== 0) ? preparePinRoot(options.pinRoot ?? DEFAULT_PIN_ROOT) : undefined;
     const loaded = new LoadedObject(spec);
     return loaded.scope.guard(() => {
-      const pinRoot = options.pinRoot ?? DEFAULT_PIN_ROOT;
       // Every map is created, used by the chosen programs or not: pinned maps are for other tools too.
       for (const mapSpec of spec.maps) loaded.createMap(mapSpec, pinRoot);
       const kernelVersion = spec.kernelVersion ?? kernelVersionCode();
@@ -102,11 +127,34 @@ export class LoadedObject {
     });
   }
 
-  private createMap(spec: MapSpec, pinRoot: string): void {
+  /**
+   * Loads, attaches every planned program and publishes the pins: the whole start of a run. When
+   * another loader pins one of the maps first, everything is released and the start begins again,
+   * now reusing that map, so every loader of a pinned map ends up counting into the same one.
+   */
+  static start(spec: BpfObjectSpec, options: StartOptions): LoadedObject {
+    for (let attempt = 1; ; attempt++) {
+      const loaded = LoadedObject.load(spec, { ...options, programs: options.attach.map((a) => a.program.name) });
+      try {
+        for (const { program, prepared } of options.attach) {
+          options.onAttach?.(program, prepared);
+          loaded.attach(program.name, prepared);
+        }
+        loaded.publishPins();
+        return loaded;
+      } catch (error) {
+        const failures = loaded.close('failure');
+        if (error instanceof LoaderError) error.releaseFailures.push(...failures);
+        if (!(error instanceof PinTakenError) || attempt === PIN_RACE_ATTEMPTS) throw error;
+        options.onRetry?.(`${error.message}; starting again with it`);
+      }
+    }
+  }
+
+  private createMap(spec: MapSpec, pinRoot: string | undefined): void {
     const definition = effectiveMapDefinition(spec);
-    if (spec.pinning === 0) {
-      const map = BpfMap.create(spec.name, definition);
-      this.scope.defer(`close map '${spec.name}'`, () => map.close());
+    if (spec.pinning === 0 || pinRoot === undefined) {
+      const map = this.scope.own(BpfMap.create(spec.name, definition));
       if (spec.data) {
         map.update(Buffer.alloc(4), Buffer.from(spec.data.initial));
         if (spec.data.readOnly) map.freeze();
@@ -115,26 +163,24 @@ export class LoadedObject {
       return;
     }
     const path = pinPath(pinRoot, spec.name, spec.pinning);
-    ensureBpffs(pinRoot);
-    const pinned = openOrCreatePinnedMap(this.scope, spec.name, definition, path);
-    this.maps.set(spec.name, { name: spec.name, spec, map: pinned.map, pin: { path, state: pinned.state } });
+    const reused = openPinnedMap(spec.name, definition, path);
+    if (reused) {
+      this.maps.set(spec.name, { name: spec.name, spec, map: this.scope.own(reused), pin: { path, state: 'reused' } });
+      return;
+    }
+    const loaded: LoadedMap = { name: spec.name, spec, map: this.scope.own(BpfMap.create(spec.name, definition)) };
+    this.maps.set(spec.name, loaded);
+    this.unpublished.push({ loaded, path });
   }
 
   private loadProgram(program: ProgramSpec, type: number, kernelVersion: number): void {
-    const instructions = applyMapReferences(program.instructions, this.spec.littleEndian, program.mapReferences, (name) => this.maps.get(name)!.map.fd);
-    const handle = loadProgram({
-      type,
-      instructions,
-      license: this.spec.license,
-      kernelVersion,
-      name: program.name,
-    });
-    this.scope.defer(`close program '${program.name}'`, () => closeFd(handle.fd));
+    const instructions = applyMapReferences(program.instructions, this.spec.littleEndian, program.mapReferences, (name) => this.maps.get(name)!.map.fd.value);
+    const handle = this.scope.own(loadProgram({ type, instructions, license: this.spec.license, kernelVersion, name: program.name }));
     this.programs.set(program.name, {
       name: program.name,
       section: program.section,
       type,
-      fd: handle.fd,
+      program: handle,
       id: handle.info.id,
       tag: handle.info.tag,
       instructionCount: instructions.length / 8,
@@ -143,19 +189,45 @@ export class LoadedObject {
 
   program(name: string): LoadedProgram {
     const program = this.programs.get(name);
-    if (!program) throw new ObjectError(`program '${name}' is not loaded`);
+    if (!program) throw new ObjectError(`program '${printable(name)}' is not loaded`);
     return program;
   }
 
   /**
    * Attaches a loaded program to a target prepared (checked) beforehand with prepareKprobe(),
-   * prepareUprobe() or prepareTracepoint().
+   * prepareUprobe() or prepareTracepoint(). A failed attach releases the whole object.
    */
   attach(programName: string, prepared: PreparedAttachment): Attachment {
     const program = this.program(programName);
-    const attachment = this.scope.guard(() => attachPrepared(this.scope, prepared, { fd: program.fd, name: programName }));
+    const attachment = this.scope.guard(() => attachPrepared(this.scope, prepared, program.program));
     this.attachments.push(attachment);
     return attachment;
+  }
+
+  /**
+   * Pins the maps this run created, each only if its path is still free. PinTakenError when
+   * another loader was first: start() then begins again and reuses that map. Pins stay when the
+   * object closes; a failure after this point removes none (others may already use them).
+   */
+  publishPins(): void {
+    while (this.unpublished.length > 0) {
+      const { loaded, path } = this.unpublished[0]!;
+      publishPin(loaded.map, path);
+      loaded.pin = { path, state: 'created' };
+      this.unpublished.shift();
+    }
+  }
+
+  /** Pinned maps whose path now holds another map, or nothing: what this run counted is not there. */
+  changedPins(): PinChange[] {
+    const changes: PinChange[] = [];
+    for (const m of this.maps.values()) {
+      if (!m.pin || m.map.closed) continue;
+      const ours = m.map.info().id;
+      const now = pinnedMapId(m.pin.path);
+      if (now !== ours) changes.push({ map: m.name, path: m.pin.path, ours, now });
+    }
+    return changes;
   }
 
   /** What close() would release, most recent first. */
@@ -163,10 +235,7 @@ export class LoadedObject {
     return this.scope.pending(outcome);
   }
 
-  /**
-   * Detaches and releases everything in reverse order. With 'success' pinned maps stay; with
-   * 'failure' pins this run created are removed too. Returns what could not be released.
-   */
+  /** Detaches and releases everything in reverse order; pinned maps stay. Returns what could not be released. */
   close(outcome: Outcome = 'success'): ReleaseFailure[] {
     return this.scope.close(outcome);
   }

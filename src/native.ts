@@ -3,8 +3,11 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { SyscallError } from './errors.js';
 
-/** An 8-byte pointer field in an attribute buffer, filled with the address of `buffer`. */
-export type PointerField = [offset: number, buffer: Buffer];
+/**
+ * An 8-byte pointer field filled with the address of `buffer`: at `offset` of the attribute buffer,
+ * or of `container` (a struct the attribute points to, such as an info struct with pointer fields).
+ */
+export type PointerField = [offset: number, buffer: Buffer] | [offset: number, buffer: Buffer, container: Buffer];
 
 interface Addon {
   bpf(cmd: number, attr: Buffer, pointers: PointerField[]): number;
@@ -12,6 +15,9 @@ interface Addon {
   ioctl(fd: number, request: number, arg: number): number;
   close(fd: number): void;
   mount(source: string, target: string, fstype: string): void;
+  dupFd(fd: number, min: number): number;
+  getrlimit(resource: number): [soft: number, hard: number];
+  setrlimit(resource: number, soft: number, hard: number): void;
 }
 
 const require = createRequire(import.meta.url);
@@ -50,4 +56,22 @@ export function closeFd(fd: number): void {
 
 export function mount(source: string, target: string, fstype: string): void {
   named(`mount ${fstype} on ${target}`, () => addon.mount(source, target, fstype));
+}
+
+/** A close-on-exec copy of `fd` numbered at least `min`. */
+export function dupFd(fd: number, min: number): number {
+  return named('fcntl(F_DUPFD_CLOEXEC)', () => addon.dupFd(fd, min));
+}
+
+export const RLIMIT = { MEMLOCK: 8, NOFILE: 7 } as const;
+/** An unlimited resource limit. */
+export const RLIM_INFINITY = -1;
+
+export function getrlimit(resource: number): { soft: number; hard: number } {
+  const [soft, hard] = named('getrlimit', () => addon.getrlimit(resource));
+  return { soft, hard };
+}
+
+export function setrlimit(resource: number, soft: number, hard: number): void {
+  named('setrlimit', () => addon.setrlimit(resource, soft, hard));
 }

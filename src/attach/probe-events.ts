@@ -110,6 +110,24 @@ export interface ProbeEventRequest {
   what: string;
 }
 
+/** A tracefs probe event this process created; closing it removes it. */
+export class ProbeEvent {
+  constructor(
+    readonly tracefs: string,
+    readonly file: ProbeEventsFile,
+    readonly group: string,
+    readonly event: string,
+  ) {}
+
+  get releaseDescription(): string {
+    return `remove trace event ${this.group}/${this.event}`;
+  }
+
+  close(): void {
+    removeProbeEvent(this.tracefs, this.file, this.group, this.event);
+  }
+}
+
 /** Creates the event, owned by the scope (removed on release), and returns its trace event id. */
 export function createProbeEvent(scope: ResourceScope, tracefs: string, request: ProbeEventRequest): number {
   const group = EVENT_GROUP[request.file];
@@ -123,7 +141,7 @@ export function createProbeEvent(scope: ResourceScope, tracefs: string, request:
     const words = kernelSays ? `; the kernel says: ${kernelSays}` : '';
     throw kernelError(`creating the ${request.what} (writing '${command}' to ${controlFile})`, error, (errno === undefined ? '' : eventHint(errno)) + words);
   }
-  scope.defer(`remove trace event ${group}/${request.event}`, () => removeProbeEvent(tracefs, request.file, group, request.event));
+  scope.own(new ProbeEvent(tracefs, request.file, group, request.event));
   return traceEventId(tracefs, group, request.event);
 }
 

@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { AttachError, KernelError } from '../errors.js';
 import type { ResourceScope } from '../kernel/scope.js';
 import type { Attachment, EventSource, ProbeKind } from './attachment.js';
-import { PERF_TYPE_TRACEPOINT, openAndAttachPerfEvent, type PerfEventRequest, type ProgramBinding } from './perf-event.js';
+import { PERF_TYPE } from '../abi.js';
+import type { PerfEventRequest } from '../kernel/perf-event.js';
+import type { BpfProgram } from '../kernel/program.js';
+import { openAndAttachPerfEvent, type ProgramBinding } from './perf-event.js';
 import { probePmu, type ProbeFamily, type ProbePmu } from './pmu.js';
 import { EVENT_GROUP, createProbeEvent, probeEventName, removeStaleProbeEvents, type ProbeEventsFile } from './probe-events.js';
 import { tracefsRoot } from './tracefs.js';
@@ -131,13 +134,8 @@ export function tracefsLocation(location: ProbeLocation): string {
   return location.offset === 0n ? location.target : `${location.target}+0x${location.offset.toString(16)}`;
 }
 
-export interface AttachProgram {
-  fd: number;
-  name: string;
-}
-
 /** Attaches a program to a kprobe or uprobe location; every object it creates is owned by the scope. */
-export function attachProbe(scope: ResourceScope, prepared: PreparedProbe, program: AttachProgram): Attachment {
+export function attachProbe(scope: ResourceScope, prepared: PreparedProbe, program: BpfProgram): Attachment {
   const { location, method, support } = prepared;
   const kind = probeKind(location);
   const what = `${kind} on ${location.resolved}`;
@@ -161,10 +159,10 @@ export function attachProbe(scope: ResourceScope, prepared: PreparedProbe, progr
       location: tracefsLocation(location),
       what,
     });
-    perfEvent = { type: PERF_TYPE_TRACEPOINT, config: BigInt(id) };
+    perfEvent = { type: PERF_TYPE.TRACEPOINT, config: BigInt(id) };
     event = `${EVENT_GROUP[file]}/${name}`;
   }
-  const binding = openAndAttachPerfEvent(scope, { request: perfEvent, programFd: program.fd, binding: method.binding, what });
+  const binding = openAndAttachPerfEvent(scope, { request: perfEvent, program, binding: method.binding, what });
   return {
     kind,
     program: program.name,

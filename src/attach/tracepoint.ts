@@ -2,11 +2,13 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AttachError, UsageError } from '../errors.js';
+import { PERF_TYPE } from '../abi.js';
+import type { BpfProgram } from '../kernel/program.js';
 import type { ResourceScope } from '../kernel/scope.js';
 import { closestNames, printable } from '../text.js';
 import type { Attachment } from './attachment.js';
-import { PERF_TYPE_TRACEPOINT, openAndAttachPerfEvent, type ProgramBinding } from './perf-event.js';
-import type { AttachMode, AttachProgram } from './probe.js';
+import { openAndAttachPerfEvent, type ProgramBinding } from './perf-event.js';
+import type { AttachMode } from './probe.js';
 import { traceEventId, tracefsRoot } from './tracefs.js';
 
 /** Splits and checks "category/event" (a ':' separator is accepted too, as perf writes it). */
@@ -53,12 +55,12 @@ export function prepareTracepoint(name: string, mode: AttachMode = 'auto'): Prep
   return { kind: 'tracepoint', tracefs, category, event, binding, reason, notes: [] };
 }
 
-export function attachTracepoint(scope: ResourceScope, prepared: PreparedTracepoint, program: AttachProgram): Attachment {
+export function attachTracepoint(scope: ResourceScope, prepared: PreparedTracepoint, program: BpfProgram): Attachment {
   const name = `${prepared.category}/${prepared.event}`;
   const id = traceEventId(prepared.tracefs, prepared.category, prepared.event);
   const binding = openAndAttachPerfEvent(scope, {
-    request: { type: PERF_TYPE_TRACEPOINT, config: BigInt(id) },
-    programFd: program.fd,
+    request: { type: PERF_TYPE.TRACEPOINT, config: BigInt(id) },
+    program,
     binding: prepared.binding,
     what: `tracepoint ${name}`,
   });

@@ -60,11 +60,12 @@ export async function runLoader(objectPath: string, functionName: string | undef
       mode: options.attachMode,
     });
     plan.forEach((p) => p.prepared.notes.forEach((n) => out.note(n)));
-    loaded = LoadedObject.load(spec, { pinRoot: options.pinRoot, programs: plan.map((p) => p.program.name) });
-    for (const { program, prepared } of plan) {
-      out.verbose(`attaching program '${program.name}' (section '${program.section}'): ${methodReason(prepared)}`);
-      loaded.attach(program.name, prepared);
-    }
+    loaded = LoadedObject.start(spec, {
+      pinRoot: options.pinRoot,
+      attach: plan,
+      onAttach: (program, prepared) => out.verbose(`attaching program '${program.name}' (section '${program.section}'): ${methodReason(prepared)}`),
+      onRetry: (reason) => out.note(reason),
+    });
     outcome = 'success';
     out.loaded(objectPath, loaded);
 
@@ -73,10 +74,11 @@ export async function runLoader(objectPath: string, functionName: string | undef
     signals.stop();
     out.verbose(`received ${signal}: detaching`);
     const contents = out.mapContents(loaded);
+    const changed = loaded.changedPins();
     const releases = loaded.pendingReleases('success');
     const failures = loaded.close('success');
-    out.detached(signal, loaded, contents, releases, failures);
-    return failures.length === 0 ? 0 : 1;
+    out.detached(signal, loaded, contents, releases, failures, changed);
+    return failures.length === 0 && changed.length === 0 ? 0 : 1;
   } catch (error) {
     const failures = loaded?.close('failure') ?? [];
     out.failed(error, failures);

@@ -1,7 +1,7 @@
 // Output of the command line: aligned text for people, JSON lines for scripts, errors on stderr.
 import { LoaderError, VerifierError } from '../errors.js';
 import type { ReleaseFailure } from '../kernel/scope.js';
-import type { LoadedObject } from '../loader.js';
+import type { LoadedObject, PinChange } from '../loader.js';
 import { MAP_TYPE, mapTypeName } from '../object/map-types.js';
 import { programTypeName } from '../kernel/program.js';
 import { mapEntryView, sortEntries, table, type MapEntryView } from './format.js';
@@ -124,8 +124,9 @@ export class Output {
     return contents;
   }
 
-  detached(signal: string, loaded: LoadedObject, contents: MapContents[], released: string[], failures: ReleaseFailure[]): void {
-    const kept = [...loaded.maps.values()].filter((m) => m.pin).map((m) => m.pin!.path);
+  detached(signal: string, loaded: LoadedObject, contents: MapContents[], released: string[], failures: ReleaseFailure[], changed: PinChange[] = []): void {
+    const moved = new Set(changed.map((c) => c.path));
+    const kept = [...loaded.maps.values()].filter((m) => m.pin && !moved.has(m.pin.path)).map((m) => m.pin!.path);
     if (this.options.json) {
       this.json({
         event: 'detached',
@@ -133,6 +134,7 @@ export class Output {
         released,
         kept,
         failures: failures.map((f) => ({ release: f.description, error: messageOf(f.error) })),
+        pinsChanged: changed,
         maps: contents,
       });
     } else {
@@ -147,6 +149,10 @@ export class Output {
       this.lines(lines);
     }
     for (const f of failures) this.note(`could not ${f.description}: ${messageOf(f.error)}`);
+    for (const c of changed) {
+      const now = c.now === undefined ? 'nothing is pinned there now' : `it now holds another map (id ${c.now})`;
+      this.note(`map '${c.map}' is not kept at ${c.path}: ${now}; what this run counted was in map id ${c.ours}, which is gone with it`);
+    }
   }
 
   failed(error: unknown, failures: ReleaseFailure[]): void {

@@ -33,6 +33,10 @@ export class Attr {
     return little ? this.buffer.readUInt32LE(offset) : this.buffer.readUInt32BE(offset);
   }
 
+  readU64(offset: number): bigint {
+    return little ? this.buffer.readBigUInt64LE(offset) : this.buffer.readBigUInt64BE(offset);
+  }
+
   readChars(offset: number, size: number): string {
     return this.buffer.toString('latin1', offset, offset + size).replace(/\0.*$/s, '');
   }

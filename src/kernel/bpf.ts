@@ -1,24 +1,10 @@
-// The bpf() commands the loader uses: attribute layouts (union bpf_attr) and typed calls.
+// The bpf() commands, one typed call each, with attributes laid out by src/abi.ts; fds in and out are plain numbers here.
+import { ATTACH_TYPE, ATTR, BPF_ANY, BPF_CMD, BPF_EXIST, BPF_NOEXIST, BPF_OBJ_NAME_LEN, BTF_INFO, ERRNO, LINK_INFO, MAP_INFO, PROG_INFO } from '../abi.js';
+import { SyscallError } from '../errors.js';
 import { bpf, type PointerField } from '../native.js';
 import { Attr } from './attr.js';
 
-export const BPF_CMD = {
-  MAP_CREATE: 0,
-  MAP_LOOKUP_ELEM: 1,
-  MAP_UPDATE_ELEM: 2,
-  MAP_DELETE_ELEM: 3,
-  MAP_GET_NEXT_KEY: 4,
-  PROG_LOAD: 5,
-  OBJ_PIN: 6,
-  OBJ_GET: 7,
-  PROG_GET_NEXT_ID: 11,
-  MAP_GET_NEXT_ID: 12,
-  PROG_GET_FD_BY_ID: 13,
-  MAP_GET_FD_BY_ID: 14,
-  OBJ_GET_INFO_BY_FD: 15,
-  MAP_FREEZE: 22,
-  LINK_CREATE: 28,
-} as const;
+export { BPF_ANY, BPF_EXIST, BPF_NOEXIST, BPF_OBJ_NAME_LEN };
 
 const COMMAND_NAMES = Object.fromEntries(Object.entries(BPF_CMD).map(([name, value]) => [value, `BPF_${name}`])) as Record<number, string>;
 
@@ -32,8 +18,6 @@ export function cString(text: string): Buffer {
 }
 
 /** Object names in the kernel: at most 15 characters of [A-Za-z0-9_.]. */
-export const BPF_OBJ_NAME_LEN = 16;
-
 export function kernelObjectName(name: string): string {
   return name.replace(/[^A-Za-z0-9_.]/g, '_').slice(0, BPF_OBJ_NAME_LEN - 1);
 }
@@ -46,54 +30,110 @@ export interface MapDefinition {
   flags: number;
 }
 
-export function mapCreate(definition: MapDefinition, name: string, innerMapFd = 0): number {
-  const attr = new Attr(72)
-    .u32(0, definition.type)
-    .u32(4, definition.keySize)
-    .u32(8, definition.valueSize)
-    .u32(12, definition.maxEntries)
-    .u32(16, definition.flags)
-    .u32(20, innerMapFd)
-    .chars(28, kernelObjectName(name), BPF_OBJ_NAME_LEN);
+/** BTF type ids to create a map with, so that its keys and values are typed in the kernel. */
+export interface MapBtf {
+  btfFd: number;
+  keyTypeId: number;
+  valueTypeId: number;
+}
+
+export function mapCreate(definition: MapDefinition, name: string, options: { innerMapFd?: number; btf?: MapBtf } = {}): number {
+  const a = ATTR.MAP_CREATE;
+  const attr = new Attr(a.size)
+    .u32(a.map_type, definition.type)
+    .u32(a.key_size, definition.keySize)
+    .u32(a.value_size, definition.valueSize)
+    .u32(a.max_entries, definition.maxEntries)
+    .u32(a.map_flags, definition.flags)
+    .u32(a.inner_map_fd, options.innerMapFd ?? 0)
+    .chars(a.map_name, kernelObjectName(name), BPF_OBJ_NAME_LEN);
+  if (options.btf) {
+    attr.u32(a.btf_fd, options.btf.btfFd).u32(a.btf_key_type_id, options.btf.keyTypeId).u32(a.btf_value_type_id, options.btf.valueTypeId);
+  }
   return call(BPF_CMD.MAP_CREATE, attr.buffer);
 }
 
 function elemAttr(mapFd: number, flags = 0n): Buffer {
-  return new Attr(32).u32(0, mapFd).u64(24, flags).buffer;
+  return new Attr(ATTR.MAP_ELEM.size).u32(ATTR.MAP_ELEM.map_fd, mapFd).u64(ATTR.MAP_ELEM.flags, flags).buffer;
 }
 
 export function mapLookup(mapFd: number, key: Buffer, value: Buffer): void {
   call(BPF_CMD.MAP_LOOKUP_ELEM, elemAttr(mapFd), [
-    [8, key],
-    [16, value],
+    [ATTR.MAP_ELEM.key, key],
+    [ATTR.MAP_ELEM.value, value],
   ]);
 }
 
-export const BPF_ANY = 0;
-export const BPF_NOEXIST = 1;
-export const BPF_EXIST = 2;
-
 export function mapUpdate(mapFd: number, key: Buffer, value: Buffer, flags: number): void {
   call(BPF_CMD.MAP_UPDATE_ELEM, elemAttr(mapFd, BigInt(flags)), [
-    [8, key],
-    [16, value],
+    [ATTR.MAP_ELEM.key, key],
+    [ATTR.MAP_ELEM.value, value],
   ]);
 }
 
 export function mapDelete(mapFd: number, key: Buffer): void {
-  call(BPF_CMD.MAP_DELETE_ELEM, elemAttr(mapFd), [[8, key]]);
+  call(BPF_CMD.MAP_DELETE_ELEM, elemAttr(mapFd), [[ATTR.MAP_ELEM.key, key]]);
 }
 
 /** Makes a map read-only for user space from now on; the verifier can then trust its contents. */
 export function mapFreeze(mapFd: number): void {
-  call(BPF_CMD.MAP_FREEZE, new Attr(8).u32(0, mapFd).buffer);
+  call(BPF_CMD.MAP_FREEZE, new Attr(ATTR.MAP_FREEZE.size).u32(ATTR.MAP_FREEZE.map_fd, mapFd).buffer);
 }
 
 /** Fills nextKey with the key after `key` (or the first key when key is undefined). */
 export function mapGetNextKey(mapFd: number, key: Buffer | undefined, nextKey: Buffer): void {
-  const pointers: PointerField[] = [[16, nextKey]];
-  if (key) pointers.push([8, key]);
+  const pointers: PointerField[] = [[ATTR.MAP_ELEM.next_key, nextKey]];
+  if (key) pointers.push([ATTR.MAP_ELEM.key, key]);
   call(BPF_CMD.MAP_GET_NEXT_KEY, elemAttr(mapFd), pointers);
+}
+
+export interface BatchRequest {
+  mapFd: number;
+  /** The batch token from the previous call (undefined: start at the beginning). */
+  inBatch?: Buffer;
+  outBatch: Buffer;
+  keys: Buffer;
+  values: Buffer;
+  /** How many entries the buffers hold. */
+  count: number;
+}
+
+/**
+ * BPF_MAP_LOOKUP_BATCH: fills keys and values with up to `count` entries after `inBatch`; returns
+ * how many it wrote and whether the map is exhausted (the kernel's ENOENT with a partial batch).
+ */
+export function mapLookupBatch(request: BatchRequest): { count: number; done: boolean } {
+  const b = ATTR.MAP_BATCH;
+  const attr = new Attr(b.size).u32(b.count, request.count).u32(b.map_fd, request.mapFd);
+  const pointers: PointerField[] = [
+    [b.out_batch, request.outBatch],
+    [b.keys, request.keys],
+    [b.values, request.values],
+  ];
+  if (request.inBatch) pointers.push([b.in_batch, request.inBatch]);
+  try {
+    call(BPF_CMD.MAP_LOOKUP_BATCH, attr.buffer, pointers);
+  } catch (error) {
+    if (error instanceof SyscallError && error.errno === ERRNO.ENOENT) return { count: attr.readU32(b.count), done: true };
+    throw error;
+  }
+  return { count: attr.readU32(b.count), done: false };
+}
+
+/** BPF_MAP_UPDATE_BATCH of `count` keys and values; returns how many were written before any error. */
+export function mapUpdateBatch(mapFd: number, keys: Buffer, values: Buffer, count: number, flags: number): number {
+  const b = ATTR.MAP_BATCH;
+  const attr = new Attr(b.size).u32(b.count, count).u32(b.map_fd, mapFd).u64(b.elem_flags, BigInt(flags));
+  try {
+    call(BPF_CMD.MAP_UPDATE_BATCH, attr.buffer, [
+      [b.keys, keys],
+      [b.values, values],
+    ]);
+  } catch (error) {
+    if (error instanceof SyscallError) (error as SyscallError & { done?: number }).done = attr.readU32(b.count);
+    throw error;
+  }
+  return attr.readU32(b.count);
 }
 
 export interface ProgramLoadRequest {
@@ -104,6 +144,11 @@ export interface ProgramLoadRequest {
   kernelVersion: number;
   name: string;
   expectedAttachType?: number;
+  /** BTF of the program (prog_btf_fd), with its func_info and line_info records. */
+  btf?: { fd: number; funcInfo?: Buffer; funcInfoCount?: number; lineInfo?: Buffer; lineInfoCount?: number };
+  /** The kernel BTF type the program attaches to (fentry, tp_btf, ...), and the object holding it (0: vmlinux). */
+  attachBtfId?: number;
+  attachBtfObjFd?: number;
   /** 0 for no log; 1 or 2 to have the verifier explain itself into logBuffer. */
   logLevel?: number;
   logBuffer?: Buffer;
@@ -116,20 +161,34 @@ export interface ProgramLoadAttr {
 
 /** The attribute buffer for BPF_PROG_LOAD; after the call, `logTrueSize` reads what the kernel wanted (6.4+). */
 export function programLoadAttr(request: ProgramLoadRequest): ProgramLoadAttr {
+  const p = ATTR.PROG_LOAD;
   const insns = Buffer.from(request.instructions.buffer, request.instructions.byteOffset, request.instructions.byteLength);
-  const attr = new Attr(144).u32(0, request.type).u32(4, insns.length / 8);
+  const attr = new Attr(p.size).u32(p.prog_type, request.type).u32(p.insn_cnt, insns.length / 8);
   const pointers: PointerField[] = [
-    [8, insns],
-    [16, cString(request.license)],
+    [p.insns, insns],
+    [p.license, cString(request.license)],
   ];
   if (request.logLevel && request.logBuffer) {
-    attr.u32(24, request.logLevel).u32(28, request.logBuffer.length);
-    pointers.push([32, request.logBuffer]);
+    attr.u32(p.log_level, request.logLevel).u32(p.log_size, request.logBuffer.length);
+    pointers.push([p.log_buf, request.logBuffer]);
   }
   attr
-    .u32(40, request.kernelVersion)
-    .chars(48, kernelObjectName(request.name), BPF_OBJ_NAME_LEN)
-    .u32(68, request.expectedAttachType ?? 0);
+    .u32(p.kern_version, request.kernelVersion)
+    .chars(p.prog_name, kernelObjectName(request.name), BPF_OBJ_NAME_LEN)
+    .u32(p.expected_attach_type, request.expectedAttachType ?? 0);
+  const btf = request.btf;
+  if (btf) {
+    attr.u32(p.prog_btf_fd, btf.fd);
+    if (btf.funcInfo && btf.funcInfoCount) {
+      attr.u32(p.func_info_rec_size, btf.funcInfo.length / btf.funcInfoCount).u32(p.func_info_cnt, btf.funcInfoCount);
+      pointers.push([p.func_info, btf.funcInfo]);
+    }
+    if (btf.lineInfo && btf.lineInfoCount) {
+      attr.u32(p.line_info_rec_size, btf.lineInfo.length / btf.lineInfoCount).u32(p.line_info_cnt, btf.lineInfoCount);
+      pointers.push([p.line_info, btf.lineInfo]);
+    }
+  }
+  if (request.attachBtfId) attr.u32(p.attach_btf_id, request.attachBtfId).u32(p.attach_btf_obj_fd, request.attachBtfObjFd ?? 0);
   return { attr, pointers };
 }
 
@@ -139,38 +198,50 @@ export function programLoad(load: ProgramLoadAttr): number {
 
 /** log_true_size of a BPF_PROG_LOAD attr after a failed call; 0 on kernels that do not report it. */
 export function logTrueSize(load: ProgramLoadAttr): number {
-  return load.attr.readU32(140);
+  return load.attr.readU32(ATTR.PROG_LOAD.log_true_size);
 }
 
 export function objPin(fd: number, path: string): void {
-  call(BPF_CMD.OBJ_PIN, new Attr(16).u32(8, fd).buffer, [[0, cString(path)]]);
+  call(BPF_CMD.OBJ_PIN, new Attr(ATTR.OBJ.size).u32(ATTR.OBJ.bpf_fd, fd).buffer, [[ATTR.OBJ.pathname, cString(path)]]);
 }
 
 export function objGet(path: string): number {
-  return call(BPF_CMD.OBJ_GET, Buffer.alloc(16), [[0, cString(path)]]);
+  return call(BPF_CMD.OBJ_GET, Buffer.alloc(ATTR.OBJ.size), [[ATTR.OBJ.pathname, cString(path)]]);
 }
 
-function infoByFd(fd: number, size: number): Attr {
-  const info = Buffer.alloc(size);
-  call(BPF_CMD.OBJ_GET_INFO_BY_FD, new Attr(16).u32(0, fd).u32(4, size).buffer, [[8, info]]);
+/** OBJ_GET_INFO_BY_FD into an info struct of `size` bytes; `pointers` fill its own pointer fields. */
+function infoByFd(fd: number, info: Buffer, pointers: Array<[offset: number, buffer: Buffer]> = []): Attr {
+  const i = ATTR.INFO_BY_FD;
+  call(BPF_CMD.OBJ_GET_INFO_BY_FD, new Attr(i.size).u32(i.bpf_fd, fd).u32(i.info_len, info.length).buffer, [
+    [i.info, info],
+    ...pointers.map(([offset, buffer]): PointerField => [offset, buffer, info]),
+  ]);
   return new Attr(info);
 }
 
 export interface MapInfo extends MapDefinition {
   id: number;
   name: string;
+  /** The id of the map's BTF in the kernel, 0 when it has none; and its key and value type ids there. */
+  btfId: number;
+  btfKeyTypeId: number;
+  btfValueTypeId: number;
 }
 
 export function mapInfo(fd: number): MapInfo {
-  const info = infoByFd(fd, 88);
+  const m = MAP_INFO;
+  const info = infoByFd(fd, Buffer.alloc(m.size));
   return {
-    type: info.readU32(0),
-    id: info.readU32(4),
-    keySize: info.readU32(8),
-    valueSize: info.readU32(12),
-    maxEntries: info.readU32(16),
-    flags: info.readU32(20),
-    name: info.readChars(24, BPF_OBJ_NAME_LEN),
+    type: info.readU32(m.type),
+    id: info.readU32(m.id),
+    keySize: info.readU32(m.key_size),
+    valueSize: info.readU32(m.value_size),
+    maxEntries: info.readU32(m.max_entries),
+    flags: info.readU32(m.map_flags),
+    name: info.readChars(m.name, BPF_OBJ_NAME_LEN),
+    btfId: info.readU32(m.btf_id),
+    btfKeyTypeId: info.readU32(m.btf_key_type_id),
+    btfValueTypeId: info.readU32(m.btf_value_type_id),
   };
 }
 
@@ -179,43 +250,96 @@ export interface ProgramInfo {
   id: number;
   tag: string;
   name: string;
+  /** Ids of the maps the program uses. */
+  mapIds: number[];
 }
 
 export function programInfo(fd: number): ProgramInfo {
-  const info = infoByFd(fd, 80);
+  const p = PROG_INFO;
+  let info = infoByFd(fd, Buffer.alloc(p.size));
+  const mapCount = info.readU32(p.nr_map_ids);
+  const mapIds: number[] = [];
+  if (mapCount > 0) {
+    // Asked again with room for the ids: map_ids is a pointer inside the info struct.
+    const ids = Buffer.alloc(mapCount * 4);
+    const request = Buffer.alloc(p.size);
+    new Attr(request).u32(p.nr_map_ids, mapCount);
+    info = infoByFd(fd, request, [[p.map_ids, ids]]);
+    const ids32 = new Attr(ids);
+    for (let k = 0; k < Math.min(mapCount, info.readU32(p.nr_map_ids)); k++) mapIds.push(ids32.readU32(k * 4));
+  }
   return {
-    type: info.readU32(0),
-    id: info.readU32(4),
-    tag: info.buffer.toString('hex', 8, 16),
-    name: info.readChars(64, BPF_OBJ_NAME_LEN),
+    type: info.readU32(p.type),
+    id: info.readU32(p.id),
+    tag: info.buffer.toString('hex', p.tag, p.tag + 8),
+    name: info.readChars(p.name, BPF_OBJ_NAME_LEN),
+    mapIds,
   };
 }
 
-/** The id after `startId` among loaded programs (or maps), or undefined at the end. */
+export interface LinkInfo {
+  type: number;
+  id: number;
+  programId: number;
+}
+
+export function linkInfo(fd: number): LinkInfo {
+  const l = LINK_INFO;
+  const info = infoByFd(fd, Buffer.alloc(l.size));
+  return { type: info.readU32(l.type), id: info.readU32(l.id), programId: info.readU32(l.prog_id) };
+}
+
+/** The raw BTF data of a BTF object fd (a map's or a program's BTF, or kernel BTF). */
+export function btfData(fd: number): { id: number; data: Buffer; kernel: boolean; name: string } {
+  const b = BTF_INFO;
+  const first = infoByFd(fd, Buffer.alloc(b.size));
+  const size = first.readU32(b.btf_size);
+  const data = Buffer.alloc(size);
+  const name = Buffer.alloc(64);
+  const request = new Attr(Buffer.alloc(b.size)).u32(b.btf_size, size).u32(b.name_len, name.length);
+  const info = infoByFd(fd, request.buffer, [
+    [b.btf, data],
+    [b.name, name],
+  ]);
+  return { id: info.readU32(b.id), data, kernel: info.readU32(b.kernel_btf) !== 0, name: new Attr(name).readChars(0, name.length) };
+}
+
+/** The id after `startId` among loaded programs, maps, links or BTF objects, or undefined at the end. */
 function nextId(cmd: number, startId: number): number | undefined {
-  const attr = new Attr(12).u32(0, startId);
+  const g = ATTR.GET_ID;
+  const attr = new Attr(g.size).u32(g.start_id, startId);
   try {
     call(cmd, attr.buffer);
   } catch (error) {
-    if ((error as { errno?: number }).errno === 2 /* ENOENT */) return undefined;
+    if (error instanceof SyscallError && error.errno === ERRNO.ENOENT) return undefined;
     throw error;
   }
-  return attr.readU32(4);
+  return attr.readU32(g.next_id);
 }
 
-export function programIds(): number[] {
+function allIds(cmd: number): number[] {
   const ids: number[] = [];
-  for (let id = nextId(BPF_CMD.PROG_GET_NEXT_ID, 0); id !== undefined; id = nextId(BPF_CMD.PROG_GET_NEXT_ID, id)) ids.push(id);
+  for (let id = nextId(cmd, 0); id !== undefined; id = nextId(cmd, id)) ids.push(id);
   return ids;
 }
 
-export function programFdById(id: number): number {
-  return call(BPF_CMD.PROG_GET_FD_BY_ID, new Attr(12).u32(0, id).buffer);
+export const programIds = (): number[] => allIds(BPF_CMD.PROG_GET_NEXT_ID);
+export const mapIds = (): number[] => allIds(BPF_CMD.MAP_GET_NEXT_ID);
+export const linkIds = (): number[] => allIds(BPF_CMD.LINK_GET_NEXT_ID);
+
+function fdById(cmd: number, id: number): number {
+  return call(cmd, new Attr(ATTR.GET_ID.size).u32(ATTR.GET_ID.id, id).buffer);
 }
 
-export const BPF_PERF_EVENT = 41;
+export const programFdById = (id: number): number => fdById(BPF_CMD.PROG_GET_FD_BY_ID, id);
+export const mapFdById = (id: number): number => fdById(BPF_CMD.MAP_GET_FD_BY_ID, id);
+export const linkFdById = (id: number): number => fdById(BPF_CMD.LINK_GET_FD_BY_ID, id);
+export const btfFdById = (id: number): number => fdById(BPF_CMD.BTF_GET_FD_BY_ID, id);
 
 /** BPF_LINK_CREATE for a perf event (kprobe, uprobe, tracepoint): the link owns the attachment. */
-export function linkCreatePerfEvent(programFd: number, perfEventFd: number): number {
-  return call(BPF_CMD.LINK_CREATE, new Attr(32).u32(0, programFd).u32(4, perfEventFd).u32(8, BPF_PERF_EVENT).buffer);
+export function linkCreatePerfEvent(programFd: number, perfEventFd: number, cookie = 0n): number {
+  const l = ATTR.LINK_CREATE;
+  const attr = new Attr(l.size).u32(l.prog_fd, programFd).u32(l.target_fd, perfEventFd).u32(l.attach_type, ATTACH_TYPE.PERF_EVENT);
+  if (cookie !== 0n) attr.u64(l.perf_event_bpf_cookie, cookie);
+  return call(BPF_CMD.LINK_CREATE, attr.buffer);
 }

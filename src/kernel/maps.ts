@@ -1,27 +1,30 @@
-// BpfMap: a map fd with typed element operations (lookup, update, delete, iterate).
+// BpfMap: a map handle with typed element operations (lookup, update, delete, iterate, batches); refused after close.
 import { readFileSync } from 'node:fs';
-import { KernelError, SyscallError, kernelError } from '../errors.js';
+import { ERRNO, MAP_TYPE } from '../abi.js';
+import { KernelError, LoaderError, SyscallError, kernelError } from '../errors.js';
 import { isPerCpuMapType, mapTypeName } from '../object/map-types.js';
-import { closeFd } from '../native.js';
 import {
   BPF_ANY,
   BPF_EXIST,
   BPF_NOEXIST,
   mapCreate,
   mapDelete,
+  mapFdById,
   mapFreeze,
   mapGetNextKey,
   mapInfo,
   mapLookup,
+  mapLookupBatch,
   mapUpdate,
+  mapUpdateBatch,
   objGet,
+  type MapBtf,
   type MapDefinition,
   type MapInfo,
 } from './bpf.js';
+import { Fd } from './fd.js';
 
 export { BPF_ANY, BPF_EXIST, BPF_NOEXIST };
-
-const ENOENT = 2;
 
 /** Number of possible CPUs (per-CPU maps hold one value slot for each). */
 export function possibleCpuCount(text = readFileSync('/sys/devices/system/cpu/possible', 'utf8')): number {
@@ -42,27 +45,64 @@ export function machineCpuCount(): number {
 }
 
 /** What kind of BPF object an fd refers to, from /proc/self/fdinfo. */
-export function fdKind(fd: number): 'map' | 'program' | 'link' | 'other' {
+export function fdKind(fd: number): 'map' | 'program' | 'link' | 'btf' | 'other' {
   const info = readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
   if (/^map_type:/m.test(info)) return 'map';
   if (/^prog_type:/m.test(info)) return 'program';
   if (/^link_type:/m.test(info)) return 'link';
+  if (/^btf_id:/m.test(info) && !/^(map|prog|link)_/m.test(info)) return 'btf';
   return 'other';
 }
 
+/** Bytes of a value as user space sees it: per-CPU maps hold one 8-byte-aligned slot per possible CPU. */
+export function valueBufferSize(definition: MapDefinition, cpus: () => number = machineCpuCount): number {
+  if (!isPerCpuMapType(definition.type)) return definition.valueSize;
+  return Math.ceil(definition.valueSize / 8) * 8 * cpus();
+}
+
+/** Opens an fd through `open` and checks it is a map; the fd is closed again on any failure. */
+function openMap(open: () => number, what: string): BpfMap {
+  let fd: number;
+  try {
+    fd = open();
+  } catch (error) {
+    throw kernelError(`opening ${what}`, error);
+  }
+  const handle = new Fd(fd, what);
+  try {
+    const kind = fdKind(handle.value);
+    if (kind !== 'map') throw new KernelError(`${what} is a ${kind === 'other' ? 'file that is not a BPF object' : kind}, not a map`);
+    const info = mapInfo(handle.value);
+    return new BpfMap(handle, info.name, info);
+  } catch (error) {
+    handle.close();
+    throw error instanceof LoaderError ? error : kernelError(`reading ${what}`, error);
+  }
+}
+
+/** A batch of entries from readBatches(): keys and values laid out back to back. */
+export interface MapBatch {
+  count: number;
+  keys: Buffer;
+  values: Buffer;
+}
+
 export class BpfMap {
-  private open = true;
+  /** The fd, as a handle: every operation goes through it, so none runs after close(). */
+  readonly fd: Fd;
 
   constructor(
-    readonly fd: number,
+    fd: Fd | number,
     readonly name: string,
     readonly definition: MapDefinition,
-  ) {}
+  ) {
+    this.fd = typeof fd === 'number' ? new Fd(fd, `map '${name}'`) : fd;
+  }
 
-  /** Creates a map in the kernel; the caller owns the returned map's fd. */
-  static create(name: string, definition: MapDefinition): BpfMap {
+  /** Creates a map in the kernel; the caller owns the returned map. */
+  static create(name: string, definition: MapDefinition, options: { btf?: MapBtf } = {}): BpfMap {
     try {
-      return new BpfMap(mapCreate(definition, name), name, definition);
+      return new BpfMap(mapCreate(definition, name, options), name, definition);
     } catch (error) {
       throw kernelError(`creating map '${name}' (${mapTypeName(definition.type)}, key ${definition.keySize} B, value ${definition.valueSize} B, max entries ${definition.maxEntries})`, error, createHint(error));
     }
@@ -70,38 +110,40 @@ export class BpfMap {
 
   /** Opens a pinned map; refuses a pin that is not a map. */
   static fromPin(path: string): BpfMap {
-    let fd: number;
-    try {
-      fd = objGet(path);
-    } catch (error) {
-      throw kernelError(`opening pinned map ${path}`, error);
-    }
-    const kind = fdKind(fd);
-    if (kind !== 'map') {
-      closeFd(fd);
-      throw new KernelError(`${path} is pinned, but it is a ${kind}, not a map`);
-    }
-    const info = mapInfo(fd);
-    return new BpfMap(fd, info.name, info);
+    return openMap(() => objGet(path), `the pin ${path}`);
   }
 
+  /** Opens the map with this id. */
+  static fromId(id: number): BpfMap {
+    return openMap(() => mapFdById(id), `map id ${id}`);
+  }
+
+  /** What the kernel says about the map now (id, name, definition, BTF ids). */
   info(): MapInfo {
-    return mapInfo(this.fd);
+    try {
+      return mapInfo(this.fd.value);
+    } catch (error) {
+      throw kernelError(`reading the info of map '${this.name}'`, error);
+    }
+  }
+
+  get closed(): boolean {
+    return this.fd.closed;
   }
 
   /** Bytes of a value as user space sees it: per-CPU maps return one 8-byte-aligned slot per possible CPU. */
   get valueBufferSize(): number {
-    if (!isPerCpuMapType(this.definition.type)) return this.definition.valueSize;
-    return Math.ceil(this.definition.valueSize / 8) * 8 * machineCpuCount();
+    return valueBufferSize(this.definition);
   }
 
   lookup(key: Buffer): Buffer | undefined {
     this.checkKey(key);
+    const fd = this.fd.value;
     const value = Buffer.alloc(this.valueBufferSize);
     try {
-      mapLookup(this.fd, key, value);
+      mapLookup(fd, key, value);
     } catch (error) {
-      if (error instanceof SyscallError && error.errno === ENOENT) return undefined;
+      if (error instanceof SyscallError && error.errno === ERRNO.ENOENT) return undefined;
       throw kernelError(`looking up a key in map '${this.name}'`, error);
     }
     return value;
@@ -112,22 +154,24 @@ export class BpfMap {
     if (value.length !== this.valueBufferSize) {
       throw new KernelError(`map '${this.name}' values are ${this.valueBufferSize} bytes, got ${value.length}`);
     }
+    const fd = this.fd.value;
     try {
-      mapUpdate(this.fd, key, value, flags);
+      mapUpdate(fd, key, value, flags);
     } catch (error) {
-      throw kernelError(`updating map '${this.name}'`, error);
+      throw kernelError(`updating map '${this.name}'`, error, updateHint(error, flags, this.definition.type));
     }
   }
 
   /** Deletes a key; returns false when it was not there. */
   delete(key: Buffer): boolean {
     this.checkKey(key);
+    const fd = this.fd.value;
     try {
-      mapDelete(this.fd, key);
+      mapDelete(fd, key);
       return true;
     } catch (error) {
-      if (error instanceof SyscallError && error.errno === ENOENT) return false;
-      throw kernelError(`deleting a key of map '${this.name}'`, error);
+      if (error instanceof SyscallError && error.errno === ERRNO.ENOENT) return false;
+      throw kernelError(`deleting a key of map '${this.name}'`, error, deleteHint(error, this.definition.type));
     }
   }
 
@@ -137,9 +181,9 @@ export class BpfMap {
     for (;;) {
       const next = Buffer.alloc(this.definition.keySize);
       try {
-        mapGetNextKey(this.fd, key, next);
+        mapGetNextKey(this.fd.value, key, next);
       } catch (error) {
-        if (error instanceof SyscallError && error.errno === ENOENT) return;
+        if (error instanceof SyscallError && error.errno === ERRNO.ENOENT) return;
         throw kernelError(`iterating map '${this.name}'`, error);
       }
       yield next;
@@ -155,19 +199,100 @@ export class BpfMap {
     }
   }
 
+  /**
+   * All entries in batches of up to `batchSize` with BPF_MAP_LOOKUP_BATCH (5.6+), a few system
+   * calls for the whole map; where the kernel or map type has no batch lookup, get-next-key and
+   * lookup, one entry at a time.
+   */
+  *readBatches(batchSize = 4096): Generator<MapBatch> {
+    const keySize = this.definition.keySize;
+    const valueSize = this.valueBufferSize;
+    // The batch token is a key for hash maps and a u32 index for arrays.
+    const token = () => Buffer.alloc(Math.max(keySize, 4));
+    let inBatch: Buffer | undefined;
+    let size = batchSize;
+    for (;;) {
+      const outBatch = token();
+      const keys = Buffer.alloc(keySize * size);
+      const values = Buffer.alloc(valueSize * size);
+      let result: { count: number; done: boolean };
+      try {
+        result = mapLookupBatch({ mapFd: this.fd.value, inBatch, outBatch, keys, values, count: size });
+      } catch (error) {
+        if (error instanceof SyscallError && error.errno === ERRNO.ENOSPC && size < 1 << 20) {
+          // A hash bucket holds more entries than the batch: try again with room for them.
+          size *= 2;
+          continue;
+        }
+        if (inBatch === undefined && error instanceof SyscallError && (error.errno === ERRNO.EINVAL || error.errno === ERRNO.ENOTSUP || error.errno === 524 /* ENOTSUPP */)) {
+          yield* this.readOneByOne(size);
+          return;
+        }
+        throw kernelError(`reading map '${this.name}' in batches (BPF_MAP_LOOKUP_BATCH)`, error);
+      }
+      if (result.count > 0) yield { count: result.count, keys: keys.subarray(0, result.count * keySize), values: values.subarray(0, result.count * valueSize) };
+      if (result.done) return;
+      inBatch = outBatch;
+    }
+  }
+
+  private *readOneByOne(batchSize: number): Generator<MapBatch> {
+    const keySize = this.definition.keySize;
+    const valueSize = this.valueBufferSize;
+    let keys = Buffer.alloc(keySize * batchSize);
+    let values = Buffer.alloc(valueSize * batchSize);
+    let count = 0;
+    for (const [key, value] of this.entries()) {
+      key.copy(keys, count * keySize);
+      value.copy(values, count * valueSize);
+      if (++count === batchSize) {
+        yield { count, keys, values };
+        keys = Buffer.alloc(keySize * batchSize);
+        values = Buffer.alloc(valueSize * batchSize);
+        count = 0;
+      }
+    }
+    if (count > 0) yield { count, keys: keys.subarray(0, count * keySize), values: values.subarray(0, count * valueSize) };
+  }
+
+  /**
+   * Writes `count` entries (keys and values back to back) with BPF_MAP_UPDATE_BATCH where the
+   * kernel has it, else one update per entry.
+   */
+  updateBatch(keys: Buffer, values: Buffer, count: number, flags: number = BPF_ANY): void {
+    const keySize = this.definition.keySize;
+    const valueSize = this.valueBufferSize;
+    if (keys.length !== count * keySize || values.length !== count * valueSize) {
+      throw new KernelError(`map '${this.name}': a batch of ${count} needs ${count * keySize} bytes of keys and ${count * valueSize} of values`);
+    }
+    if (count === 0) return;
+    try {
+      mapUpdateBatch(this.fd.value, keys, values, count, flags);
+      return;
+    } catch (error) {
+      const unsupported = error instanceof SyscallError && (error.errno === ERRNO.EINVAL || error.errno === ERRNO.ENOTSUP || error.errno === 524);
+      const done = (error as { done?: number }).done ?? 0;
+      if (!unsupported || done !== 0) throw kernelError(`updating map '${this.name}' in a batch (BPF_MAP_UPDATE_BATCH)`, error, updateHint(error, flags, this.definition.type));
+    }
+    for (let i = 0; i < count; i++) this.update(keys.subarray(i * keySize, (i + 1) * keySize), values.subarray(i * valueSize, (i + 1) * valueSize), flags);
+  }
+
   /** Forbids further changes from user space (read-only global data). */
   freeze(): void {
     try {
-      mapFreeze(this.fd);
+      mapFreeze(this.fd.value);
     } catch (error) {
       throw kernelError(`freezing map '${this.name}'`, error);
     }
   }
 
+  /** The description of a release, for reports. */
+  get releaseDescription(): string {
+    return `close map '${this.name}'`;
+  }
+
   close(): void {
-    if (!this.open) return;
-    this.open = false;
-    closeFd(this.fd);
+    this.fd.close();
   }
 
   private checkKey(key: Buffer): void {
@@ -178,8 +303,29 @@ export class BpfMap {
 }
 
 function createHint(error: unknown): string {
-  if (error instanceof SyscallError && error.errno === 22 /* EINVAL */) {
+  if (error instanceof SyscallError && error.errno === ERRNO.EINVAL) {
     return '; the kernel refused this map definition (unknown type for this kernel, a size of 0, or flags it does not support)';
+  }
+  return '';
+}
+
+/** Arrays whose every index always exists (fd arrays, such as prog arrays, have empty slots). */
+const ARRAY_TYPES = new Set<number>([MAP_TYPE.ARRAY, MAP_TYPE.PERCPU_ARRAY]);
+
+function updateHint(error: unknown, flags: number, type: number): string {
+  if (!(error instanceof SyscallError)) return '';
+  if (error.errno === ERRNO.EEXIST && flags === BPF_NOEXIST) {
+    return ARRAY_TYPES.has(type) ? '; every index of an array exists, so BPF_NOEXIST always fails on one' : '; the key exists and BPF_NOEXIST was asked';
+  }
+  if (error.errno === ERRNO.ENOENT && flags === BPF_EXIST) return '; the key does not exist and BPF_EXIST was asked';
+  if (error.errno === ERRNO.E2BIG) return `; the map is full (${type === MAP_TYPE.HASH ? 'hash maps do not evict: delete entries or use an LRU hash' : 'no room for a new key'})`;
+  if (error.errno === ERRNO.EPERM && ARRAY_TYPES.has(type)) return '; the map is frozen or read-only for user space';
+  return '';
+}
+
+function deleteHint(error: unknown, type: number): string {
+  if (error instanceof SyscallError && error.errno === ERRNO.EINVAL && ARRAY_TYPES.has(type)) {
+    return '; array entries cannot be deleted (every index always exists): update it to zero instead';
   }
   return '';
 }

@@ -1,17 +1,33 @@
-// Pinned maps on bpffs: where a map is pinned, reusing a compatible pin, creating and pinning a new one.
-import { existsSync, lstatSync, mkdirSync, statfsSync, unlinkSync } from 'node:fs';
+// Pinned maps on bpffs: the pin root (never mounted over a user's directory), reusing a compatible pin, publishing new pins atomically.
+import { existsSync, lstatSync, mkdirSync, rmdirSync, statfsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { ERRNO } from '../abi.js';
 import { KernelError, SyscallError, UsageError, kernelError } from '../errors.js';
 import { mapTypeName } from '../object/map-types.js';
 import type { PinningMode } from '../object/spec.js';
 import { mount } from '../native.js';
+import { printable } from '../text.js';
 import { mapInfo, objGet, objPin, type MapDefinition } from './bpf.js';
+import { Fd } from './fd.js';
 import { BpfMap } from './maps.js';
-import { closeFd } from '../native.js';
-import type { ResourceScope } from './scope.js';
 
 export const DEFAULT_PIN_ROOT = '/sys/fs/bpf';
 const BPF_FS_MAGIC = 0xcafe4a11;
+
+/** Names of filesystems by statfs magic, for the message that refuses a pin root. */
+const FILESYSTEMS: Record<number, string> = {
+  0xef53: 'ext4',
+  0x58465342: 'xfs',
+  0x9123683e: 'btrfs',
+  0x01021994: 'tmpfs',
+  0x794c7630: 'overlayfs',
+  0x62656572: 'sysfs',
+  0x9fa0: 'procfs',
+  0x74726163: 'tracefs',
+  0x64626720: 'debugfs',
+  0x6969: 'nfs',
+  0x01021997: '9p',
+};
 
 /** A map name that is safe to use as one path component under the pin root. */
 export function validatePinName(name: string): void {
@@ -26,64 +42,85 @@ export function pinPath(root: string, name: string, pinning: Exclude<PinningMode
   return pinning === 1 ? join(root, name) : join(root, 'tc', 'globals', name);
 }
 
-function isBpffs(path: string): boolean {
+function filesystemOf(path: string): number | undefined {
   try {
-    return statfsSync(path).type === BPF_FS_MAGIC;
+    return statfsSync(path).type;
   } catch {
-    return false;
-  }
-}
-
-/**
- * Creates each missing directory of `path` in turn. Node 20's mkdirSync({recursive}) spins
- * forever when a kernel filesystem answers ENOENT (as sysfs does under /sys/fs/bpf when bpffs
- * is not mounted), so the walk is done here, one mkdir at a time.
- */
-export function makeDirectories(path: string): void {
-  const missing: string[] = [];
-  for (let dir = resolve(path); !existsSync(dir); dir = dirname(dir)) missing.unshift(dir);
-  for (const dir of missing) {
-    try {
-      mkdirSync(dir);
-    } catch (error) {
-      if (!existsSync(dir)) throw kernelError(`creating directory ${dir}`, error);
-    }
+    return undefined;
   }
 }
 
 function nearestExisting(path: string): string {
   let dir = resolve(path);
-  while (!existsSync(dir)) dir = dirname(dir);
+  while (!existsSync(dir) && dir !== dirname(dir)) dir = dirname(dir);
   return dir;
 }
 
 /**
- * Makes sure the pin root is on a BPF filesystem: mounts bpffs on /sys/fs/bpf when the root lies
- * under it and it is not mounted (as tc does), or on the root itself when it lies elsewhere.
+ * Checks that pins can go under `root`, and returns it as an absolute path. bpffs is mounted
+ * only where tc and libbpf expect it, at /sys/fs/bpf, and only when nothing is mounted there
+ * (it stays: other tools use it). Anywhere else, the root must already lie on a bpffs: the tool
+ * never mounts over a user's directory.
  */
-export function ensureBpffs(root: string): void {
-  if (isBpffs(root)) return;
+export function preparePinRoot(root: string): string {
+  if (root.trim() === '') throw new UsageError('--pin-root is empty; give a directory on a BPF filesystem, e.g. /sys/fs/bpf');
   const absolute = resolve(root);
   const standard = absolute === DEFAULT_PIN_ROOT || absolute.startsWith(`${DEFAULT_PIN_ROOT}/`);
-  const mountPoint = standard && !isBpffs(DEFAULT_PIN_ROOT) ? DEFAULT_PIN_ROOT : absolute;
-  if (!isBpffs(nearestExisting(absolute)) || mountPoint === DEFAULT_PIN_ROOT) {
-    makeDirectories(mountPoint);
+  if (standard && filesystemOf(DEFAULT_PIN_ROOT) !== BPF_FS_MAGIC) {
+    if (!existsSync(DEFAULT_PIN_ROOT)) {
+      throw new KernelError(`${DEFAULT_PIN_ROOT} does not exist, so the BPF filesystem cannot be mounted there (is sysfs mounted on /sys?)`);
+    }
     try {
-      mount('bpf', mountPoint, 'bpf');
+      mount('bpf', DEFAULT_PIN_ROOT, 'bpf');
     } catch (error) {
-      throw kernelError(`mounting the BPF filesystem on ${mountPoint} (needed to pin maps)`, error);
+      throw kernelError(`mounting the BPF filesystem on ${DEFAULT_PIN_ROOT} (needed to pin maps)`, error);
     }
   }
-  makeDirectories(absolute);
+  const existing = nearestExisting(absolute);
+  const type = filesystemOf(existing);
+  if (type !== BPF_FS_MAGIC) {
+    const on = type === undefined ? '' : ` (${existing} is on ${FILESYSTEMS[type] ?? `a filesystem with magic 0x${type.toString(16)}`})`;
+    throw new UsageError(
+      `--pin-root ${printable(absolute)} is not on a BPF filesystem${on}; choose a directory under ${DEFAULT_PIN_ROOT}, or mount one first: mount -t bpf bpf ${printable(absolute)}`,
+    );
+  }
+  return absolute;
+}
+
+/**
+ * Creates the missing directories of `path`, one level at a time (Node 20's recursive mkdirSync
+ * spins when a kernel filesystem answers ENOENT), and returns those it created, outermost first.
+ */
+export function makeDirectories(path: string): string[] {
+  const missing: string[] = [];
+  for (let dir = resolve(path); !existsSync(dir); dir = dirname(dir)) missing.unshift(dir);
+  const created: string[] = [];
+  for (const dir of missing) {
+    try {
+      mkdirSync(dir);
+      created.push(dir);
+    } catch (error) {
+      if (!existsSync(dir)) {
+        removeEmptyDirectories(created);
+        throw kernelError(`creating directory ${dir}`, error);
+      }
+    }
+  }
+  return created;
+}
+
+/** Removes directories this run created (innermost first) while they are empty; others keep theirs. */
+export function removeEmptyDirectories(created: readonly string[]): void {
+  for (const dir of [...created].reverse()) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      return; // not empty (someone pinned there meanwhile) or gone: leave the rest too
+    }
+  }
 }
 
 export type PinState = 'created' | 'reused';
-
-export interface PinnedMap {
-  map: BpfMap;
-  path: string;
-  state: PinState;
-}
 
 /** Field-by-field differences between what the object asks for and what is pinned. */
 export function mapDefinitionDiff(wanted: MapDefinition, pinned: MapDefinition): string[] {
@@ -100,53 +137,65 @@ export function mapDefinitionDiff(wanted: MapDefinition, pinned: MapDefinition):
 }
 
 /**
- * Reuses the map pinned at `path` if its definition matches, otherwise creates the map and pins
- * it. The scope owns the fd; a pin created here is removed again if the scope fails.
+ * The map pinned at `path`, checked against the definition the object wants; undefined when
+ * nothing is pinned there (now: the answer may change the next moment, see publishPin).
  */
-export function openOrCreatePinnedMap(
-  scope: ResourceScope,
-  name: string,
-  definition: MapDefinition,
-  path: string,
-): PinnedMap {
-  for (let attempt = 0; ; attempt++) {
-    if (existsSync(path)) return reusePin(scope, name, definition, path);
-    makeDirectories(dirname(path));
-    const map = BpfMap.create(name, definition);
-    scope.defer(`close map '${name}'`, () => map.close());
-    try {
-      objPin(map.fd, path);
-    } catch (error) {
-      // Another loader pinned the same name between our check and our pin: use theirs.
-      if (error instanceof SyscallError && error.errno === 17 /* EEXIST */ && attempt === 0) continue;
-      throw kernelError(`pinning map '${name}' at ${path}`, error);
-    }
-    const id = map.info().id;
-    scope.undoOnFailure(`unpin ${path}`, () => unpinIfSameMap(path, id));
-    return { map, path, state: 'created' };
+export function openPinnedMap(name: string, definition: MapDefinition, path: string): BpfMap | undefined {
+  if (!lstatSync(path, { throwIfNoEntry: false })) return undefined;
+  let map: BpfMap;
+  try {
+    map = BpfMap.fromPin(path);
+  } catch (error) {
+    // Removed between the look and the open.
+    if (error instanceof KernelError && error.errno === ERRNO.ENOENT) return undefined;
+    throw error;
   }
-}
-
-function reusePin(scope: ResourceScope, name: string, definition: MapDefinition, path: string): PinnedMap {
-  const map = BpfMap.fromPin(path);
-  scope.defer(`close map '${name}'`, () => map.close());
   const differences = mapDefinitionDiff(definition, map.definition);
   if (differences.length > 0) {
+    map.close();
     throw new KernelError(
-      `the map pinned at ${path} does not match map '${name}' of the object (${differences.join('; ')}); remove the pin or rename the map`,
+      `the map pinned at ${path} does not match map '${printable(name)}' of the object (${differences.join('; ')}); remove the pin or rename the map`,
     );
   }
-  return { map, path, state: 'reused' };
+  return map;
 }
 
-/** Removes a pin only while it still refers to the map this run created. */
-function unpinIfSameMap(path: string, id: number): void {
-  if (!lstatSync(path, { throwIfNoEntry: false })) return;
-  const fd = objGet(path);
+/** Another map was pinned at the path first; the loader starts over and reuses it. */
+export class PinTakenError extends KernelError {
+  override name = 'PinTakenError';
+}
+
+/**
+ * Pins a map at `path` only if nothing is there: BPF_OBJ_PIN creates the file or fails with
+ * EEXIST, so two loaders can never both think they created the pin. Directories it had to create
+ * are removed again if the pin fails.
+ */
+export function publishPin(map: BpfMap, path: string): void {
+  const created = makeDirectories(dirname(path));
   try {
-    if (mapInfo(fd).id !== id) return;
-  } finally {
-    closeFd(fd);
+    objPin(map.fd.value, path);
+  } catch (error) {
+    removeEmptyDirectories(created);
+    if (error instanceof SyscallError && error.errno === ERRNO.EEXIST) {
+      throw new PinTakenError(`another map was pinned at ${path} while this one was being loaded`, error.errno, { cause: error });
+    }
+    throw kernelError(`pinning map '${printable(map.name)}' at ${path}`, error);
   }
-  unlinkSync(path);
+}
+
+/** The id of the map pinned at `path` now, or undefined when nothing (or no map) is pinned there. */
+export function pinnedMapId(path: string): number | undefined {
+  let fd: Fd;
+  try {
+    fd = new Fd(objGet(path), `pin ${path}`);
+  } catch {
+    return undefined;
+  }
+  try {
+    return mapInfo(fd.value).id;
+  } catch {
+    return undefined;
+  } finally {
+    fd.close();
+  }
 }

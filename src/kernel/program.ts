@@ -1,16 +1,14 @@
-// Loading programs: BPF_PROG_LOAD with kern_version, a name, and the verifier's log on rejection.
+// BpfProgram: loading a program (BPF_PROG_LOAD with kern_version, a name, the verifier's log on rejection) and its handle.
 import { readFileSync } from 'node:fs';
 import { endianness, release, version } from 'node:os';
+import { ERRNO, PROG_TYPE } from '../abi.js';
 import { LoaderError, ObjectError, SyscallError, VerifierError, errnoName, kernelError, permissionHint } from '../errors.js';
-import { closeFd } from '../native.js';
-import { logTrueSize, programInfo, programLoad, programLoadAttr, type ProgramInfo, type ProgramLoadRequest } from './bpf.js';
+import { logTrueSize, programFdById, programInfo, programLoad, programLoadAttr, type ProgramInfo, type ProgramLoadRequest } from './bpf.js';
+import { Fd } from './fd.js';
 
-export const PROG_TYPE = {
-  KPROBE: 2,
-  TRACEPOINT: 5,
-} as const;
+export { PROG_TYPE };
 
-const PROGRAM_TYPE_NAMES: Record<number, string> = { 1: 'socket_filter', 2: 'kprobe', 3: 'sched_cls', 4: 'sched_act', 5: 'tracepoint', 6: 'xdp', 7: 'perf_event', 17: 'raw_tracepoint' };
+const PROGRAM_TYPE_NAMES = Object.fromEntries(Object.entries(PROG_TYPE).map(([name, value]) => [value, name.toLowerCase()])) as Record<number, string>;
 
 export function programTypeName(type: number): string {
   return PROGRAM_TYPE_NAMES[type] ?? `type ${type}`;
@@ -49,9 +47,46 @@ export function assertMachineByteOrder(littleEndian: boolean, what: string): voi
   }
 }
 
-export interface LoadedProgramHandle {
-  fd: number;
-  info: ProgramInfo;
+/** A loaded program: its fd as a handle, and what the kernel says of it. */
+export class BpfProgram {
+  readonly fd: Fd;
+
+  constructor(
+    fd: number,
+    readonly name: string,
+    readonly info: ProgramInfo,
+  ) {
+    this.fd = new Fd(fd, `program '${name}'`);
+  }
+
+  /** Opens the loaded program with this id. */
+  static fromId(id: number): BpfProgram {
+    let fd: number;
+    try {
+      fd = programFdById(id);
+    } catch (error) {
+      throw kernelError(`opening program id ${id}`, error);
+    }
+    try {
+      const info = programInfo(fd);
+      return new BpfProgram(fd, info.name, info);
+    } catch (error) {
+      new Fd(fd, `program id ${id}`).close();
+      throw kernelError(`reading program id ${id}`, error);
+    }
+  }
+
+  get type(): number {
+    return this.info.type;
+  }
+
+  get releaseDescription(): string {
+    return `close program '${this.name}'`;
+  }
+
+  close(): void {
+    this.fd.close();
+  }
 }
 
 const INITIAL_LOG_SIZE = 64 * 1024;
@@ -59,26 +94,26 @@ const INITIAL_LOG_SIZE = 64 * 1024;
 const MAX_LOG_SIZE = (0xffffffff >>> 8) - 1;
 
 /** Loads a program; a verifier rejection becomes a VerifierError holding the whole log. */
-export function loadProgram(options: ProgramLoadRequest): LoadedProgramHandle {
+export function loadProgram(options: ProgramLoadRequest): BpfProgram {
   const step = `loading program '${options.name}'`;
   let fd: number;
   try {
     fd = programLoad(programLoadAttr(options));
   } catch (first) {
     if (!(first instanceof SyscallError)) throw kernelError(step, first);
-    if (first.errno === 1 || first.errno === 13) {
+    if (first.errno === ERRNO.EPERM || first.errno === ERRNO.EACCES) {
       // EACCES also means "the verifier said no": only call it a permission problem if the log is empty.
       const log = verifierLog(options);
-      if (log.text === '' && first.errno === 1) throw kernelError(step, first, permissionHint(1));
+      if (log.text === '' && first.errno === ERRNO.EPERM) throw kernelError(step, first, permissionHint(ERRNO.EPERM));
       throw verifierError(step, first, log);
     }
-    if (first.errno === 22 || first.errno === 7 /* E2BIG */ || first.errno === 28 /* ENOSPC */) throw verifierError(step, first, verifierLog(options));
+    if (first.errno === ERRNO.EINVAL || first.errno === ERRNO.E2BIG || first.errno === ERRNO.ENOSPC) throw verifierError(step, first, verifierLog(options));
     throw kernelError(step, first);
   }
   try {
-    return { fd, info: programInfo(fd) };
+    return new BpfProgram(fd, options.name, programInfo(fd));
   } catch (error) {
-    closeFd(fd);
+    new Fd(fd, `program '${options.name}'`).close();
     throw kernelError(`reading back program '${options.name}'`, error);
   }
 }
@@ -96,11 +131,11 @@ function verifierLog(options: ProgramLoadRequest): VerifierLog {
     const load = programLoadAttr({ ...options, logLevel: 1, logBuffer });
     try {
       // Accepted on the second try: nothing to explain, and the fd must not leak.
-      closeFd(programLoad(load));
+      new Fd(programLoad(load), `program '${options.name}'`).close();
       return { text: '', truncated: false };
     } catch (error) {
       const text = logBuffer.toString('utf8', 0, Math.max(0, logBuffer.indexOf(0))).trimEnd();
-      const tooSmall = error instanceof SyscallError && error.errno === 28; /* ENOSPC */
+      const tooSmall = error instanceof SyscallError && error.errno === ERRNO.ENOSPC;
       if (!tooSmall || size >= MAX_LOG_SIZE) return { text, truncated: tooSmall };
       const wanted = logTrueSize(load);
       size = Math.min(MAX_LOG_SIZE, wanted > size ? wanted : size * 4);

@@ -1,12 +1,18 @@
-// ResourceScope: the one owner of every kernel object a load creates, unwound in reverse order.
+// ResourceScope: the one owner of every handle a load creates, closed in reverse order on success, failure or signal.
 import { LoaderError, type ReleaseFailure } from '../errors.js';
 
 export type Outcome = 'success' | 'failure';
 
+/** Anything a scope can own: a map, a program, a link, a perf event, a tracefs event, a reader. */
+export interface Releasable {
+  /** What closing it does, for reports: "close map 'counts'", "remove trace event kprobes/x". */
+  readonly releaseDescription: string;
+  close(): void;
+}
+
 interface Entry {
-  description: string;
-  release: () => void;
-  /** Runs only when the scope closes with 'failure' (e.g. removing a pin this run created). */
+  handle: Releasable;
+  /** Runs only when the scope closes with 'failure' (undoing something that would otherwise stay). */
   onlyOnFailure: boolean;
 }
 
@@ -16,16 +22,17 @@ export class ResourceScope {
   private readonly entries: Entry[] = [];
   private closedWith: Outcome | undefined;
 
-  /** Registers the release of something just created; it runs whenever the scope closes. */
-  defer(description: string, release: () => void): void {
-    this.assertOpen(description);
-    this.entries.push({ description, release, onlyOnFailure: false });
+  /** Takes ownership of a handle just created; it is closed whenever the scope closes. Returns it. */
+  own<T extends Releasable>(handle: T): T {
+    this.assertOpen(handle.releaseDescription);
+    this.entries.push({ handle, onlyOnFailure: false });
+    return handle;
   }
 
   /** Registers an undo that runs only if the scope closes with 'failure'. */
   undoOnFailure(description: string, undo: () => void): void {
     this.assertOpen(description);
-    this.entries.push({ description, release: undo, onlyOnFailure: true });
+    this.entries.push({ handle: { releaseDescription: description, close: undo }, onlyOnFailure: true });
   }
 
   get closed(): boolean {
@@ -34,7 +41,7 @@ export class ResourceScope {
 
   /** Descriptions of what a close would release now, most recent first. */
   pending(outcome: Outcome): string[] {
-    return this.entries.filter((e) => outcome === 'failure' || !e.onlyOnFailure).map((e) => e.description).reverse();
+    return this.entries.filter((e) => outcome === 'failure' || !e.onlyOnFailure).map((e) => e.handle.releaseDescription).reverse();
   }
 
   /**
@@ -49,9 +56,9 @@ export class ResourceScope {
       const entry = this.entries.pop()!;
       if (entry.onlyOnFailure && outcome === 'success') continue;
       try {
-        entry.release();
+        entry.handle.close();
       } catch (error) {
-        failures.push({ description: entry.description, error });
+        failures.push({ description: entry.handle.releaseDescription, error });
       }
     }
     return failures;
@@ -72,6 +79,6 @@ export class ResourceScope {
   }
 
   private assertOpen(description: string): void {
-    if (this.closedWith !== undefined) throw new Error(`resource scope already closed; cannot own ${description}`);
+    if (this.closedWith !== undefined) throw new LoaderError(`resource scope already closed; cannot own ${description}`);
   }
 }

@@ -5,7 +5,7 @@ import { after, describe, test } from 'node:test';
 import { BpfMap } from '../../src/kernel/maps.js';
 import { objPin } from '../../src/kernel/bpf.js';
 import { PROG_TYPE } from '../../src/kernel/program.js';
-import { ensureBpffs } from '../../src/kernel/pins.js';
+import { makeDirectories } from '../../src/kernel/pins.js';
 import { LoadedObject } from '../../src/loader.js';
 import { parseBpfObject } from '../../src/object/bpf-object.js';
 import { ElfError, KernelError } from '../../src/errors.js';
@@ -14,6 +14,12 @@ import { loadedProgramIds, pinnedCounter, removeScratchPinRoots, scratchPinRoot 
 
 const kprobe = { programType: () => PROG_TYPE.KPROBE };
 const spec = (path: string) => parseBpfObject(readFileSync(path));
+/** Loads and publishes the pins, as a start with nothing to attach. */
+function loadAndPin(...args: Parameters<typeof LoadedObject.load>): LoadedObject {
+  const loaded = LoadedObject.load(...args);
+  loaded.publishPins();
+  return loaded;
+}
 after(removeScratchPinRoots);
 
 function setCounter(path: string, key: number, value: bigint): void {
@@ -32,7 +38,7 @@ function setCounter(path: string, key: number, value: bigint): void {
 describe('pinning', () => {
   test('pinning 1 maps are created and pinned at <root>/<name>, and stay after close', () => {
     const pins = scratchPinRoot('p1');
-    const loaded = LoadedObject.load(spec(EXAMPLE), { pinRoot: pins, ...kprobe });
+    const loaded = loadAndPin(spec(EXAMPLE), { pinRoot: pins, ...kprobe });
     assert.deepEqual(
       [...loaded.maps.values()].map((m) => m.pin),
       [
@@ -48,7 +54,7 @@ describe('pinning', () => {
 
   test('pinning 2 maps go to <root>/tc/globals/<name>, created when tc never ran', () => {
     const pins = scratchPinRoot('p2');
-    const loaded = LoadedObject.load(spec(fixture('pin_global.o')), { pinRoot: pins, ...kprobe });
+    const loaded = loadAndPin(spec(fixture('pin_global.o')), { pinRoot: pins, ...kprobe });
     assert.deepEqual(loaded.maps.get('pg_shared')?.pin, { path: `${pins}/tc/globals/pg_shared`, state: 'created' });
     loaded.close('success');
     assert.ok(existsSync(`${pins}/tc/globals/pg_shared`));
@@ -56,9 +62,9 @@ describe('pinning', () => {
 
   test('a compatible pin is reused and keeps its values', () => {
     const pins = scratchPinRoot('reuse');
-    LoadedObject.load(spec(EXAMPLE), { pinRoot: pins, ...kprobe }).close('success');
+    loadAndPin(spec(EXAMPLE), { pinRoot: pins, ...kprobe }).close('success');
     setCounter(`${pins}/kp_bpf_cmds`, 5, 41n);
-    const second = LoadedObject.load(spec(EXAMPLE), { pinRoot: pins, ...kprobe });
+    const second = loadAndPin(spec(EXAMPLE), { pinRoot: pins, ...kprobe });
     assert.equal(second.maps.get('kp_bpf_cmds')?.pin?.state, 'reused');
     // The reused map is the very map the program now writes to: read through the loader's fd.
     const k = Buffer.alloc(4);
@@ -70,13 +76,13 @@ describe('pinning', () => {
 
   test('an incompatible pin is refused with a field-by-field diff and left untouched', () => {
     const pins = scratchPinRoot('conflict');
-    LoadedObject.load(spec(EXAMPLE), { pinRoot: pins, ...kprobe }).close('success');
+    loadAndPin(spec(EXAMPLE), { pinRoot: pins, ...kprobe }).close('success');
     setCounter(`${pins}/kp_bpf_cmds`, 0, 7n);
     const before = BpfMap.fromPin(`${pins}/kp_bpf_cmds`);
     const idBefore = before.info().id;
     before.close();
     assert.throws(
-      () => LoadedObject.load(spec(fixture('pin_conflict.o')), { pinRoot: pins, ...kprobe }),
+      () => loadAndPin(spec(fixture('pin_conflict.o')), { pinRoot: pins, ...kprobe }),
       (error: unknown) => {
         assert.ok(error instanceof KernelError);
         assert.match(error.message, new RegExp(`the map pinned at ${pins}/kp_bpf_cmds does not match map 'kp_bpf_cmds'`));
@@ -95,23 +101,23 @@ describe('pinning', () => {
 
   test('a pinned program where a map should be is refused clearly', () => {
     const pins = scratchPinRoot('notmap');
-    const loaded = LoadedObject.load(spec(fixture('no_license.o')), { pinRoot: pins, ...kprobe });
+    const loaded = loadAndPin(spec(fixture('no_license.o')), { pinRoot: pins, ...kprobe });
     // Pin the program itself where test_prog expects its map.
-    LoadedObject.load(spec(EXAMPLE), { pinRoot: pins, ...kprobe }).close('success');
+    loadAndPin(spec(EXAMPLE), { pinRoot: pins, ...kprobe }).close('success');
     rmSync(`${pins}/kp_bpf_cmds`);
-    objPin(loaded.program('no_license').fd, `${pins}/kp_bpf_cmds`);
+    objPin(loaded.program('no_license').program.fd.value, `${pins}/kp_bpf_cmds`);
     loaded.close('success');
     assert.throws(
-      () => LoadedObject.load(spec(EXAMPLE), { pinRoot: pins, ...kprobe }),
-      new RegExp(`${pins}/kp_bpf_cmds is pinned, but it is a program, not a map`),
+      () => loadAndPin(spec(EXAMPLE), { pinRoot: pins, ...kprobe }),
+      new RegExp(`the pin ${pins}/kp_bpf_cmds is a program, not a map`),
     );
     assert.ok(existsSync(`${pins}/kp_bpf_cmds`), 'the foreign pin stays');
   });
 
-  test('when the second map fails, the first map pin created by this run is removed', () => {
+  test('when the second map fails, no pin is made at all', () => {
     const pins = scratchPinRoot('second');
     assert.throws(
-      () => LoadedObject.load(spec(fixture('second_map_fails.o')), { pinRoot: pins, ...kprobe }),
+      () => loadAndPin(spec(fixture('second_map_fails.o')), { pinRoot: pins, ...kprobe }),
       /creating map 'smf_bad' \(hash, key 0 B, value 8 B, max entries 1\): EINVAL/,
     );
     assert.equal(existsSync(`${pins}/smf_good`), false);
@@ -121,11 +127,11 @@ describe('pinning', () => {
   test('a failure does not remove a pin this run only reused', () => {
     const pins = scratchPinRoot('keepreused');
     const existing = BpfMap.create('smf_good', { type: 2, keySize: 4, valueSize: 8, maxEntries: 1, flags: 0 });
-    ensureBpffs(pins);
-    objPin(existing.fd, `${pins}/smf_good`);
+    makeDirectories(pins);
+    objPin(existing.fd.value, `${pins}/smf_good`);
     const id = existing.info().id;
     existing.close();
-    assert.throws(() => LoadedObject.load(spec(fixture('second_map_fails.o')), { pinRoot: pins, ...kprobe }), /creating map 'smf_bad'/);
+    assert.throws(() => loadAndPin(spec(fixture('second_map_fails.o')), { pinRoot: pins, ...kprobe }), /creating map 'smf_bad'/);
     const still = BpfMap.fromPin(`${pins}/smf_good`);
     assert.equal(still.info().id, id);
     still.close();
@@ -135,7 +141,7 @@ describe('pinning', () => {
 describe('objects the kernel must not see', () => {
   test('a big-endian object is refused before any map is created', () => {
     const pins = scratchPinRoot('bpfeb');
-    assert.throws(() => LoadedObject.load(spec(fixture('example_test_prog.bpfeb.o')), { pinRoot: pins, ...kprobe }), (e: unknown) => {
+    assert.throws(() => loadAndPin(spec(fixture('example_test_prog.bpfeb.o')), { pinRoot: pins, ...kprobe }), (e: unknown) => {
       assert.ok(e instanceof ElfError);
       assert.match((e as Error).message, /big-endian but this machine is little-endian; rebuild it with -target bpfel/);
       return true;

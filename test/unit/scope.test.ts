@@ -2,12 +2,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LoaderError } from '../../src/errors.js';
-import { ResourceScope } from '../../src/kernel/scope.js';
+import { ResourceScope, type Releasable } from '../../src/kernel/scope.js';
+
+const handle = (releaseDescription: string, close: () => unknown): Releasable => ({ releaseDescription, close: () => void close() });
 
 test('releases run in reverse order of creation', () => {
   const scope = new ResourceScope();
   const order: string[] = [];
-  for (const name of ['map', 'program', 'event', 'perf fd']) scope.defer(name, () => order.push(name));
+  for (const name of ['map', 'program', 'event', 'perf fd']) scope.own(handle(name, () => order.push(name)));
   assert.deepEqual(scope.pending('success'), ['perf fd', 'event', 'program', 'map']);
   assert.deepEqual(scope.close('success'), []);
   assert.deepEqual(order, ['perf fd', 'event', 'program', 'map']);
@@ -16,14 +18,14 @@ test('releases run in reverse order of creation', () => {
 test('undo-on-failure entries run only when the scope fails', () => {
   const ran: string[] = [];
   const ok = new ResourceScope();
-  ok.defer('close map', () => ran.push('close map'));
+  ok.own(handle('close map', () => ran.push('close map')));
   ok.undoOnFailure('unpin', () => ran.push('unpin'));
   ok.close('success');
   assert.deepEqual(ran, ['close map']);
 
   ran.length = 0;
   const failed = new ResourceScope();
-  failed.defer('close map', () => ran.push('close map'));
+  failed.own(handle('close map', () => ran.push('close map')));
   failed.undoOnFailure('unpin', () => ran.push('unpin'));
   assert.deepEqual(failed.pending('failure'), ['unpin', 'close map']);
   failed.close('failure');
@@ -33,26 +35,26 @@ test('undo-on-failure entries run only when the scope fails', () => {
 test('a failing release is reported and the others still run; closing twice does nothing', () => {
   const scope = new ResourceScope();
   const ran: string[] = [];
-  scope.defer('first', () => ran.push('first'));
-  scope.defer('broken', () => {
+  scope.own(handle('first', () => ran.push('first')));
+  scope.own(handle('broken', () => {
     throw new Error('EBUSY');
-  });
-  scope.defer('last', () => ran.push('last'));
+  }));
+  scope.own(handle('last', () => ran.push('last')));
   const failures = scope.close('success');
   assert.deepEqual(ran, ['last', 'first']);
   assert.deepEqual(failures.map((f) => [f.description, (f.error as Error).message]), [['broken', 'EBUSY']]);
   assert.deepEqual(scope.close('failure'), []);
   assert.deepEqual(ran, ['last', 'first']);
-  assert.throws(() => scope.defer('late', () => undefined), /resource scope already closed; cannot own late/);
+  assert.throws(() => scope.own(handle('late', () => undefined)), /resource scope already closed; cannot own late/);
 });
 
 test('guard unwinds on an exception and attaches what could not be released', () => {
   const scope = new ResourceScope();
   const ran: string[] = [];
-  scope.defer('close map', () => ran.push('close map'));
-  scope.defer('remove event', () => {
+  scope.own(handle('close map', () => ran.push('close map')));
+  scope.own(handle('remove event', () => {
     throw new Error('EBUSY');
-  });
+  }));
   const error = new LoaderError('attaching failed');
   assert.throws(() => scope.guard(() => {
     throw error;

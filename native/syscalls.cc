@@ -1,11 +1,19 @@
 // The system calls load-kp-bpf needs and nothing else: check arguments, make one call, throw errno.
+// Streaming lives here only where memory ordering or waiting demands it: mmap'd ring reads with
+// acquire/release, fd readiness on the event loop, and writes that never block.
 #include <napi.h>
 
 #include <cerrno>
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <unordered_map>
+#include <uv.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/mount.h>
@@ -157,6 +165,264 @@ Napi::Value Mount(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// ---------------------------------------------------------------------------------------------
+// Memory maps of perf and BPF ring buffers, as external ArrayBuffers.
+
+struct Mapping {
+  void* address;
+  size_t length;
+  bool mapped;
+};
+std::unordered_map<void*, Mapping*> mappings;
+
+void FinalizeMapping(Napi::Env, void*, Mapping* mapping) {
+  if (mapping->mapped) munmap(mapping->address, mapping->length);
+  mappings.erase(mapping->address);
+  delete mapping;
+}
+
+// mmap(fd, length, offset, writable) -> ArrayBuffer over the shared mapping.
+Napi::Value Mmap(const Napi::CallbackInfo& info) {
+  int fd = static_cast<int>(IntArg(info, 0, "mmap", "fd must be a non-negative integer", 0, INT32_MAX));
+  size_t length = static_cast<size_t>(IntArg(info, 1, "mmap", "length must be a positive integer", 1, INT64_MAX));
+  off_t offset = static_cast<off_t>(IntArg(info, 2, "mmap", "offset must be a non-negative integer", 0, INT64_MAX));
+  if (info.Length() < 4 || !info[3].IsBoolean()) throw ArgError(info.Env(), "mmap", "writable must be a boolean");
+  int prot = PROT_READ | (info[3].As<Napi::Boolean>().Value() ? PROT_WRITE : 0);
+  void* address = mmap(nullptr, length, prot, MAP_SHARED, fd, offset);
+  if (address == MAP_FAILED) throw ErrnoError(info.Env(), errno, "mmap");
+  Mapping* mapping = new Mapping{address, length, true};
+  mappings[address] = mapping;
+  return Napi::ArrayBuffer::New(info.Env(), address, length, FinalizeMapping, mapping);
+}
+
+// munmap(arrayBuffer): unmaps a buffer from mmap() and detaches it, so no access outlives the mapping.
+Napi::Value Munmap(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsArrayBuffer()) throw ArgError(info.Env(), "munmap", "argument must be an ArrayBuffer from mmap");
+  Napi::ArrayBuffer buffer = info[0].As<Napi::ArrayBuffer>();
+  if (buffer.IsDetached()) return info.Env().Undefined();
+  auto found = mappings.find(buffer.Data());
+  if (found == mappings.end() || !found->second->mapped) throw ArgError(info.Env(), "munmap", "argument must be an ArrayBuffer from mmap");
+  Mapping* mapping = found->second;
+  if (munmap(mapping->address, mapping->length) < 0) throw ErrnoError(info.Env(), errno, "munmap");
+  mapping->mapped = false;
+  buffer.Detach();
+  return info.Env().Undefined();
+}
+
+Napi::ArrayBuffer MappedArg(const Napi::CallbackInfo& info, size_t i, const char* fn) {
+  if (i >= info.Length() || !info[i].IsArrayBuffer()) throw ArgError(info.Env(), fn, "expected an ArrayBuffer from mmap");
+  Napi::ArrayBuffer buffer = info[i].As<Napi::ArrayBuffer>();
+  if (buffer.IsDetached()) throw ArgError(info.Env(), fn, "the mapping was unmapped");
+  return buffer;
+}
+
+// perfRingRead(mapping, headOffset, tailOffset, dataOffset, dataSize, out) -> bytes copied.
+// Copies whole records (struct perf_event_header + body) from the ring of a perf event mmap into
+// out, in order, unwrapping them; reads data_head with acquire and stores data_tail with release,
+// as the perf ABI requires. Returns minus a record's size when out cannot hold even that one.
+Napi::Value PerfRingRead(const Napi::CallbackInfo& info) {
+  const char* fn = "perfRingRead";
+  Napi::ArrayBuffer mapping = MappedArg(info, 0, fn);
+  size_t headOffset = static_cast<size_t>(IntArg(info, 1, fn, "headOffset", 0, INT32_MAX));
+  size_t tailOffset = static_cast<size_t>(IntArg(info, 2, fn, "tailOffset", 0, INT32_MAX));
+  size_t dataOffset = static_cast<size_t>(IntArg(info, 3, fn, "dataOffset", 0, INT64_MAX));
+  uint64_t dataSize = static_cast<uint64_t>(IntArg(info, 4, fn, "dataSize", 1, INT64_MAX));
+  Napi::Buffer<uint8_t> out = BufferArg(info, 5, fn, "out must be a Buffer");
+  if ((dataSize & (dataSize - 1)) != 0 || dataOffset + dataSize > mapping.ByteLength() || headOffset + 8 > dataOffset || tailOffset + 8 > dataOffset) {
+    throw ArgError(info.Env(), fn, "the ring's layout does not fit the mapping");
+  }
+  uint8_t* base = static_cast<uint8_t*>(mapping.Data());
+  uint64_t* headPtr = reinterpret_cast<uint64_t*>(base + headOffset);
+  uint64_t* tailPtr = reinterpret_cast<uint64_t*>(base + tailOffset);
+  const uint8_t* data = base + dataOffset;
+  uint64_t head = __atomic_load_n(headPtr, __ATOMIC_ACQUIRE);
+  uint64_t tail = __atomic_load_n(tailPtr, __ATOMIC_RELAXED);
+  uint8_t* dst = out.Data();
+  size_t capacity = out.Length();
+  size_t copied = 0;
+  auto copyOut = [&](uint64_t from, size_t n, uint8_t* to) {
+    size_t at = static_cast<size_t>(from & (dataSize - 1));
+    size_t first = std::min(n, static_cast<size_t>(dataSize - at));
+    std::memcpy(to, data + at, first);
+    if (first < n) std::memcpy(to + first, data, n - first);
+  };
+  double result = 0;
+  while (tail < head) {
+    uint8_t header[8];
+    copyOut(tail, 8, header);
+    uint16_t size;
+    std::memcpy(&size, header + 6, sizeof size);
+    if (size < 8 || size > head - tail) break;  // a torn record: stop, the rest comes next time
+    if (copied + size > capacity) {
+      if (copied == 0) result = -static_cast<double>(size);
+      break;
+    }
+    copyOut(tail, size, dst + copied);
+    copied += size;
+    tail += size;
+  }
+  __atomic_store_n(tailPtr, tail, __ATOMIC_RELEASE);
+  return Napi::Number::New(info.Env(), result < 0 ? result : static_cast<double>(copied));
+}
+
+// ringbufRead(consumer, producer, dataOffset, dataSize, out, headerSize, busyBit, discardBit)
+//   -> [bytes copied, records discarded].
+// Reads committed records of a BPF ring buffer in order: producer_pos and each length word with
+// acquire, consumer_pos with release after each record, as the kernel's ring buffer ABI requires.
+// Stops at a record still being written (busy bit). Skips discarded ones. Each record goes to out
+// as a u32 length, 4 bytes of padding and the data padded to 8 bytes. The data area is mapped
+// twice in a row by the kernel, so a record is contiguous even where it wraps.
+Napi::Value RingbufRead(const Napi::CallbackInfo& info) {
+  const char* fn = "ringbufRead";
+  Napi::ArrayBuffer consumer = MappedArg(info, 0, fn);
+  Napi::ArrayBuffer producer = MappedArg(info, 1, fn);
+  size_t dataOffset = static_cast<size_t>(IntArg(info, 2, fn, "dataOffset", 8, INT64_MAX));
+  uint64_t dataSize = static_cast<uint64_t>(IntArg(info, 3, fn, "dataSize", 1, INT64_MAX));
+  Napi::Buffer<uint8_t> out = BufferArg(info, 4, fn, "out must be a Buffer");
+  uint32_t headerSize = static_cast<uint32_t>(IntArg(info, 5, fn, "headerSize", 8, 64));
+  uint32_t busyBit = static_cast<uint32_t>(IntArg(info, 6, fn, "busyBit", 1, UINT32_MAX));
+  uint32_t discardBit = static_cast<uint32_t>(IntArg(info, 7, fn, "discardBit", 1, UINT32_MAX));
+  if ((dataSize & (dataSize - 1)) != 0 || consumer.ByteLength() < 8 || dataOffset + 2 * dataSize > producer.ByteLength()) {
+    throw ArgError(info.Env(), fn, "the ring's layout does not fit the mappings");
+  }
+  uint64_t* consumerPos = static_cast<uint64_t*>(consumer.Data());
+  uint64_t* producerPos = static_cast<uint64_t*>(producer.Data());
+  const uint8_t* data = static_cast<uint8_t*>(producer.Data()) + dataOffset;
+  uint8_t* dst = out.Data();
+  size_t capacity = out.Length();
+  size_t copied = 0;
+  double discarded = 0;
+  uint64_t cons = __atomic_load_n(consumerPos, __ATOMIC_ACQUIRE);
+  bool full = false;
+  for (;;) {
+    uint64_t prod = __atomic_load_n(producerPos, __ATOMIC_ACQUIRE);
+    bool progress = false;
+    while (cons < prod) {
+      const uint32_t* lenPtr = reinterpret_cast<const uint32_t*>(data + (cons & (dataSize - 1)));
+      uint32_t len = __atomic_load_n(lenPtr, __ATOMIC_ACQUIRE);
+      if (len & busyBit) break;
+      uint32_t size = len & ~(busyBit | discardBit);
+      size_t recordBytes = (static_cast<size_t>(size) + headerSize + 7) & ~static_cast<size_t>(7);
+      if (!(len & discardBit)) {
+        size_t outBytes = 8 + ((static_cast<size_t>(size) + 7) & ~static_cast<size_t>(7));
+        if (copied + outBytes > capacity) {
+          full = true;
+          break;
+        }
+        std::memcpy(dst + copied, &size, 4);
+        std::memset(dst + copied + 4, 0, 4);
+        std::memcpy(dst + copied + 8, reinterpret_cast<const uint8_t*>(lenPtr) + headerSize, size);
+        copied += outBytes;
+      } else {
+        discarded++;
+      }
+      cons += recordBytes;
+      __atomic_store_n(consumerPos, cons, __ATOMIC_RELEASE);
+      progress = true;
+    }
+    if (full || !progress) break;
+  }
+  Napi::Array result = Napi::Array::New(info.Env(), 2);
+  result.Set(uint32_t{0}, Napi::Number::New(info.Env(), static_cast<double>(copied)));
+  result.Set(uint32_t{1}, Napi::Number::New(info.Env(), discarded));
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Readiness of an fd on Node's event loop (libuv poll), and writes that never block.
+
+class FdWatch : public Napi::ObjectWrap<FdWatch> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "FdWatch", {InstanceMethod("stop", &FdWatch::Stop)});
+  }
+
+  // new FdWatch(fd, callback): calls callback() on the event loop whenever fd is readable.
+  explicit FdWatch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FdWatch>(info) {
+    int fd = static_cast<int>(IntArg(info, 0, "FdWatch", "fd must be a non-negative integer", 0, INT32_MAX));
+    if (info.Length() < 2 || !info[1].IsFunction()) throw ArgError(info.Env(), "FdWatch", "callback must be a function");
+    callback_ = Napi::Persistent(info[1].As<Napi::Function>());
+    context_ = std::make_unique<Napi::AsyncContext>(info.Env(), "FdWatch");
+    uv_loop_t* loop = nullptr;
+    napi_get_uv_event_loop(info.Env(), &loop);
+    handle_ = new uv_poll_t;
+    handle_->data = this;
+    int err = uv_poll_init(loop, handle_, fd);
+    if (err == 0) err = uv_poll_start(handle_, UV_READABLE, OnReady);
+    if (err != 0) {
+      uv_close(reinterpret_cast<uv_handle_t*>(handle_), OnClosed);
+      handle_ = nullptr;
+      throw ErrnoError(info.Env(), -err, "uv_poll");
+    }
+    Ref();  // alive while watching, even if JS drops it
+  }
+
+  ~FdWatch() override { StopWatching(); }
+
+ private:
+  static void OnReady(uv_poll_t* handle, int status, int) {
+    FdWatch* self = static_cast<FdWatch*>(handle->data);
+    if (self == nullptr) return;
+    Napi::Env env = self->callback_.Env();
+    Napi::HandleScope scope(env);
+    Napi::Value error = status < 0 ? Napi::Number::New(env, -status) : env.Undefined();
+    self->callback_.MakeCallback(env.Global(), {error}, *self->context_);
+  }
+
+  static void OnClosed(uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); }
+
+  void StopWatching() {
+    if (handle_ == nullptr) return;
+    uv_poll_stop(handle_);
+    handle_->data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(handle_), OnClosed);
+    handle_ = nullptr;
+    Unref();
+  }
+
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    StopWatching();
+    return info.Env().Undefined();
+  }
+
+  uv_poll_t* handle_ = nullptr;
+  Napi::FunctionReference callback_;
+  std::unique_ptr<Napi::AsyncContext> context_;
+};
+
+// writeReady(fd, buffer, offset, length, chunk) -> bytes written.
+// Writes while poll() says the fd takes data, at most `chunk` bytes at a time (PIPE_BUF for pipes,
+// which then cannot block); returns at once when it does not. Never blocks on a stuck reader.
+Napi::Value WriteReady(const Napi::CallbackInfo& info) {
+  const char* fn = "writeReady";
+  int fd = static_cast<int>(IntArg(info, 0, fn, "fd must be a non-negative integer", 0, INT32_MAX));
+  Napi::Buffer<uint8_t> buffer = BufferArg(info, 1, fn, "buffer must be a Buffer");
+  size_t offset = static_cast<size_t>(IntArg(info, 2, fn, "offset", 0, INT64_MAX));
+  size_t length = static_cast<size_t>(IntArg(info, 3, fn, "length", 0, INT64_MAX));
+  size_t chunk = static_cast<size_t>(IntArg(info, 4, fn, "chunk must be positive", 1, INT64_MAX));
+  if (offset + length > buffer.Length()) throw ArgError(info.Env(), fn, "offset and length outside the buffer");
+  size_t written = 0;
+  while (written < length) {
+    struct pollfd p = {fd, POLLOUT, 0};
+    int ready = poll(&p, 1, 0);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) throw ErrnoError(info.Env(), errno, "poll");
+    if (ready == 0) break;
+    if (p.revents & (POLLERR | POLLHUP | POLLNVAL)) {
+      if (written > 0) break;
+      throw ErrnoError(info.Env(), (p.revents & POLLNVAL) ? EBADF : EPIPE, "write");
+    }
+    ssize_t n = write(fd, buffer.Data() + offset + written, std::min(chunk, length - written));
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n < 0) {
+      if (written > 0) break;
+      throw ErrnoError(info.Env(), errno, "write");
+    }
+    written += static_cast<size_t>(n);
+  }
+  return Napi::Number::New(info.Env(), static_cast<double>(written));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bpf", Napi::Function::New(env, Bpf, "bpf"));
   exports.Set("perfEventOpen", Napi::Function::New(env, PerfEventOpen, "perfEventOpen"));
@@ -166,6 +432,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("dupFd", Napi::Function::New(env, DupFd, "dupFd"));
   exports.Set("getrlimit", Napi::Function::New(env, GetRlimit, "getrlimit"));
   exports.Set("setrlimit", Napi::Function::New(env, SetRlimit, "setrlimit"));
+  exports.Set("mmap", Napi::Function::New(env, Mmap, "mmap"));
+  exports.Set("munmap", Napi::Function::New(env, Munmap, "munmap"));
+  exports.Set("perfRingRead", Napi::Function::New(env, PerfRingRead, "perfRingRead"));
+  exports.Set("ringbufRead", Napi::Function::New(env, RingbufRead, "ringbufRead"));
+  exports.Set("FdWatch", FdWatch::Define(env));
+  exports.Set("writeReady", Napi::Function::New(env, WriteReady, "writeReady"));
   return exports;
 }
 

@@ -351,5 +351,5 @@ export const PERF_RECORD = { LOST: 2, SAMPLE: 9 } as const;
 
 /** Each record: a u32 length word (with the two flag bits) and a u32 page offset, then the data. */
 export const BPF_RINGBUF_HDR_SZ = 8;
-export const BPF_RINGBUF_BUSY_BIT = 1 << 31;
+export const BPF_RINGBUF_BUSY_BIT = 0x80000000;
 export const BPF_RINGBUF_DISCARD_BIT = 1 << 30;

@@ -1,4 +1,5 @@
 // Error types: every failure names the step that failed, the errno in words, and what to do.
+import { readFileSync } from 'node:fs';
 import { getSystemErrorName } from 'node:util';
 
 /** Something that could not be released while unwinding. */
@@ -95,15 +96,48 @@ export function errnoName(errno: number): string {
   }
 }
 
-/** What to do about errors that mean "you may not", whatever the step. */
-export function permissionHint(errno: number): string {
-  if (errno === 1 /* EPERM */ || errno === 13 /* EACCES */) {
-    return '; run as root (or grant CAP_BPF and CAP_PERFMON; before 5.11 also raise the memlock limit; kernel lockdown also refuses this)';
-  }
-  return '';
+/** Whether this process runs as root: a hint to "run as root" is useless then. */
+function isRoot(): boolean {
+  return process.geteuid?.() === 0;
 }
 
-/** Wraps a failed system call of a named step into a KernelError with the errno in words and a hint. */
+const CAP_SYS_ADMIN = 21n;
+const CAP_PERFMON = 38n;
+const CAP_BPF = 39n;
+
+/** The effective capability set (CapEff of /proc/self/status), or undefined when unreadable. */
+function effectiveCapabilities(): bigint | undefined {
+  try {
+    const match = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    return match ? BigInt(`0x${match[1]}`) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What to do about a kernel operation that answered "you may not" (EPERM, EACCES), fitting who asked. */
+export function permissionHint(errno: number): string {
+  if (errno !== 1 /* EPERM */ && errno !== 13 /* EACCES */) return '';
+  const caps = effectiveCapabilities();
+  const has = (cap: bigint): boolean => caps !== undefined && (caps & (1n << cap)) !== 0n;
+  const bpfCapable = has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON));
+  if (!isRoot() && !bpfCapable) return '; run as root (or grant CAP_BPF and CAP_PERFMON)';
+  if (caps !== undefined && !bpfCapable) {
+    return '; this process lacks the capabilities BPF needs (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN): something dropped them (a container, setpriv, capsh)';
+  }
+  return '; this process has the capabilities, so something else refuses: kernel lockdown (/sys/kernel/security/lockdown), a seccomp filter or an LSM; before 5.11 also the memlock limit (ulimit -l)';
+}
+
+/** What to do about a file that may not be read or written: nothing about BPF capabilities. */
+export function fileAccessHint(errno: number): string {
+  if (errno !== 1 && errno !== 13) return '';
+  return isRoot() ? '; even root may not: a read-only mount, file attributes or an LSM refuse it' : '; this user may not: check its permissions, or run as root';
+}
+
+/**
+ * Wraps a failure of a named step into a KernelError with the errno in words and a hint: the
+ * given one, or for a refused kernel operation (bpf, perf_event_open, ioctl, mount) what fits.
+ */
 export function kernelError(step: string, error: unknown, hint = ''): LoaderError {
   if (error instanceof SyscallError) {
     const extra = hint || permissionHint(error.errno);
@@ -111,8 +145,7 @@ export function kernelError(step: string, error: unknown, hint = ''): LoaderErro
   }
   const errno = nodeErrno(error);
   if (errno !== undefined) {
-    const extra = hint || permissionHint(errno);
-    return new KernelError(`${step}: ${errnoName(errno)} (${describeErrno(error)})${extra}`, errno, { cause: error });
+    return new KernelError(`${step}: ${errnoName(errno)} (${describeErrno(error)})${hint || fileAccessHint(errno)}`, errno, { cause: error });
   }
   if (error instanceof LoaderError) return error;
   return new KernelError(`${step}: ${error instanceof Error ? error.message : String(error)}`, undefined, { cause: error });

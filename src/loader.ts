@@ -5,6 +5,7 @@ import type { Attachment } from './attach/attachment.js';
 import { attachPrepared, type PreparedAttachment } from './attach/prepared.js';
 import type { MapDefinition } from './kernel/bpf.js';
 import { BpfMap, machineCpuCount } from './kernel/maps.js';
+import { raiseMemlockLimit } from './kernel/memlock.js';
 import { DEFAULT_PIN_ROOT, PinTakenError, openPinnedMap, pinPath, pinnedMapId, preparePinRoot, publishPin, type PinState } from './kernel/pins.js';
 import { assertMachineByteOrder, kernelVersionCode, loadProgram, type BpfProgram } from './kernel/program.js';
 import { ResourceScope, type Outcome, type ReleaseFailure } from './kernel/scope.js';
@@ -117,6 +118,7 @@ export class LoadedObject {
     const programs = programsNamed(spec, options.programs);
     checkLoadable(spec, programs);
     const pinRoot = spec.maps.some((m) => m.pinning !== 0) ? preparePinRoot(options.pinRoot ?? DEFAULT_PIN_ROOT) : undefined;
+    raiseMemlockLimit();
     const loaded = new LoadedObject(spec);
     return loaded.scope.guard(() => {
       // Every map is created, used by the chosen programs or not: pinned maps are for other tools too.

@@ -18,6 +18,12 @@ interface Addon {
   dupFd(fd: number, min: number): number;
   getrlimit(resource: number): [soft: number, hard: number];
   setrlimit(resource: number, soft: number, hard: number): void;
+  mmap(fd: number, length: number, offset: number, writable: boolean): ArrayBuffer;
+  munmap(mapping: ArrayBuffer): void;
+  perfRingRead(mapping: ArrayBuffer, headOffset: number, tailOffset: number, dataOffset: number, dataSize: number, out: Buffer): number;
+  ringbufRead(consumer: ArrayBuffer, producer: ArrayBuffer, dataOffset: number, dataSize: number, out: Buffer, headerSize: number, busyBit: number, discardBit: number): [bytes: number, discarded: number];
+  FdWatch: new (fd: number, callback: (errno: number | undefined) => void) => { stop(): void };
+  writeReady(fd: number, buffer: Buffer, offset: number, length: number, chunk: number): number;
 }
 
 const require = createRequire(import.meta.url);
@@ -74,4 +80,58 @@ export function getrlimit(resource: number): { soft: number; hard: number } {
 
 export function setrlimit(resource: number, soft: number, hard: number): void {
   named('setrlimit', () => addon.setrlimit(resource, soft, hard));
+}
+
+/** A shared memory map of an fd (a perf event's ring, a BPF ring buffer), as an ArrayBuffer; munmap() ends it. */
+export function mmap(fd: number, length: number, offset: number, writable: boolean): ArrayBuffer {
+  return named('mmap', () => addon.mmap(fd, length, offset, writable));
+}
+
+/** Unmaps a buffer from mmap(); the ArrayBuffer is detached, so nothing can read the memory after. */
+export function munmap(mapping: ArrayBuffer): void {
+  named('munmap', () => addon.munmap(mapping));
+}
+
+/** The layout of a perf event ring in its mapping (from src/abi.ts and the page size). */
+export interface PerfRingLayout {
+  headOffset: number;
+  tailOffset: number;
+  dataOffset: number;
+  dataSize: number;
+}
+
+/**
+ * Copies whole perf records from the ring into `out` and frees their space in the ring. Returns
+ * the bytes copied, or minus the size of the first record when `out` cannot hold it.
+ */
+export function perfRingRead(mapping: ArrayBuffer, layout: PerfRingLayout, out: Buffer): number {
+  return addon.perfRingRead(mapping, layout.headOffset, layout.tailOffset, layout.dataOffset, layout.dataSize, out);
+}
+
+/** The layout of a BPF ring buffer and its record header bits (from src/abi.ts). */
+export interface RingbufLayout {
+  dataOffset: number;
+  dataSize: number;
+  headerSize: number;
+  busyBit: number;
+  discardBit: number;
+}
+
+/**
+ * Copies committed records of a BPF ring buffer into `out` (each: u32 length, 4 bytes padding,
+ * data padded to 8) and frees them in the ring; discarded records are counted and skipped.
+ */
+export function ringbufRead(consumer: ArrayBuffer, producer: ArrayBuffer, layout: RingbufLayout, out: Buffer): { bytes: number; discarded: number } {
+  const [bytes, discarded] = addon.ringbufRead(consumer, producer, layout.dataOffset, layout.dataSize, out, layout.headerSize, layout.busyBit, layout.discardBit);
+  return { bytes, discarded };
+}
+
+/** Calls `onReady` on the event loop whenever `fd` is readable, until stop(); with an errno on an error. */
+export function watchFd(fd: number, onReady: (errno: number | undefined) => void): { stop(): void } {
+  return named('uv_poll', () => new addon.FdWatch(fd, onReady));
+}
+
+/** Writes as much as the fd takes now without blocking, `chunk` bytes at a time; returns how much. */
+export function writeReady(fd: number, buffer: Buffer, offset: number, length: number, chunk: number): number {
+  return named('write', () => addon.writeReady(fd, buffer, offset, length, chunk));
 }

@@ -1,4 +1,4 @@
-// Small text helpers for messages: closest-name suggestions.
+// Small text helpers for messages: closest-name suggestions, names made printable, text made safe for a terminal.
 
 /** Levenshtein distance, giving up (returning max + 1) once it must exceed `max`. */
 export function editDistance(a: string, b: string, max = Number.POSITIVE_INFINITY): number {
@@ -59,5 +59,17 @@ export function printable(name: string): string {
         return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
       }
     }
+  });
+}
+
+/**
+ * Text made safe to write to a terminal: every control character (escape sequences, backspace,
+ * carriage return, line breaks), DEL and C1 control becomes a visible \xNN escape. Backslashes
+ * stay as they are, so text already passed through printable() is not escaped twice.
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
   });
 }

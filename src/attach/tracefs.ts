@@ -7,12 +7,18 @@ import { mount } from '../native.js';
 const TRACEFS_MAGIC = 0x74726163;
 export const TRACEFS_PATHS = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
 
-function isTracefs(path: string): boolean {
+const SYSFS_MAGIC = 0x62656572;
+
+function statfsSafe(path: string): number | undefined {
   try {
-    return statfsSync(path).type === TRACEFS_MAGIC;
+    return statfsSync(path).type;
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+function isTracefs(path: string): boolean {
+  return statfsSafe(path) === TRACEFS_MAGIC;
 }
 
 let cachedRoot: string | undefined;
@@ -22,7 +28,8 @@ function accessible(root: string): string {
   try {
     accessSync(root, constants.R_OK | constants.X_OK);
   } catch (error) {
-    throw kernelError(`using tracefs at ${root}`, error, '; run as root (tracefs is root-only unless its permissions were changed)');
+    const asRoot = process.geteuid?.() === 0;
+    throw kernelError(`using tracefs at ${root}`, error, asRoot ? '' : '; run as root (tracefs is root-only unless its permissions were changed)');
   }
   return root;
 }
@@ -34,6 +41,10 @@ export function tracefsRoot(): string {
   if (cachedRoot) return accessible(cachedRoot);
   const target = TRACEFS_PATHS[0]!;
   if (!existsSync(target)) {
+    // A hidden /sys (a container, a chroot without sysfs) is not a kernel without tracing.
+    if (statfsSafe('/sys') !== SYSFS_MAGIC || !existsSync('/sys/kernel')) {
+      throw new AttachError(`tracefs is not available: ${target} does not exist because sysfs is not mounted on /sys (mount -t sysfs sysfs /sys)`);
+    }
     throw new AttachError(`tracefs is not available: ${target} does not exist (is the kernel built with CONFIG_TRACING?)`);
   }
   try {

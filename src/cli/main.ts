@@ -1,97 +1,17 @@
-// The command line: parse arguments, load and attach, wait for a signal, detach and report.
+// The command line: its options and subcommands, dispatched to the run and map commands.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { planAttachments } from '../attach/plan.js';
-import { methodReason } from '../attach/prepared.js';
-import { ATTACH_MODES, type AttachMode } from '../attach/probe.js';
-import { LoaderError, kernelError } from '../errors.js';
+import { ATTACH_MODES } from '../attach/probe.js';
 import { DEFAULT_PIN_ROOT } from '../kernel/pins.js';
-import type { Outcome } from '../kernel/scope.js';
-import { LoadedObject } from '../loader.js';
-import { parseBpfObject } from '../object/bpf-object.js';
-import type { BpfObjectSpec } from '../object/spec.js';
 import { Output } from './output.js';
-import { SignalWatch } from './signals.js';
-
-export interface CliOptions {
-  verbose: boolean;
-  json: boolean;
-  pinRoot: string;
-  retprobe: boolean;
-  program: string[];
-  attachMode: AttachMode;
-}
+import { runLoader, type RunOptions } from './run.js';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
 
-function readObject(path: string): BpfObjectSpec {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (error) {
-    throw kernelError(`reading ${path}`, error);
-  }
-  try {
-    return parseBpfObject(bytes);
-  } catch (error) {
-    if (error instanceof LoaderError) error.message = `${path}: ${error.message}`;
-    throw error;
-  }
-}
-
-/** Loads, attaches, waits for SIGINT/SIGTERM/SIGHUP, detaches. Returns the exit code. */
-export async function runLoader(objectPath: string, functionName: string | undefined, options: CliOptions, out: Output): Promise<number> {
-  const signals = new SignalWatch(['SIGINT', 'SIGTERM', 'SIGHUP']);
-  let loaded: LoadedObject | undefined;
-  let outcome: Outcome = 'failure';
-  // Last resort for exits that bypass the paths below (process.exit from elsewhere).
-  const onExit = (): void => void loaded?.close(outcome);
-  process.on('exit', onExit);
-  try {
-    const spec = readObject(objectPath);
-    spec.notices.forEach((n) => out.note(n));
-    const plan = planAttachments(spec, {
-      programs: options.program,
-      ...(functionName === undefined ? {} : { function: functionName }),
-      retprobe: options.retprobe,
-      mode: options.attachMode,
-    });
-    plan.forEach((p) => p.prepared.notes.forEach((n) => out.note(n)));
-    loaded = LoadedObject.start(spec, {
-      pinRoot: options.pinRoot,
-      attach: plan,
-      onAttach: (program, prepared) => out.verbose(`attaching program '${program.name}' (section '${program.section}'): ${methodReason(prepared)}`),
-      onRetry: (reason) => out.note(reason),
-    });
-    outcome = 'success';
-    out.loaded(objectPath, loaded);
-
-    const signal = await signals.next();
-    // From here a second signal has its default effect: the process ends at once.
-    signals.stop();
-    out.verbose(`received ${signal}: detaching`);
-    const contents = out.mapContents(loaded);
-    const changed = loaded.changedPins();
-    const releases = loaded.pendingReleases('success');
-    const failures = loaded.close('success');
-    out.detached(signal, loaded, contents, releases, failures, changed);
-    return failures.length === 0 && changed.length === 0 ? 0 : 1;
-  } catch (error) {
-    const failures = loaded?.close('failure') ?? [];
-    out.failed(error, failures);
-    return 1;
-  } finally {
-    signals.stop();
-    process.removeListener('exit', onExit);
-  }
-}
-
 export async function main(argv: string[]): Promise<number> {
-  // A reader that went away (| head) must not turn into a crash that skips the cleanup.
-  process.stdout.on('error', () => undefined);
   let exitCode = 0;
   const program = new Command()
     .name('load-kp-bpf')
@@ -114,7 +34,7 @@ export async function main(argv: string[]): Promise<number> {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
-    .action(async (objectPath: string, functionName: string | undefined, options: CliOptions) => {
+    .action(async (objectPath: string, functionName: string | undefined, options: RunOptions) => {
       exitCode = await runLoader(objectPath, functionName, options, new Output(options));
     });
   try {
@@ -122,7 +42,9 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 1;
     // Nothing may reach the user as a stack trace: one line, as for every other failure.
-    new Output({ verbose: argv.includes('--verbose') || argv.includes('-v'), json: false }).failed(error, []);
+    const out = new Output({ verbose: argv.includes('--verbose') || argv.includes('-v'), json: false });
+    out.failed(error, []);
+    await out.finish();
     return 1;
   }
   return exitCode;

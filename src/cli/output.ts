@@ -4,7 +4,9 @@ import type { ReleaseFailure } from '../kernel/scope.js';
 import type { LoadedObject, PinChange } from '../loader.js';
 import { MAP_TYPE, mapTypeName } from '../object/map-types.js';
 import { programTypeName } from '../kernel/program.js';
+import { terminalSafe } from '../text.js';
 import { mapEntryView, sortEntries, table, type MapEntryView } from './format.js';
+import { FdWriter } from './writer.js';
 
 /** Map types whose entries are numbers worth showing; the others hold fds or are streams. */
 const SHOWN_MAP_TYPES = new Set<number>([
@@ -26,27 +28,46 @@ export interface MapContents {
   truncated: boolean;
 }
 
+/** How long the end of a run waits for a slow reader of stdout before dropping what it did not read. */
+const DRAIN_MS = 1000;
+
 export class Output {
   constructor(
     private readonly options: { verbose: boolean; json: boolean },
-    private readonly stdout: (text: string) => void = (t) => void process.stdout.write(t),
-    private readonly stderr: (text: string) => void = (t) => void process.stderr.write(t),
+    private readonly stdout = new FdWriter(1),
+    private readonly stderr = new FdWriter(2),
   ) {}
 
+  /** A message for people on stderr: one line, control characters from the object made visible. */
   note(text: string): void {
-    this.stderr(`load-kp-bpf: ${text}\n`);
+    this.stderr.write(`load-kp-bpf: ${terminalSafe(text)}\n`);
   }
 
   verbose(text: string): void {
-    if (this.options.verbose) this.stderr(`load-kp-bpf: ${text}\n`);
+    if (this.options.verbose) this.note(text);
   }
 
   private json(value: unknown): void {
-    this.stdout(`${JSON.stringify(value)}\n`);
+    this.stdout.write(`${JSON.stringify(value)}\n`);
   }
 
+  /** Text lines for people on stdout; names from the object cannot send escape sequences to the terminal. */
   private lines(lines: string[]): void {
-    this.stdout(lines.map((l) => `${l}\n`).join(''));
+    this.stdout.write(lines.map((l) => `${terminalSafe(l)}\n`).join(''));
+  }
+
+  /**
+   * Waits (at most a second) for stdout and stderr to be read; what a stuck reader leaves is
+   * dropped, and said on stderr if stderr still takes it, so the process can end.
+   */
+  async finish(): Promise<void> {
+    const [out] = await Promise.all([this.stdout.drain(DRAIN_MS), this.stderr.drain(DRAIN_MS)]);
+    if (!out) {
+      const bytes = this.stdout.drop();
+      this.note(`stdout is not being read: dropped the last ${bytes} bytes of output`);
+      await this.stderr.drain(100);
+    }
+    this.stderr.drop();
   }
 
   loaded(objectPath: string, loaded: LoadedObject): void {
@@ -59,6 +80,7 @@ export class Output {
         pid: process.pid,
         maps: maps.map((m) => ({
           name: m.name,
+          id: m.map.info().id,
           type: mapTypeName(m.map.definition.type),
           keySize: m.map.definition.keySize,
           valueSize: m.map.definition.valueSize,
@@ -100,8 +122,9 @@ export class Output {
     this.lines([...lines, 'press Ctrl-C to detach']);
   }
 
-  /** Reads what the maps hold, before they are closed. */
-  mapContents(loaded: LoadedObject): MapContents[] {
+  /** Reads what the maps hold, before they are closed; a map whose pin changed is not called kept. */
+  mapContents(loaded: LoadedObject, changed: PinChange[] = []): MapContents[] {
+    const moved = new Set(changed.map((c) => c.path));
     const contents: MapContents[] = [];
     for (const m of loaded.maps.values()) {
       const d = m.map.definition;
@@ -119,7 +142,7 @@ export class Output {
       } catch (error) {
         this.note(`could not read map '${m.name}': ${error instanceof Error ? error.message : String(error)}`);
       }
-      contents.push({ name: m.name, ...(m.pin ? { pin: m.pin.path } : {}), entries: sortEntries(entries), truncated });
+      contents.push({ name: m.name, ...(m.pin && !moved.has(m.pin.path) ? { pin: m.pin.path } : {}), entries: sortEntries(entries), truncated });
     }
     return contents;
   }
@@ -156,11 +179,12 @@ export class Output {
   }
 
   failed(error: unknown, failures: ReleaseFailure[]): void {
-    if (error instanceof VerifierError) this.stderr(`${error.log}\n`);
+    if (error instanceof VerifierError) this.stderr.write(`${error.log.split('\n').map(terminalSafe).join('\n')}\n`);
     if (error instanceof LoaderError) {
       this.note(error.message);
     } else {
-      this.note(`internal error: ${messageOf(error)}${this.options.verbose ? `\n${(error as Error)?.stack ?? ''}` : ' (run with --verbose for details)'}`);
+      this.note(`internal error: ${messageOf(error)}${this.options.verbose ? '' : ' (run with --verbose for details)'}`);
+      if (this.options.verbose) this.stderr.write(`${((error as Error)?.stack ?? '').split('\n').map(terminalSafe).join('\n')}\n`);
     }
     const unreleased = [...(error instanceof LoaderError ? error.releaseFailures : []), ...failures];
     for (const f of unreleased) this.note(`could not ${f.description}: ${messageOf(f.error)}`);

@@ -48,9 +48,21 @@ export function parseBpfObject(bytes: Uint8Array): BpfObjectSpec {
   const licenseSection = elf.sectionByName('license');
   let license = 'GPL';
   if (licenseSection) {
-    license = readCString(elf.sectionData(licenseSection));
+    const data = elf.sectionData(licenseSection);
+    if (data.length !== licenseSection.size || data.length === 0) {
+      throw new ObjectError(`section 'license' has no contents in the file (type ${licenseSection.type}, ${licenseSection.size} bytes): the license cannot be read`);
+    }
+    license = readCString(data);
     if (license === '') throw new ObjectError(`section 'license' is empty`);
   } else {
+    // Only an object with no license at all is loaded as GPL, as the original loader did; a
+    // license under another name is a mistake to point out, not something to override.
+    const renamed = elf.sections.find((s) => /licen[cs]e/i.test(s.name));
+    if (renamed) {
+      throw new ObjectError(
+        `the object has no section 'license' but has '${printable(renamed.name)}'; loaders read the license only from a section named exactly 'license' (SEC("license"))`,
+      );
+    }
     notices.push(`object has no 'license' section: loading it as "GPL"`);
   }
 

@@ -35,7 +35,7 @@ describe('permissions', () => {
     assert.equal(child.status, 1, child.stderr);
     assert.equal(
       oneLine(child.stderr),
-      "load-kp-bpf: creating map 'uprobe_calls' (array, key 4 B, value 8 B, max entries 1): EPERM (Operation not permitted); run as root (or grant CAP_BPF and CAP_PERFMON; before 5.11 also raise the memlock limit; kernel lockdown also refuses this)",
+      "load-kp-bpf: creating map 'uprobe_calls' (array, key 4 B, value 8 B, max entries 1): EPERM (Operation not permitted); this process lacks the capabilities BPF needs (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN): something dropped them (a container, setpriv, capsh)",
     );
     assert.deepEqual(loadedProgramIds('count_call'), []);
   });

@@ -14,6 +14,7 @@ import {
   objectError,
   ORDERS,
   REPO,
+  renameSection,
   sectionHeaderAt,
   sectionNamed,
   setU16,
@@ -57,6 +58,23 @@ describe('parseBpfObject on clang-built objects', () => {
       assert.deepEqual(spec.notices, [`object has no 'license' section: loading it as "GPL"`]);
       assert.deepEqual(spec.programs.map((p) => p.name), ['no_license']);
       assert.deepEqual(spec.maps.map((m) => m.name), ['nl_counter']);
+    });
+
+    test(`${order}: a license section under another name is refused, not taken for "no license"`, () => {
+      const bytes = loadFixture(`elf_short_maps${suffix}`).slice();
+      renameSection(bytes, 'license', 'licence');
+      assert.equal(
+        objectError(() => parseBpfObject(bytes)).message,
+        `the object has no section 'license' but has 'licence'; loaders read the license only from a section named exactly 'license' (SEC("license"))`,
+      );
+    });
+
+    test(`${order}: a license section without contents in the file is refused`, () => {
+      const bytes = loadFixture(`elf_short_maps${suffix}`).slice();
+      const index = readElf(bytes).sectionByName('license')!.index;
+      const header = sectionHeaderAt(bytes, index);
+      setU32(bytes, header + SH.type, SHT_NOBITS);
+      assert.match(objectError(() => parseBpfObject(bytes)).message, /^section 'license' has no contents in the file \(type 8, \d+ bytes\): the license cannot be read$/);
     });
 
     test(`${order}: the license string stops at its NUL`, () => {

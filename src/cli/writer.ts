@@ -1,0 +1,111 @@
+// FdWriter: output to stdout or stderr that never blocks the process; a reader that stops reading makes it queue, then drop at exit.
+import { constants, fstatSync } from 'node:fs';
+import { ERRNO } from '../abi.js';
+import { nodeErrno } from '../errors.js';
+import { writeReady } from '../native.js';
+
+/** Writes of at most PIPE_BUF bytes to a pipe that poll() calls writable cannot block. */
+const PIPE_BUF = 4096;
+/** Above this much queued output, producers (record readers) should wait: the kernel rings then fill and report losses. */
+const HIGH_WATER = 8 * 1024 * 1024;
+const RETRY_MS = 2;
+
+export class FdWriter {
+  private readonly queue: Buffer[] = [];
+  private offset = 0;
+  private queued = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private broken = false;
+  private droppedBytes = 0;
+  private readonly chunk: number;
+  private readonly drained = new Set<() => void>();
+
+  constructor(readonly fd: number) {
+    let chunk = 1 << 20;
+    try {
+      const type = fstatSync(fd).mode & constants.S_IFMT;
+      if (type === constants.S_IFIFO || type === constants.S_IFSOCK || type === constants.S_IFCHR) chunk = PIPE_BUF;
+    } catch {
+      // Closed or invalid: writes will fail and be dropped.
+    }
+    this.chunk = chunk;
+  }
+
+  /** Queues text and writes what the fd takes now; the rest follows as the reader reads. */
+  write(text: string): void {
+    if (this.broken || text === '') return;
+    const bytes = Buffer.from(text, 'utf8');
+    this.queue.push(bytes);
+    this.queued += bytes.length;
+    if (this.timer === undefined) this.pump();
+  }
+
+  /** Bytes waiting for the reader. */
+  get pending(): number {
+    return this.queued;
+  }
+
+  /** True while so much waits that producers should pause. */
+  get congested(): boolean {
+    return this.queued > HIGH_WATER;
+  }
+
+  /** Bytes dropped: the reader went away (EPIPE) or drop() was called. */
+  get dropped(): number {
+    return this.droppedBytes;
+  }
+
+  /** Resolves true when everything queued is written, false when `timeoutMs` passes first. */
+  drain(timeoutMs: number): Promise<boolean> {
+    if (this.queued === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timeout);
+        this.drained.delete(done);
+        resolve(true);
+      };
+      const timeout = setTimeout(() => {
+        this.drained.delete(done);
+        resolve(this.queued === 0);
+      }, timeoutMs);
+      this.drained.add(done);
+    });
+  }
+
+  /** Forgets what is still queued (the reader is stuck and the process must end); returns how much. */
+  drop(): number {
+    const bytes = this.queued;
+    this.droppedBytes += bytes;
+    this.queue.length = 0;
+    this.offset = 0;
+    this.queued = 0;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    return bytes;
+  }
+
+  private pump(): void {
+    this.timer = undefined;
+    while (this.queue.length > 0) {
+      const head = this.queue[0]!;
+      let written: number;
+      try {
+        written = writeReady(this.fd, head, this.offset, head.length - this.offset, this.chunk);
+      } catch (error) {
+        // The reader is gone (EPIPE) or the fd is bad: nothing will ever be read again.
+        if (nodeErrno(error) === ERRNO.EPIPE || nodeErrno(error) === ERRNO.EBADF) this.broken = true;
+        this.drop();
+        return;
+      }
+      this.offset += written;
+      this.queued -= written;
+      if (this.offset < head.length) {
+        this.timer = setTimeout(() => this.pump(), RETRY_MS);
+        return;
+      }
+      this.queue.shift();
+      this.offset = 0;
+    }
+    for (const done of [...this.drained]) done();
+  }
+}

@@ -132,6 +132,11 @@ Napi::Value DupFd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), copy);
 }
 
+// pageSize() -> the system's page size (mmap offsets and ring sizes are in pages).
+Napi::Value PageSize(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(sysconf(_SC_PAGESIZE)));
+}
+
 // getrlimit(resource) -> [soft, hard]; RLIM_INFINITY is -1.
 Napi::Value GetRlimit(const Napi::CallbackInfo& info) {
   int resource = static_cast<int>(IntArg(info, 0, "getrlimit", "resource must be a non-negative integer", 0, 64));
@@ -430,6 +435,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("close", Napi::Function::New(env, Close, "close"));
   exports.Set("mount", Napi::Function::New(env, Mount, "mount"));
   exports.Set("dupFd", Napi::Function::New(env, DupFd, "dupFd"));
+  exports.Set("pageSize", Napi::Function::New(env, PageSize, "pageSize"));
   exports.Set("getrlimit", Napi::Function::New(env, GetRlimit, "getrlimit"));
   exports.Set("setrlimit", Napi::Function::New(env, SetRlimit, "setrlimit"));
   exports.Set("mmap", Napi::Function::New(env, Mmap, "mmap"));

@@ -301,6 +301,9 @@ export const BPF_PSEUDO_FUNC = 4;
 export const BPF_PSEUDO_CALL = 1;
 export const BPF_PSEUDO_KFUNC_CALL = 2;
 
+/** Helper function ids (enum bpf_func_id) the loader looks for in programs. */
+export const BPF_FUNC = { trace_printk: 6, perf_event_output: 25, ringbuf_output: 130, ringbuf_submit: 132, trace_vprintk: 177 } as const;
+
 /** bpf_func_info and bpf_line_info records as the kernel takes them. */
 export const FUNC_INFO_SIZE = 8;
 export const LINE_INFO_SIZE = 16;

@@ -4,11 +4,13 @@ import { LoaderError, ObjectError } from './errors.js';
 import type { Attachment } from './attach/attachment.js';
 import { attachPrepared, type PreparedAttachment } from './attach/prepared.js';
 import type { MapDefinition } from './kernel/bpf.js';
-import { BpfMap, machineCpuCount } from './kernel/maps.js';
+import { machineCpuCount } from './kernel/cpus.js';
+import { BpfMap } from './kernel/maps.js';
+import { ringBufferSize } from './kernel/ring-buffer.js';
 import { raiseMemlockLimit } from './kernel/memlock.js';
 import { DEFAULT_PIN_ROOT, PinTakenError, openPinnedMap, pinPath, pinnedMapId, preparePinRoot, publishPin, type PinState } from './kernel/pins.js';
 import { assertMachineByteOrder, kernelVersionCode, loadProgram, type BpfProgram } from './kernel/program.js';
-import { ResourceScope, type Outcome, type ReleaseFailure } from './kernel/scope.js';
+import { ResourceScope, type Outcome, type Releasable, type ReleaseFailure } from './kernel/scope.js';
 import { mapTypeName } from './object/map-types.js';
 import { programsNamed } from './object/bpf-object.js';
 import { programTypeOf, requireRole } from './object/conventions.js';
@@ -53,9 +55,14 @@ export interface PinChange {
   now: number | undefined;
 }
 
-/** The definition the kernel gets: a perf event array of 0 entries means one per CPU, as in libbpf. */
-export function effectiveMapDefinition(spec: MapSpec, cpuCount: () => number = machineCpuCount): MapDefinition {
-  const maxEntries = spec.type === MAP_TYPE.PERF_EVENT_ARRAY && spec.maxEntries === 0 ? cpuCount() : spec.maxEntries;
+/**
+ * The definition the kernel gets: a perf event array of 0 entries means one per CPU, and a ring
+ * buffer's size is rounded up to a power-of-two multiple of the page size, as libbpf does.
+ */
+export function effectiveMapDefinition(spec: MapSpec, cpuCount: () => number = machineCpuCount, page?: number): MapDefinition {
+  let maxEntries = spec.maxEntries;
+  if (spec.type === MAP_TYPE.PERF_EVENT_ARRAY && maxEntries === 0) maxEntries = cpuCount();
+  if (spec.type === MAP_TYPE.RINGBUF) maxEntries = ringBufferSize(maxEntries, page);
   return { type: spec.type, keySize: spec.keySize, valueSize: spec.valueSize, maxEntries, flags: spec.flags };
 }
 
@@ -92,6 +99,8 @@ const PIN_RACE_ATTEMPTS = 8;
 export interface StartOptions extends LoadOptions {
   /** The programs to attach, and where (from planAttachments). */
   attach: ReadonlyArray<{ program: ProgramSpec; prepared: PreparedAttachment }>;
+  /** Runs once the maps and programs exist, before any program is attached: readers of output maps start here, so no record is missed. */
+  beforeAttach?: (loaded: LoadedObject) => void;
   /** Told before each attachment is made (for --verbose). */
   onAttach?: (program: ProgramSpec, prepared: PreparedAttachment) => void;
   /** Told when another loader pinned a map first and the start begins again reusing it. */
@@ -138,6 +147,7 @@ export class LoadedObject {
     for (let attempt = 1; ; attempt++) {
       const loaded = LoadedObject.load(spec, { ...options, programs: options.attach.map((a) => a.program.name) });
       try {
+        options.beforeAttach?.(loaded);
         for (const { program, prepared } of options.attach) {
           options.onAttach?.(program, prepared);
           loaded.attach(program.name, prepared);
@@ -187,6 +197,11 @@ export class LoadedObject {
       tag: handle.info.tag,
       instructionCount: instructions.length / 8,
     });
+  }
+
+  /** Takes ownership of a handle that belongs with this object (a reader of one of its maps): it closes first. */
+  own<T extends Releasable>(handle: T): T {
+    return this.scope.own(handle);
   }
 
   program(name: string): LoadedProgram {

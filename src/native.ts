@@ -16,6 +16,7 @@ interface Addon {
   close(fd: number): void;
   mount(source: string, target: string, fstype: string): void;
   dupFd(fd: number, min: number): number;
+  pageSize(): number;
   getrlimit(resource: number): [soft: number, hard: number];
   setrlimit(resource: number, soft: number, hard: number): void;
   mmap(fd: number, length: number, offset: number, writable: boolean): ArrayBuffer;
@@ -67,6 +68,13 @@ export function mount(source: string, target: string, fstype: string): void {
 /** A close-on-exec copy of `fd` numbered at least `min`. */
 export function dupFd(fd: number, min: number): number {
   return named('fcntl(F_DUPFD_CLOEXEC)', () => addon.dupFd(fd, min));
+}
+
+let cachedPageSize: number | undefined;
+
+/** The system's page size, read once. */
+export function pageSize(): number {
+  return (cachedPageSize ??= addon.pageSize());
 }
 
 export const RLIMIT = { MEMLOCK: 8, NOFILE: 7 } as const;

@@ -1,5 +1,6 @@
-// Formatting for people and scripts: aligned tables, map entries decoded as numbers or hex.
+// Formatting for people and scripts: aligned tables, untyped map entries as numbers or hex, typed values as cells and columns.
 import { endianness } from 'node:os';
+import type { Decoded } from '../btf/decode.js';
 import { isPerCpuMapType } from '../object/map-types.js';
 
 /** Left-aligned columns separated by two spaces; trailing spaces trimmed. */
@@ -66,4 +67,42 @@ export function sortEntries(entries: MapEntryView[]): MapEntryView[] {
     const [x, y] = [BigInt(a.key), BigInt(b.key)];
     return x < y ? -1 : x > y ? 1 : 0;
   });
+}
+
+/** A decoded value as one table cell: text as it is (quoted when empty or with spaces), objects and arrays compact. */
+export function cellText(value: Decoded): string {
+  if (value === null) return '-';
+  if (typeof value === 'string') return value === '' || /\s|^"/.test(value) ? JSON.stringify(value) : value;
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) {
+    const shown = value.slice(0, 16).map(inlineText);
+    return `[${shown.join(',')}${value.length > 16 ? `,...${value.length - 16} more` : ''}]`;
+  }
+  return inlineText(value);
+}
+
+function inlineText(value: Decoded): string {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    return `{${Object.entries(value).map(([k, v]) => `${k}:${inlineText(v)}`).join(',')}}`;
+  }
+  if (typeof value === 'string') return JSON.stringify(value);
+  return cellText(value);
+}
+
+/**
+ * A decoded value as table columns: a struct's members by name (nested structs as "outer.inner"),
+ * anything else one column named `name`.
+ */
+export function columns(value: Decoded, name: string): Array<[string, Decoded]> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return [[name, value]];
+  const result: Array<[string, Decoded]> = [];
+  const walk = (v: Decoded, prefix: string): void => {
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      for (const [k, inner] of Object.entries(v)) walk(inner, prefix === '' ? k : `${prefix}.${k}`);
+    } else {
+      result.push([prefix, v]);
+    }
+  };
+  walk(value, '');
+  return result;
 }

@@ -1,10 +1,31 @@
 // The command line: its options and subcommands, dispatched to the run and map commands.
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ATTACH_MODES } from '../attach/probe.js';
 import { DEFAULT_PIN_ROOT } from '../kernel/pins.js';
+import { UsageError } from '../errors.js';
 import { Output } from './output.js';
+import { RunOutput } from './run-output.js';
 import { runLoader, type RunOptions } from './run.js';
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** A number option: positive (or zero when allowed), finite; commander reports the message. */
+function numberOption(what: string, options: { integer?: boolean; zero?: boolean; powerOfTwo?: boolean } = {}) {
+  return (text: string): number => {
+    const value = Number(text);
+    if (text.trim() === '' || !Number.isFinite(value) || value < 0 || (value === 0 && !options.zero) || (options.integer && !Number.isInteger(value))) {
+      throw new InvalidArgumentError(`${what} must be a ${options.integer ? 'whole ' : ''}number${options.zero ? '' : ' above 0'}`);
+    }
+    if (options.powerOfTwo && (value & (value - 1)) !== 0) throw new InvalidArgumentError(`${what} must be a power of two (1, 2, 4, 8, ...)`);
+    return value;
+  };
+}
+
+interface CommandLine extends RunOptions {
+  recordType: string[];
+  hist: string[];
+}
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -22,7 +43,7 @@ export async function main(argv: string[]): Promise<number> {
     .argument('<object>', 'BPF ELF object, e.g. test_prog.o')
     .argument('[function]', "kernel function for the object's 'prog' program, e.g. sys_bpf (resolved to __x64_sys_bpf where needed)")
     .option('--retprobe', 'attach to the function\'s return (a kretprobe) instead of its entry', false)
-    .option('-p, --program <name>', 'load and attach only this program (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
+    .option('-p, --program <name>', 'load and attach only this program (repeatable)', collect, [] as string[])
     .addOption(
       new Option('--attach-mode <mode>', 'auto: kprobe/uprobe PMU and a BPF link where the kernel has them; pmu, tracefs or link to force one')
         .choices(ATTACH_MODES)
@@ -31,11 +52,24 @@ export async function main(argv: string[]): Promise<number> {
     .option('-v, --verbose', 'explain each step on stderr', false)
     .option('--json', 'print results as JSON lines on stdout (stable for scripts)', false)
     .addOption(new Option('--pin-root <dir>', 'BPF filesystem directory for pinned maps').default(DEFAULT_PIN_ROOT))
+    .option('--no-trace-pipe', "do not show trace_pipe when the programs call bpf_trace_printk")
+    .option('--perf-pages <n>', 'data pages of each CPU\'s perf buffer ring (a power of two)', numberOption('--perf-pages', { integer: true, powerOfTwo: true }), 64)
+    .option('--record-type <map=struct>', 'decode the records of an output map as this struct of the object\'s BTF (repeatable)', collect, [] as string[])
+    .option('--interval <seconds>', 'print the maps every so many seconds while attached', numberOption('--interval'), 0)
+    .option('--map <name>', 'the maps --interval prints (repeatable; default all)', collect, [] as string[])
+    .option('--hist <map>', 'print this map as a log2 histogram (repeatable)', collect, [] as string[])
+    .option('--duration <seconds>', 'detach by itself after so many seconds, with the same report as Ctrl-C', numberOption('--duration'), 0)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
-    .action(async (objectPath: string, functionName: string | undefined, options: RunOptions) => {
-      exitCode = await runLoader(objectPath, functionName, options, new Output(options));
+    .action(async (objectPath: string, functionName: string | undefined, options: CommandLine) => {
+      const recordTypes = new Map<string, string>();
+      for (const pair of options.recordType) {
+        const match = /^([^=]+)=([A-Za-z_][A-Za-z0-9_]*)$/.exec(pair);
+        if (!match) throw new UsageError(`--record-type ${pair}: expected MAP=STRUCT, e.g. events=event`);
+        recordTypes.set(match[1]!, match[2]!);
+      }
+      exitCode = await runLoader(objectPath, functionName, options, new RunOutput({ verbose: options.verbose, json: options.json, hist: options.hist, recordTypes }));
     });
   try {
     await program.parseAsync(argv);

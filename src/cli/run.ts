@@ -1,16 +1,19 @@
-// The run command: read and check the object, load and attach it, wait for a signal, detach and report.
+// The run command: read and check the object, load and attach it, show what it says while attached, detach on a signal or after --duration.
 import { planAttachments } from '../attach/plan.js';
 import { methodReason } from '../attach/prepared.js';
 import type { AttachMode } from '../attach/probe.js';
 import { LoaderError } from '../errors.js';
+import { machineCpuCount } from '../kernel/cpus.js';
 import type { Outcome } from '../kernel/scope.js';
 import { LoadedObject } from '../loader.js';
 import { parseBpfObject } from '../object/bpf-object.js';
+import { MAP_TYPE } from '../object/map-types.js';
 import type { BpfObjectSpec } from '../object/spec.js';
 import { printable } from '../text.js';
 import { checkOpenFiles } from './limits.js';
+import { LiveOutput, callsTracePrintk } from './live.js';
 import { readObjectFile } from './object-file.js';
-import type { Output } from './output.js';
+import type { RunOutput } from './run-output.js';
 import { SignalWatch } from './signals.js';
 
 export interface RunOptions {
@@ -20,6 +23,14 @@ export interface RunOptions {
   retprobe: boolean;
   program: string[];
   attachMode: AttachMode;
+  /** false with --no-trace-pipe. */
+  tracePipe: boolean;
+  perfPages: number;
+  /** Seconds between map snapshots (0: none), and which maps (all when empty). */
+  interval: number;
+  map: string[];
+  /** Seconds after which to detach by itself (0: wait for a signal). */
+  duration: number;
 }
 
 function readObject(path: string): BpfObjectSpec {
@@ -32,18 +43,29 @@ function readObject(path: string): BpfObjectSpec {
   }
 }
 
-/** Loads, attaches, waits for SIGINT/SIGTERM/SIGHUP, detaches. Returns the exit code. */
-export async function runLoader(objectPath: string, functionName: string | undefined, options: RunOptions, out: Output): Promise<number> {
+/** The fds a run holds: a map, a program, a perf event, a link and maybe a trace event per attachment, a perf event per CPU per perf buffer. */
+function openFilesNeeded(spec: BpfObjectSpec, attachments: number): number {
+  const perfArrays = spec.maps.filter((m) => m.type === MAP_TYPE.PERF_EVENT_ARRAY).length;
+  return spec.maps.length + attachments * 4 + perfArrays * machineCpuCount() + 4;
+}
+
+/** Loads, attaches, shows, and detaches on SIGINT/SIGTERM/SIGHUP or after --duration. Returns the exit code. */
+export async function runLoader(objectPath: string, functionName: string | undefined, options: RunOptions, out: RunOutput): Promise<number> {
   // Caught from the very start: a signal during loading is handled once loading returns.
   const signals = new SignalWatch(['SIGINT', 'SIGTERM', 'SIGHUP']);
   let loaded: LoadedObject | undefined;
+  let live: LiveOutput | undefined;
   let outcome: Outcome = 'failure';
   // Last resort for exits that bypass the paths below (process.exit from elsewhere).
   const onExit = (): void => void loaded?.close(outcome);
   process.on('exit', onExit);
+  let duration: NodeJS.Timeout | undefined;
   try {
     const spec = readObject(objectPath);
     spec.notices.forEach((n) => out.note(n));
+    out.prepare(spec);
+    const unknownMaps = options.map.filter((name) => !spec.maps.some((m) => m.name === name));
+    if (unknownMaps.length > 0) throw new LoaderError(`--map ${unknownMaps[0]}: the object has no such map; it has ${spec.maps.map((m) => `'${m.name}'`).join(', ')}`);
     const plan = planAttachments(spec, {
       programs: options.program,
       ...(functionName === undefined ? {} : { function: functionName }),
@@ -51,33 +73,41 @@ export async function runLoader(objectPath: string, functionName: string | undef
       mode: options.attachMode,
     });
     plan.forEach((p) => p.prepared.notes.forEach((n) => out.note(n)));
-    // A map, a program, and a perf event, a link and maybe a trace event per attachment.
-    const tooMany = checkOpenFiles(spec.maps.length + plan.length * 4, `${printable(objectPath)}`);
+    const tooMany = checkOpenFiles(openFilesNeeded(spec, plan.length), printable(objectPath));
     if (tooMany) throw new LoaderError(tooMany);
+    const tracing = callsTracePrintk(spec, plan.map((p) => p.program.name));
+    live = new LiveOutput(out, { tracePipe: options.tracePipe, perfPages: options.perfPages, interval: options.interval, maps: options.map }, tracing);
+    const liveOutput = live;
     loaded = LoadedObject.start(spec, {
       pinRoot: options.pinRoot,
       attach: plan,
+      beforeAttach: (l) => liveOutput.open(l),
       onAttach: (program, prepared) => out.verbose(`attaching program '${program.name}' (section '${program.section}'): ${methodReason(prepared)}`),
       onRetry: (reason) => out.note(reason),
     });
     outcome = 'success';
-    out.loaded(objectPath, loaded);
+    out.loaded(objectPath, loaded, { tracePipe: live.readingTracePipe, readers: live.readerNames });
+    live.start(loaded);
 
-    const signal = await signals.next();
+    const ended = options.duration > 0 ? new Promise<'duration'>((resolve) => (duration = setTimeout(() => resolve('duration'), options.duration * 1000))) : new Promise<never>(() => undefined);
+    const reason = await Promise.race([signals.next(), ended]);
     // From here a second signal has its default effect: the process ends at once.
     signals.stop();
-    out.verbose(`received ${signal}: detaching`);
+    out.verbose(reason === 'duration' ? `--duration ${options.duration} s ended: detaching` : `received ${reason}: detaching`);
+    live.stop();
     const changed = loaded.changedPins();
     const contents = out.mapContents(loaded, changed);
     const releases = loaded.pendingReleases('success');
     const failures = loaded.close('success');
-    out.detached(signal, loaded, contents, releases, failures, changed);
+    out.detached(reason, loaded, contents, releases, failures, changed);
     return failures.length === 0 && changed.length === 0 ? 0 : 1;
   } catch (error) {
+    live?.stop();
     const failures = loaded?.close('failure') ?? [];
     out.failed(error, failures);
     return 1;
   } finally {
+    if (duration) clearTimeout(duration);
     signals.stop();
     process.removeListener('exit', onExit);
     await out.finish();

@@ -22,27 +22,10 @@ import {
   type MapDefinition,
   type MapInfo,
 } from './bpf.js';
+import { machineCpuCount } from './cpus.js';
 import { Fd } from './fd.js';
 
 export { BPF_ANY, BPF_EXIST, BPF_NOEXIST };
-
-/** Number of possible CPUs (per-CPU maps hold one value slot for each). */
-export function possibleCpuCount(text = readFileSync('/sys/devices/system/cpu/possible', 'utf8')): number {
-  let count = 0;
-  for (const part of text.trim().split(',')) {
-    const [first, last] = part.split('-').map((n) => Number.parseInt(n, 10));
-    if (first === undefined || Number.isNaN(first)) throw new KernelError(`cannot parse the possible CPUs ${JSON.stringify(text.trim())} (/sys/devices/system/cpu/possible)`);
-    count += last === undefined ? 1 : last - first + 1;
-  }
-  return count;
-}
-
-let cpuCount: number | undefined;
-
-/** possibleCpuCount() of this machine, read once: it cannot change while the system runs. */
-export function machineCpuCount(): number {
-  return (cpuCount ??= possibleCpuCount());
-}
 
 /** What kind of BPF object an fd refers to, from /proc/self/fdinfo. */
 export function fdKind(fd: number): 'map' | 'program' | 'link' | 'btf' | 'other' {

@@ -17,8 +17,9 @@ import {
 } from '../elf/reader.js';
 import { ObjectError, UsageError } from '../errors.js';
 import { printable } from '../text.js';
-import { coreRelocationCount } from './btf.js';
-import { BTF_MAPS_SECTION, parseBtfMaps } from './btf-maps.js';
+import { BTF_KIND, parseBtf, type Btf } from '../btf/btf.js';
+import { coreRelocationCount } from '../btf/ext.js';
+import { BTF_MAPS_SECTION, BTF_SECTION, btfMapDefinitions, parseBtfMaps } from './btf-maps.js';
 import { isBccProgramName, programRole } from './conventions.js';
 import { INSN_SIZE } from './instructions.js';
 import { LEGACY_MAPS_SECTION, parseLegacyMaps } from './legacy-maps.js';
@@ -85,12 +86,13 @@ export function parseBpfObject(bytes: Uint8Array): BpfObjectSpec {
     }
   }
 
+  const btf = objectBtf(elf, notices);
   const maps: MapSpec[] = [];
   const mapsSection = elf.sectionByName(LEGACY_MAPS_SECTION);
   const legacy = mapsSection && mapsSection.size > 0 ? parseLegacyMaps(elf, mapsSection) : undefined;
-  if (legacy) maps.push(...legacy.maps);
+  if (legacy) maps.push(...legacy.maps.map((m) => (btf ? withAnnotatedTypes(btf, m) : m)));
   const btfMapsSection = elf.sectionByName(BTF_MAPS_SECTION);
-  const btfMaps = btfMapsSection && btfMapsSection.size > 0 ? parseBtfMaps(elf, btfMapsSection) : [];
+  const btfMaps = btfMapsSection && btfMapsSection.size > 0 ? (btf ? btfMapDefinitions(btf, elf, btfMapsSection) : parseBtfMaps(elf, btfMapsSection)) : [];
   for (const { spec } of btfMaps) {
     if (maps.some((m) => m.name === spec.name)) throw new ObjectError(`map '${printable(spec.name)}' is defined both in '${LEGACY_MAPS_SECTION}' and in '${BTF_MAPS_SECTION}'`);
     maps.push(spec);
@@ -108,7 +110,7 @@ export function parseBpfObject(bytes: Uint8Array): BpfObjectSpec {
     }
     const section = elf.sections[symbol.sectionIndex];
     if (!section || !isDataSection(section) || offset < 0n || offset >= BigInt(section.size)) return undefined;
-    if (!maps.some((m) => m.name === section.name)) maps.push(dataMapSpec(elf, section));
+    if (!maps.some((m) => m.name === section.name)) maps.push(dataMapSpec(elf, section, btf));
     return { kind: 'value', map: section.name, offset: Number(offset) };
   };
 
@@ -137,7 +139,16 @@ export function parseBpfObject(bytes: Uint8Array): BpfObjectSpec {
     }
     throw new ObjectError('the object has no program: no executable section with code');
   }
-  return { littleEndian: elf.littleEndian, license, licenseFromObject: licenseSection !== undefined, kernelVersion, maps, programs, notices };
+  return {
+    littleEndian: elf.littleEndian,
+    license,
+    licenseFromObject: licenseSection !== undefined,
+    kernelVersion,
+    maps,
+    programs,
+    ...(btf ? { btf } : {}),
+    notices,
+  };
 }
 
 /** The programs with these names (each once), or all of them when no names are given. */
@@ -150,7 +161,63 @@ export function programsNamed(spec: BpfObjectSpec, names: readonly string[] | un
   });
 }
 
-function dataMapSpec(elf: ElfFile, section: ElfSection): MapSpec {
+/**
+ * The object's .BTF, parsed once and kept for map definitions, typed output and loading. BTF that
+ * cannot be read only costs the types (the object loads without them), unless maps need it.
+ */
+function objectBtf(elf: ElfFile, notices: string[]): Btf | undefined {
+  const section = elf.sectionByName(BTF_SECTION);
+  if (!section || section.size === 0) return undefined;
+  const data = elf.sectionData(section);
+  try {
+    if (data.length !== section.size) throw new ObjectError(`section '${BTF_SECTION}' has no contents in the file`);
+    const btf = parseBtf(data, elf.littleEndian);
+    fixDataSections(btf, elf);
+    return btf;
+  } catch (error) {
+    if (!(error instanceof ObjectError)) throw error;
+    // Needed for BTF-defined maps: parseBtfMaps says why, as an error.
+    if (elf.sectionByName(BTF_MAPS_SECTION)) return undefined;
+    notices.push(`the object's BTF cannot be read (${error.message}); values are shown without their C types`);
+    return undefined;
+  }
+}
+
+/** Global data DATASECs get their size and variable offsets from the ELF section and symbols. */
+function fixDataSections(btf: Btf, elf: ElfFile): void {
+  for (const section of elf.sections) {
+    if (!isDataSection(section)) continue;
+    const datasec = btf.datasec(section.name);
+    if (!datasec || datasec.size !== 0) continue;
+    const offsets = new Map<number, number>();
+    for (const entry of datasec.vars) {
+      const variable = btf.type(entry.type);
+      const symbol = elf.symbols.find((s) => s.sectionIndex === section.index && s.name === variable.name);
+      if (symbol) offsets.set(entry.type, Number(symbol.value));
+    }
+    btf.setDatasecLayout(datasec.id, section.size, offsets);
+  }
+}
+
+/**
+ * A legacy map with the key and value types that iproute2's BPF_ANNOTATE_KV_PAIR (and bcc) record:
+ * a struct ____btf_map_<name> whose members are the key and the value.
+ */
+function withAnnotatedTypes(btf: Btf, map: MapSpec): MapSpec {
+  const annotation = btf.typesNamed(`____btf_map_${map.name}`, BTF_KIND.STRUCT)[0];
+  if (!annotation || annotation.kind !== BTF_KIND.STRUCT) return map;
+  const key = annotation.members.find((m) => m.name === 'key');
+  const value = annotation.members.find((m) => m.name === 'value');
+  if (!key || !value) return map;
+  try {
+    if (btf.sizeOf(key.type) !== map.keySize || btf.sizeOf(value.type) !== map.valueSize) return map;
+  } catch {
+    return map;
+  }
+  return { ...map, btf: { keyTypeId: key.type, valueTypeId: value.type } };
+}
+
+function dataMapSpec(elf: ElfFile, section: ElfSection, btf: Btf | undefined): MapSpec {
   if (section.size === 0) throw new ObjectError(`data section '${printable(section.name)}' is empty but code refers to it`);
   // Checked before allocating: a NOBITS (.bss) section's size is not bounded by the file.
   if (section.size > MAX_VALUE_SIZE) {
@@ -159,7 +226,10 @@ function dataMapSpec(elf: ElfFile, section: ElfSection): MapSpec {
   const initial = section.type === SHT_NOBITS ? new Uint8Array(section.size) : elf.sectionData(section).slice();
   if (initial.length !== section.size) throw new ObjectError(`data section '${printable(section.name)}' has no contents in the file`);
   const readOnly = section.name.startsWith('.rodata');
+  // The value of a global data map is the whole section: its DATASEC describes the variables in it.
+  const datasec = btf?.datasec(section.name);
   return {
+    ...(datasec ? { btf: { keyTypeId: 0, valueTypeId: datasec.id } } : {}),
     name: section.name,
     type: BPF_MAP_TYPE_ARRAY,
     keySize: 4,

@@ -5,7 +5,7 @@ import type { ElfFile, ElfSection, ElfSymbol } from '../elf/reader.js';
 import { STT_OBJECT, STT_SECTION } from '../elf/reader.js';
 import { ObjectError } from '../errors.js';
 import { printable } from '../text.js';
-import { BTF_KIND, BTF_LINKAGE, btfKindName, btfLinkageName, parseBtf, type Btf, type BtfComposite, type BtfMember } from './btf.js';
+import { BTF_KIND, BTF_LINKAGE, btfKindName, btfLinkageName, parseBtf, type Btf, type BtfComposite, type BtfMember } from '../btf/btf.js';
 import { MAP_TYPE, mapTypeName } from './map-types.js';
 import type { MapSpec, PinningMode } from './spec.js';
 
@@ -148,6 +148,7 @@ function mapSpec(btf: Btf, name: string, definition: BtfComposite): MapSpec {
   let mapExtra = 0n;
   let keyType: number | undefined;
   let valueType: number | undefined;
+  const typeIds = { key: 0, value: 0 };
   let hasValues = false;
 
   const integer = (member: BtfMember): number => {
@@ -170,7 +171,9 @@ function mapSpec(btf: Btf, name: string, definition: BtfComposite): MapSpec {
       throw new ObjectError(`${what} is BTF ${btf.describe(member.type)}, expected a pointer to the ${member.name} type as __type(${member.name}, T) declares`);
     }
     try {
-      return btf.sizeOf(pointer.type);
+      const size = btf.sizeOf(pointer.type);
+      typeIds[member.name as 'key' | 'value'] = pointer.type;
+      return size;
     } catch (error) {
       if (error instanceof ObjectError) throw new ObjectError(`${what}: cannot tell the ${member.name} size: ${error.message}`);
       throw error;
@@ -251,6 +254,7 @@ function mapSpec(btf: Btf, name: string, definition: BtfComposite): MapSpec {
     maxEntries: fields.get('max_entries') ?? 0,
     flags: fields.get('map_flags') ?? 0,
     pinning: pinning as PinningMode,
+    ...(typeIds.key || typeIds.value ? { btf: { keyTypeId: typeIds.key, valueTypeId: typeIds.value } } : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-// BPF instruction encoding: reading and patching 8-byte instructions in either byte order.
+// BPF instruction encoding: reading and patching 8-byte instructions in either byte order; which helpers a program calls.
 
 export const INSN_SIZE = 8;
 /** BPF_LD | BPF_IMM | BPF_DW: the two-slot 64-bit immediate load that carries map references. */
@@ -57,4 +57,16 @@ export class Instructions {
   setImm(index: number, value: number): void {
     this.view.setInt32(index * INSN_SIZE + 4, value, this.littleEndian);
   }
+}
+
+/** The ids of the helper functions a program calls (BPF_CALL with src_reg 0). */
+export function helperCalls(instructions: Uint8Array, littleEndian: boolean): Set<number> {
+  const insns = new Instructions(instructions, littleEndian);
+  const helpers = new Set<number>();
+  for (let i = 0; i < insns.count; i++) {
+    const opcode = insns.opcode(i);
+    if (opcode === OP_CALL && insns.srcReg(i) === 0) helpers.add(insns.imm(i));
+    if (opcode === OP_LD_IMM64) i++;
+  }
+  return helpers;
 }

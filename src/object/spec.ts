@@ -1,4 +1,5 @@
 // The object model: plain data describing an object's programs and maps, before any kernel object exists.
+import type { Btf } from '../btf/btf.js';
 import type { ProgramRole } from './conventions.js';
 
 /** 0: not pinned; 1: /sys/fs/bpf/<name>; 2: /sys/fs/bpf/tc/globals/<name> (shared with tc). */
@@ -16,6 +17,8 @@ export interface MapSpec {
   legacy?: { id: number; innerId: number; innerIndex: number };
   /** For global data (.rodata, .data, .bss): the value to start with; read-only data is frozen. */
   data?: { initial: Uint8Array; readOnly: boolean };
+  /** The key and value types in the object's BTF, when it says (0: not known). */
+  btf?: { keyTypeId: number; valueTypeId: number };
 }
 
 /** An ld_imm64 instruction that must be given a map's fd, or an address inside a data map's value. */
@@ -48,6 +51,8 @@ export interface BpfObjectSpec {
   kernelVersion?: number;
   maps: MapSpec[];
   programs: ProgramSpec[];
+  /** The object's BTF (.BTF), when it has readable BTF: types of maps, records and global data. */
+  btf?: Btf;
   /** Things the user should know about the object that are not errors. */
   notices: string[];
 }

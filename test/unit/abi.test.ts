@@ -21,6 +21,7 @@ for (const [name, value] of Object.entries(abi.BPF_CMD)) add(`BPF_${name}`, valu
 for (const [name, value] of Object.entries(abi.MAP_TYPE)) add(`BPF_MAP_TYPE_${name}`, value, `BPF_MAP_TYPE_${name}`);
 for (const [name, value] of Object.entries(abi.PROG_TYPE)) add(`BPF_PROG_TYPE_${name}`, value, `BPF_PROG_TYPE_${name}`);
 for (const [name, value] of Object.entries(abi.ATTACH_TYPE)) add(`BPF_${name}`, value, `BPF_${name}`);
+for (const [name, value] of Object.entries(abi.BPF_FUNC)) add(`BPF_FUNC_${name}`, value, `BPF_FUNC_${name}`);
 for (const [name, value] of Object.entries(abi.LINK_TYPE)) add(`BPF_LINK_TYPE_${name}`, value, `BPF_LINK_TYPE_${name}`);
 for (const name of ['BPF_ANY', 'BPF_NOEXIST', 'BPF_EXIST', 'BPF_F_NO_PREALLOC', 'BPF_F_RDONLY_PROG', 'BPF_F_MMAPABLE', 'BPF_F_KPROBE_MULTI_RETURN', 'BPF_OBJ_NAME_LEN', 'BPF_TAG_SIZE'] as const) {
   add(name, abi[name], name);

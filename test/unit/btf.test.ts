@@ -1,4 +1,4 @@
-// src/object/btf.ts: the .BTF reader compared type by type with bpftool on clang-built objects of
+// src/btf/btf.ts and src/btf/ext.ts: the .BTF reader compared type by type with bpftool on clang-built objects of
 // both byte orders; resolve/sizeOf; hand-made malformed BTF refused with one ObjectError saying
 // what and where; every truncation and seeded mutations of real .BTF never throw anything else;
 // coreRelocationCount on .BTF.ext.
@@ -7,17 +7,8 @@ import { readdirSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { readElf } from '../../src/elf/reader.js';
 import { ElfError, ObjectError } from '../../src/errors.js';
-import {
-  BTF_KIND,
-  BTF_MAX_RESOLVE_DEPTH,
-  btfKindName,
-  btfLinkageName,
-  coreRelocationCount,
-  parseBtf,
-  parseBtfExtHeader,
-  type Btf,
-  type BtfType,
-} from '../../src/object/btf.js';
+import { BTF_KIND, BTF_MAX_RESOLVE_DEPTH, btfKindName, btfLinkageName, parseBtf, type Btf, type BtfType } from '../../src/btf/btf.js';
+import { coreRelocationCount, parseBtfExtHeader } from '../../src/btf/ext.js';
 import { btfMapDefinitions } from '../../src/object/btf-maps.js';
 import {
   bpftoolTypes,

@@ -1,4 +1,4 @@
-// Robustness of src/elf/reader.ts and src/object/bpf-object.ts (and of src/object/btf*.ts on objects
+// Robustness of src/elf/reader.ts and src/object/bpf-object.ts (and of src/btf and src/object/btf-maps.ts on objects
 // with BTF-defined maps): every truncation of real objects and seeded random mutations (biased to
 // headers, section headers, symbols, relocations, instructions, map records, names and .BTF words)
 // must either parse or throw one ElfError with a one-line message; never a TypeError/RangeError,
@@ -16,7 +16,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { SHT_REL, SHT_RELA, SHT_STRTAB, SHT_SYMTAB, readElf, type ElfFile } from '../../src/elf/reader.js';
 import { ElfError } from '../../src/errors.js';
 import { parseBpfObject } from '../../src/object/bpf-object.js';
-import { coreRelocationCount } from '../../src/object/btf.js';
+import { coreRelocationCount } from '../../src/btf/ext.js';
 import { parseBtfMaps } from '../../src/object/btf-maps.js';
 import { applyMapReferences } from '../../src/object/relocations.js';
 import type { BpfObjectSpec } from '../../src/object/spec.js';

@@ -379,7 +379,7 @@ export function craftedBpfObject(littleEndian: boolean): Uint8Array {
 }
 
 // ---------------------------------------------------------------------------------------------
-// BTF written by hand, for src/object/btf.ts and btf-maps.ts: what clang never writes.
+// BTF written by hand, for src/btf/btf.ts and src/object/btf-maps.ts: what clang never writes.
 
 /** struct btf_header fields that a test may override. */
 export interface BtfHeaderInput {

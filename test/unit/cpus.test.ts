@@ -1,8 +1,8 @@
-// src/kernel/maps.ts: possibleCpuCount parses /sys/devices/system/cpu/possible.
+// src/kernel/cpus.ts: possibleCpuCount and onlineCpus parse the kernel's CPU lists.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { possibleCpuCount } from '../../src/kernel/maps.js';
+import { onlineCpus, possibleCpuCount } from '../../src/kernel/cpus.js';
 
 test('ranges and single CPUs', () => {
   assert.equal(possibleCpuCount('0-1\n'), 2);
@@ -15,11 +15,17 @@ test('ranges and single CPUs', () => {
 });
 
 test('unparsable text is an error quoting it', () => {
-  assert.throws(() => possibleCpuCount(''), { message: 'cannot parse the possible CPUs "" (/sys/devices/system/cpu/possible)' });
-  assert.throws(() => possibleCpuCount('x-1'), { message: 'cannot parse the possible CPUs "x-1" (/sys/devices/system/cpu/possible)' });
+  assert.throws(() => possibleCpuCount(''), { message: 'cannot parse the possible CPUs ""' });
+  assert.throws(() => possibleCpuCount('x-1'), { message: 'cannot parse the possible CPUs "x-1"' });
+  assert.throws(() => onlineCpus('0-'), { message: 'cannot parse the online CPUs "0-"' });
 });
 
 test('defaults to this machine', () => {
   assert.equal(possibleCpuCount(), possibleCpuCount(readFileSync('/sys/devices/system/cpu/possible', 'utf8')));
   assert.ok(possibleCpuCount() >= 1);
+});
+
+test('the online CPUs are listed one by one', () => {
+  assert.deepEqual(onlineCpus('0-2,5\n'), [0, 1, 2, 5]);
+  assert.ok(onlineCpus().length >= 1);
 });

@@ -1,0 +1,320 @@
+// What the run command prints: the loaded object, live records, trace lines and losses, map snapshots, and the detach report.
+import { BTF_KIND } from '../btf/btf.js';
+import { BtfDecoder, type Decoded } from '../btf/decode.js';
+import { UsageError, type ReleaseFailure } from '../errors.js';
+import { programTypeName } from '../kernel/program.js';
+import type { LoadedMap, LoadedObject, PinChange } from '../loader.js';
+import { MAP_TYPE, mapTypeName } from '../object/map-types.js';
+import type { BpfObjectSpec } from '../object/spec.js';
+import { printable } from '../text.js';
+import type { TraceLine } from '../attach/trace-pipe.js';
+import { cellText, columns, sortEntries, table } from './format.js';
+import { MapPresenter, histogramJson, histogramLines, untypedRecord, type EntryView, type Histogram } from './map-view.js';
+import { Output, messageOf, type OutputOptions } from './output.js';
+import type { FdWriter } from './writer.js';
+
+/** Map types whose entries are worth showing; the others hold fds or are streams. */
+const SHOWN_MAP_TYPES = new Set<number>([MAP_TYPE.HASH, MAP_TYPE.ARRAY, MAP_TYPE.PERCPU_HASH, MAP_TYPE.PERCPU_ARRAY, MAP_TYPE.LRU_HASH, MAP_TYPE.LRU_PERCPU_HASH]);
+const MAX_ENTRIES_READ = 65536;
+const MAX_ENTRIES_SHOWN = 20;
+
+export interface MapContents {
+  name: string;
+  pin?: string;
+  entries: EntryView[];
+  /** True when the map had more entries than were read. */
+  truncated: boolean;
+  histograms?: Histogram[];
+}
+
+export interface RunOutputOptions extends OutputOptions {
+  /** Maps to show as log2 histograms whatever their names (--hist). */
+  hist?: readonly string[];
+  /** The struct each output map's records are, by map name (--record-type MAP=STRUCT). */
+  recordTypes?: ReadonlyMap<string, string>;
+}
+
+/** Columns of one output map's records, widened as wider values come, the header printed once. */
+interface RecordColumns {
+  header: string[];
+  widths: number[];
+  printed: boolean;
+}
+
+export class RunOutput extends Output {
+  private presenters = new Map<string, MapPresenter>();
+  private decoders = new Map<string, { decoder: BtfDecoder; type: number } | undefined>();
+  private recordColumns = new Map<string, RecordColumns>();
+  private multipleOutputs = false;
+  private readonly lost = new Map<string, bigint>();
+  private pendingLost = new Map<string, { map: string; cpu: number; count: bigint }>();
+  private lostTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    override readonly options: RunOutputOptions,
+    stdout?: FdWriter,
+    stderr?: FdWriter,
+  ) {
+    super(options, stdout, stderr);
+  }
+
+  /** Works out how each map is shown and each output map's records decoded; refuses --hist or --record-type names it cannot use. */
+  prepare(spec: BpfObjectSpec): void {
+    const names = new Set(spec.maps.map((m) => m.name));
+    for (const name of this.options.hist ?? []) {
+      if (!names.has(name)) throw new UsageError(`--hist ${name}: the object has no map '${name}'; it has ${[...names].map((n) => `'${n}'`).join(', ')}`);
+    }
+    const outputs = spec.maps.filter((m) => m.type === MAP_TYPE.PERF_EVENT_ARRAY || m.type === MAP_TYPE.RINGBUF);
+    this.multipleOutputs = outputs.length > 1;
+    for (const [map, struct] of this.options.recordTypes ?? []) {
+      if (!outputs.some((m) => m.name === map)) {
+        throw new UsageError(`--record-type ${map}=${struct}: the object has no perf event array or ring buffer named '${map}'${outputs.length > 0 ? `; it has ${outputs.map((m) => `'${m.name}'`).join(', ')}` : ''}`);
+      }
+    }
+    for (const map of outputs) this.decoders.set(map.name, this.recordDecoder(spec, map.name, map.btf?.valueTypeId));
+  }
+
+  /** The type of an output map's records: --record-type, else the map's own value type if a struct, else the object's one struct named 'event'. */
+  private recordDecoder(spec: BpfObjectSpec, map: string, valueTypeId: number | undefined): { decoder: BtfDecoder; type: number } | undefined {
+    const btf = spec.btf;
+    const forced = this.options.recordTypes?.get(map);
+    if (!btf) {
+      if (forced) throw new UsageError(`--record-type ${map}=${forced}: the object has no BTF to find the type in (compile with clang -g)`);
+      return undefined;
+    }
+    const struct = (id: number | undefined): boolean => {
+      const t = id ? btf.resolveType(id) : undefined;
+      return t?.kind === BTF_KIND.STRUCT || t?.kind === BTF_KIND.UNION;
+    };
+    if (forced) {
+      const found = btf.typesNamed(forced).find((t) => struct(t.id));
+      if (!found) {
+        const structs = btf.types.filter((t) => t.kind === BTF_KIND.STRUCT && t.name !== '').map((t) => t.name);
+        throw new UsageError(`--record-type ${map}=${forced}: the object's BTF has no struct '${forced}'${structs.length > 0 ? `; it has ${structs.slice(0, 10).join(', ')}` : ''}`);
+      }
+      return { decoder: new BtfDecoder(btf), type: found.id };
+    }
+    if (struct(valueTypeId)) return { decoder: new BtfDecoder(btf), type: valueTypeId! };
+    const events = btf.typesNamed('event', BTF_KIND.STRUCT);
+    if (events.length === 1) return { decoder: new BtfDecoder(btf), type: events[0]!.id };
+    return undefined;
+  }
+
+  private presenter(m: LoadedMap, btfOf: BpfObjectSpec): MapPresenter {
+    let presenter = this.presenters.get(m.name);
+    if (!presenter) {
+      const d = m.map.definition;
+      presenter = new MapPresenter(
+        { name: m.name, type: d.type, keySize: d.keySize, valueSize: d.valueSize, ...(btfOf.btf && m.spec.btf ? { btf: btfOf.btf, keyTypeId: m.spec.btf.keyTypeId, valueTypeId: m.spec.btf.valueTypeId } : {}) },
+        { histogram: this.options.hist?.includes(m.name) ?? false },
+      );
+      this.presenters.set(m.name, presenter);
+    }
+    return presenter;
+  }
+
+  loaded(objectPath: string, loaded: LoadedObject, notes: { tracePipe: boolean; readers: string[] }): void {
+    const maps = [...loaded.maps.values()];
+    const programs = [...loaded.programs.values()];
+    if (this.options.json) {
+      this.json({
+        event: 'attached',
+        object: objectPath,
+        pid: process.pid,
+        maps: maps.map((m) => ({
+          name: m.name,
+          id: m.map.info().id,
+          type: mapTypeName(m.map.definition.type),
+          keySize: m.map.definition.keySize,
+          valueSize: m.map.definition.valueSize,
+          maxEntries: m.map.definition.maxEntries,
+          flags: m.map.definition.flags,
+          pin: m.pin ? { path: m.pin.path, state: m.pin.state } : null,
+        })),
+        programs: programs.map((p) => ({ name: p.name, section: p.section, type: programTypeName(p.type), id: p.id, tag: p.tag, instructions: p.instructionCount })),
+        attachments: loaded.attachments.map((a) => ({ ...a, event: a.event ?? null })),
+        reading: { tracePipe: notes.tracePipe, maps: notes.readers },
+      });
+      return;
+    }
+    const lines: string[] = [];
+    const section = (title: string, rows: string[][]): void => {
+      if (rows.length === 0) return;
+      lines.push(title, ...table(rows).map((l) => `  ${l}`));
+    };
+    section(
+      'maps',
+      maps.map((m) => {
+        const d = m.map.definition;
+        return [m.name, mapTypeName(d.type), `key ${d.keySize}`, `value ${d.valueSize}`, `max ${d.maxEntries}`, m.pin ? `pinned ${m.pin.path} (${m.pin.state})` : 'not pinned'];
+      }),
+    );
+    section(
+      'programs',
+      programs.map((p) => [p.name, `type ${programTypeName(p.type)}`, `${p.instructionCount} insns`, `id ${p.id}`, `tag ${p.tag}`]),
+    );
+    section(
+      'attached',
+      loaded.attachments.map((a) => [a.kind, a.resolved === a.target ? a.target : `${a.target} -> ${a.resolved}`, `${a.source}, ${a.binding}`, `program ${a.program}`, a.event ? `event ${a.event}` : '']),
+    );
+    if (notes.readers.length > 0) lines.push(`reading ${notes.readers.map((r) => `'${r}'`).join(', ')} as records come`);
+    this.lines([...lines, 'press Ctrl-C to detach']);
+    if (notes.tracePipe) this.note('the programs call bpf_trace_printk: showing trace_pipe, which is system-wide (lines of other programs appear too) and consumed by reading it (--no-trace-pipe turns this off)');
+  }
+
+  /** A line a program wrote with bpf_trace_printk. */
+  trace(line: TraceLine | { raw: string }): void {
+    if ('message' in line) {
+      if (this.options.json) this.json({ event: 'trace', time: line.time, task: line.task, pid: line.pid, cpu: line.cpu, message: line.message });
+      else this.lines([`${line.time.toFixed(6)}  cpu ${line.cpu}  ${line.task}-${line.pid}  ${line.message}`]);
+    } else if (this.options.json) {
+      this.json({ event: 'trace', raw: line.raw });
+    } else {
+      this.lines([line.raw]);
+    }
+  }
+
+  /** One record from an output map, decoded by its type when known. */
+  record(map: string, cpu: number | undefined, data: Buffer): void {
+    const typed = this.decoders.get(map);
+    const value: Decoded = typed ? typed.decoder.decode(typed.type, data) : untypedRecord(data);
+    if (this.options.json) {
+      this.json({ event: 'record', map, ...(cpu === undefined ? {} : { cpu }), data: value });
+      return;
+    }
+    const cells: Array<[string, string]> = [];
+    if (this.multipleOutputs) cells.push(['MAP', map]);
+    if (cpu !== undefined) cells.push(['CPU', String(cpu)]);
+    for (const [name, v] of columns(value, 'data')) cells.push([name, cellText(v)]);
+    let layout = this.recordColumns.get(map);
+    if (!layout) {
+      layout = { header: cells.map(([n]) => n), widths: cells.map(([n, v]) => Math.max(n.length, v.length)), printed: false };
+      this.recordColumns.set(map, layout);
+    }
+    const out: string[] = [];
+    const row = (texts: string[]): string => texts.map((t, i) => (i === texts.length - 1 ? t : t.padEnd(layout!.widths[i] ?? 0))).join('  ').trimEnd();
+    cells.forEach(([, v], i) => (layout!.widths[i] = Math.max(layout!.widths[i] ?? 0, v.length)));
+    if (!layout.printed) {
+      out.push(row(layout.header));
+      layout.printed = true;
+    }
+    out.push(row(cells.map(([, v]) => v)));
+    this.lines(out);
+  }
+
+  /** Records the kernel dropped: gathered and said once a second per map and CPU, so a burst does not flood. */
+  lostRecords(map: string, cpu: number, count: bigint): void {
+    this.lost.set(map, (this.lost.get(map) ?? 0n) + count);
+    const key = `${map}\0${cpu}`;
+    const pending = this.pendingLost.get(key);
+    if (pending) pending.count += count;
+    else this.pendingLost.set(key, { map, cpu, count });
+    this.lostTimer ??= setTimeout(() => this.flushLost(), 1000);
+  }
+
+  flushLost(): void {
+    if (this.lostTimer) clearTimeout(this.lostTimer);
+    this.lostTimer = undefined;
+    for (const { map, cpu, count } of this.pendingLost.values()) {
+      if (this.options.json) this.json({ event: 'lost', map, cpu, count });
+      else this.note(`map '${map}' lost ${count} record${count === 1n ? '' : 's'} on CPU ${cpu}: its perf ring was full (a larger --perf-pages, or a less busy reader, helps)`);
+    }
+    this.pendingLost.clear();
+  }
+
+  /** Reads what the maps hold, before they are closed; a map whose pin changed is not called kept. */
+  mapContents(loaded: LoadedObject, changed: readonly PinChange[] = [], only?: readonly string[]): MapContents[] {
+    const moved = new Set(changed.map((c) => c.path));
+    const contents: MapContents[] = [];
+    for (const m of loaded.maps.values()) {
+      if (only && only.length > 0 ? !only.includes(m.name) : !SHOWN_MAP_TYPES.has(m.map.definition.type)) continue;
+      const presenter = this.presenter(m, loaded.spec);
+      const entries: EntryView[] = [];
+      let truncated = false;
+      try {
+        outer: for (const batch of m.map.readBatches()) {
+          const keySize = m.map.definition.keySize;
+          const valueSize = m.map.valueBufferSize;
+          for (let i = 0; i < batch.count; i++) {
+            if (entries.length === MAX_ENTRIES_READ) {
+              truncated = true;
+              break outer;
+            }
+            entries.push(presenter.entry(batch.keys.subarray(i * keySize, (i + 1) * keySize), batch.values.subarray(i * valueSize, (i + 1) * valueSize)));
+          }
+        }
+      } catch (error) {
+        this.note(`could not read map '${m.name}': ${messageOf(error)}`);
+      }
+      const sorted = sortEntries(entries) as EntryView[];
+      const histograms = presenter.histograms(sorted);
+      contents.push({ name: m.name, ...(m.pin && !moved.has(m.pin.path) ? { pin: m.pin.path } : {}), entries: sorted, truncated, ...(histograms ? { histograms } : {}) });
+    }
+    return contents;
+  }
+
+  /** The maps now, for --interval: a timestamped snapshot. */
+  snapshot(loaded: LoadedObject, only: readonly string[]): void {
+    const contents = this.mapContents(loaded, [], only);
+    if (this.options.json) {
+      this.json({ event: 'maps', time: new Date().toISOString(), maps: contents.map(contentsJson) });
+      return;
+    }
+    this.lines([`${new Date().toTimeString().slice(0, 8)}`, ...contents.flatMap((c) => this.contentsText(c))]);
+  }
+
+  private contentsText(map: MapContents): string[] {
+    const lines: string[] = [];
+    const count = `${map.entries.length}${map.truncated ? '+' : ''} ${map.entries.length === 1 && !map.truncated ? 'entry' : 'entries'}`;
+    lines.push(`${map.name}${map.pin ? ` (kept at ${map.pin})` : ''}: ${count}`);
+    if (map.histograms) {
+      for (const h of map.histograms) lines.push(...histogramLines(h, '  '));
+      return lines;
+    }
+    const shown = map.entries.slice(0, MAX_ENTRIES_SHOWN);
+    const presenter = this.presenters.get(map.name);
+    if (shown.length > 0) lines.push(...(presenter ? presenter.tableLines(shown) : table([['  key', 'value'], ...shown.map((e) => [`  ${e.key}`, e.value])])));
+    if (map.entries.length > shown.length) lines.push(`  ... ${map.entries.length - shown.length} more`);
+    return lines;
+  }
+
+  detached(reason: string, loaded: LoadedObject, contents: MapContents[], released: string[], failures: ReleaseFailure[], changed: readonly PinChange[] = []): void {
+    this.flushLost();
+    const moved = new Set(changed.map((c) => c.path));
+    const kept = [...loaded.maps.values()].filter((m) => m.pin && !moved.has(m.pin.path)).map((m) => m.pin!.path);
+    const lost = Object.fromEntries(this.lost);
+    if (this.options.json) {
+      this.json({
+        event: 'detached',
+        signal: reason === 'duration' ? null : reason,
+        reason: reason === 'duration' ? 'duration' : 'signal',
+        released,
+        kept,
+        failures: failures.map((f) => ({ release: f.description, error: messageOf(f.error) })),
+        pinsChanged: changed,
+        lost,
+        maps: contents.map(contentsJson),
+      });
+    } else {
+      const lines = [`detached (${reason === 'duration' ? 'the --duration ended' : reason})`];
+      for (const [map, count] of this.lost) lines.push(`${map}: ${count} record${count === 1n ? '' : 's'} lost`);
+      for (const map of contents) lines.push(...this.contentsText(map));
+      this.lines(lines);
+    }
+    for (const f of failures) this.note(`could not ${f.description}: ${messageOf(f.error)}`);
+    for (const c of changed) {
+      const now = c.now === undefined ? 'nothing is pinned there now' : `it now holds another map (id ${c.now})`;
+      this.note(`map '${printable(c.map)}' is not kept at ${c.path}: ${now}; what this run counted was in map id ${c.ours}, which is gone with it`);
+    }
+  }
+}
+
+function contentsJson(map: MapContents): unknown {
+  return {
+    name: map.name,
+    ...(map.pin ? { pin: map.pin } : {}),
+    entries: map.entries,
+    truncated: map.truncated,
+    ...(map.histograms ? { histograms: map.histograms.map(histogramJson) } : {}),
+  };
+}

@@ -1,0 +1,92 @@
+// src/btf/decode.ts: a struct laid out by the C compiler (host) decoded through the BTF clang wrote for
+// the same struct (BPF object): every kind of field, both byte orders of BTF, short input, JSON text.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { describe, test } from 'node:test';
+import { BTF_KIND, type BtfComposite } from '../../src/btf/btf.js';
+import { BtfDecoder, decodedJson } from '../../src/btf/decode.js';
+import { parseBpfObject } from '../../src/object/bpf-object.js';
+import { fixturePath, loadFixture } from './helpers.js';
+
+const hostBytes = (): Uint8Array => execFileSync(fixturePath('decode_types'));
+
+const EXPECTED = {
+  u8: 200,
+  s16: -1234,
+  u32: 4000000000,
+  s64: -5000000000000n,
+  u64: 18446744073709551615n,
+  comm: 'bash',
+  state: 'STATE_RUNNING',
+  inner: { port: 8080, delta: -7 },
+  ports: [1, 2, 65535],
+  flag_a: 1,
+  level: 5,
+  signed_bits: -9,
+  ok: true,
+  ptr: '0xffff888012345678',
+  u: { as_u32: 0x04030201, as_bytes: [1, 2, 3, 4] },
+  anon_a: 11,
+  anon_b: 22,
+  ratio: 0.25,
+};
+
+function eventType(name: string) {
+  const spec = parseBpfObject(loadFixture(name));
+  const map = spec.maps.find((m) => m.name === 'decode_events')!;
+  assert.ok(spec.btf, 'the object keeps its BTF');
+  assert.ok(map.btf, 'the map knows its key and value types');
+  return { btf: spec.btf, key: map.btf.keyTypeId, value: map.btf.valueTypeId };
+}
+
+describe('BtfDecoder', () => {
+  test('every field of a clang-laid-out struct, through clang BTF', () => {
+    const { btf, value } = eventType('decode_types.o');
+    assert.equal(btf.type(value).name, 'decode_event');
+    const bytes = hostBytes();
+    assert.equal(bytes.length, btf.sizeOf(value), 'the host and the BPF target lay the struct out alike');
+    assert.deepEqual(new BtfDecoder(btf).decode(value, bytes), EXPECTED);
+  });
+
+  test('the key type (a typedef of __u32) is a number', () => {
+    const { btf, key } = eventType('decode_types.o');
+    assert.equal(new BtfDecoder(btf).decode(key, new Uint8Array([0x2a, 0, 0, 0])), 42);
+  });
+
+  test('big-endian BTF decodes big-endian bytes', () => {
+    const { btf, value } = eventType('decode_types.bpfeb.o');
+    assert.equal(btf.littleEndian, false);
+    const decoder = new BtfDecoder(btf);
+    const u32Member = (btf.type(value) as BtfComposite).members.find((m) => m.name === 'u32')!;
+    const bytes = new Uint8Array(btf.sizeOf(value));
+    bytes.set([0xee, 0x6b, 0x28, 0x00], u32Member.offset / 8);
+    assert.equal((decoder.decode(value, bytes) as Record<string, unknown>).u32, 0xee6b2800);
+  });
+
+  test('an enum value no enumerator has is its number; input cut short decodes as far as it goes', () => {
+    const { btf, value } = eventType('decode_types.o');
+    const decoder = new BtfDecoder(btf);
+    const bytes = hostBytes().slice();
+    const stateType = btf.typesNamed('state', BTF_KIND.ENUM)[0]!;
+    const decoded = decoder.decode(stateType.id, new Uint8Array([7, 0, 0, 0]));
+    assert.equal(decoded, 7);
+    assert.equal(decoder.decode(stateType.id, new Uint8Array([0xff, 0xff, 0xff, 0xff])), 'STATE_GONE');
+    const short = decoder.decode(value, bytes.subarray(0, 8)) as Record<string, unknown>;
+    assert.equal(short.u8, 200);
+    assert.equal(short.s16, -1234);
+    assert.equal(short.comm, null);
+  });
+
+  test('char arrays are strings up to the NUL; the decoder says which types are strings', () => {
+    const { btf, value } = eventType('decode_types.o');
+    const decoder = new BtfDecoder(btf);
+    const comm = (btf.type(value) as BtfComposite).members.find((m) => m.name === 'comm')!;
+    assert.equal(decoder.isString(comm.type), true);
+    assert.equal(decoder.isString(value), false);
+    assert.equal(decoder.decode(comm.type, new TextEncoder().encode('héllo\0junk\0\0\0\0\0\0\0')), 'héllo');
+  });
+
+  test('JSON text keeps 64-bit integers exact', () => {
+    assert.equal(decodedJson({ a: 18446744073709551615n, b: [1, 'x', true, null], c: -5n }), '{"a":18446744073709551615,"b":[1,"x",true,null],"c":-5}');
+  });
+});

@@ -37,6 +37,31 @@ static long (*bpf_probe_read_user)(void *dst, __u32 size, const void *src) = (vo
 static __u64 (*bpf_get_current_pid_tgid)(void) = (void *)BPF_FUNC_get_current_pid_tgid;
 static long (*bpf_get_current_comm)(void *buf, __u32 size) = (void *)BPF_FUNC_get_current_comm;
 static long (*bpf_trace_printk)(const char *fmt, __u32 fmt_size, ...) = (void *)BPF_FUNC_trace_printk;
+static long (*bpf_perf_event_output)(void *ctx, void *map, __u64 flags, void *data, __u64 size) = (void *)BPF_FUNC_perf_event_output;
+static long (*bpf_ringbuf_output)(void *ringbuf, void *data, __u64 size, __u64 flags) = (void *)BPF_FUNC_ringbuf_output;
+static void *(*bpf_ringbuf_reserve)(void *ringbuf, __u64 size, __u64 flags) = (void *)BPF_FUNC_ringbuf_reserve;
+static void (*bpf_ringbuf_submit)(void *data, __u64 flags) = (void *)BPF_FUNC_ringbuf_submit;
+static void (*bpf_ringbuf_discard)(void *data, __u64 flags) = (void *)BPF_FUNC_ringbuf_discard;
+
+/* The tracepoint context of syscalls/sys_enter_*: common fields, the syscall number, its arguments. */
+struct syscall_enter_args {
+	__u64 common;
+	long nr;
+	unsigned long args[6];
+};
+
+/* True when the current task's name is exactly `name` (at most 15 characters), to keep test
+ * programs on system-wide tracepoints from counting other tasks. */
+static __attribute__((always_inline)) inline int comm_is(const char *name, int len)
+{
+	char comm[16] = {};
+
+	bpf_get_current_comm(comm, sizeof(comm));
+	for (int i = 0; i < len; i++)
+		if (comm[i] != name[i])
+			return 0;
+	return comm[len] == 0;
+}
 
 /* Adds one to the u64 counter stored under key, creating it if needed. */
 static __attribute__((always_inline)) inline void count_key(void *map, const void *key)

@@ -11,7 +11,7 @@
 
 #define ERROR_BUCKET 65
 
-struct bpf_elf_map SEC("maps") read_sizes = {
+struct bpf_elf_map SEC("maps") read_size_hist = {
 	.type = BPF_MAP_TYPE_ARRAY,
 	.size_key = sizeof(__u32),
 	.size_value = sizeof(__u64),
@@ -39,7 +39,7 @@ int record_read_size(struct pt_regs *ctx)
 {
 	long returned = ctx->rax;
 	__u32 bucket = returned < 0 ? ERROR_BUCKET : log2_bucket(returned);
-	__u64 *count = bpf_map_lookup_elem(&read_sizes, &bucket);
+	__u64 *count = bpf_map_lookup_elem(&read_size_hist, &bucket);
 
 	if (count)
 		__sync_fetch_and_add(count, 1);

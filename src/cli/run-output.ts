@@ -113,9 +113,10 @@ export class RunOutput extends Output {
     return presenter;
   }
 
-  loaded(objectPath: string, loaded: LoadedObject, notes: { tracePipe: boolean; readers: string[] }): void {
+  loaded(objectPath: string, loaded: LoadedObject, notes: { tracePipe: boolean; readers: string[]; duration?: number }): void {
     const maps = [...loaded.maps.values()];
     const programs = [...loaded.programs.values()];
+    if (notes.tracePipe) this.note('the programs call bpf_trace_printk: showing trace_pipe, which is system-wide (lines of other programs appear too) and consumed by reading it (--no-trace-pipe turns this off)');
     if (this.options.json) {
       this.json({
         event: 'attached',
@@ -158,8 +159,7 @@ export class RunOutput extends Output {
       loaded.attachments.map((a) => [a.kind, a.resolved === a.target ? a.target : `${a.target} -> ${a.resolved}`, `${a.source}, ${a.binding}`, `program ${a.program}`, a.event ? `event ${a.event}` : '']),
     );
     if (notes.readers.length > 0) lines.push(`reading ${notes.readers.map((r) => `'${r}'`).join(', ')} as records come`);
-    this.lines([...lines, 'press Ctrl-C to detach']);
-    if (notes.tracePipe) this.note('the programs call bpf_trace_printk: showing trace_pipe, which is system-wide (lines of other programs appear too) and consumed by reading it (--no-trace-pipe turns this off)');
+    this.lines([...lines, notes.duration ? `detaching in ${notes.duration} s, or press Ctrl-C` : 'press Ctrl-C to detach']);
   }
 
   /** A line a program wrote with bpf_trace_printk. */

@@ -86,7 +86,7 @@ export async function runLoader(objectPath: string, functionName: string | undef
       onRetry: (reason) => out.note(reason),
     });
     outcome = 'success';
-    out.loaded(objectPath, loaded, { tracePipe: live.readingTracePipe, readers: live.readerNames });
+    out.loaded(objectPath, loaded, { tracePipe: live.readingTracePipe, readers: live.readerNames, duration: options.duration });
     live.start(loaded);
 
     const ended = options.duration > 0 ? new Promise<'duration'>((resolve) => (duration = setTimeout(() => resolve('duration'), options.duration * 1000))) : new Promise<never>(() => undefined);

@@ -58,6 +58,11 @@ export class PerfBufferReader implements AsyncIterable<OutputRecord> {
       reader.close();
       throw error;
     }
+    // A perf fd reports readable once per wakeup, and the event loop's epoll registration (made
+    // on its next turn) consumes a wakeup that came before it: read once after that turn.
+    setImmediate(() => {
+      for (const ring of reader.rings) reader.drain(ring);
+    });
     return reader;
   }
 

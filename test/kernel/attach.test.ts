@@ -132,16 +132,27 @@ describe('examples', () => {
     assert.ok(names.filter((n) => n === '"node"').length >= 3, JSON.stringify(names));
   });
 
-  test('read_sizes.o fills log2 buckets with what vfs_read returns', async () => {
+  test('read_sizes.o fills log2 buckets with what vfs_read returns, and prints them as a histogram', async () => {
     const cli = new RunningCli([`${REPO}examples/read_sizes.o`, '--json']);
     await cli.waitFor(ATTACHED);
     readFiles(20);
     const result = await cli.stop('SIGINT');
     assert.equal(result.code, 0, result.stderr);
-    const buckets = detachedMaps(result.stdout).read_sizes!;
+    const buckets = detachedMaps(result.stdout).read_size_hist!;
     const total = Object.values(buckets).reduce((sum, v) => sum + BigInt(v), 0n);
     assert.ok(total >= 20n, `histogram holds ${total} reads`);
     // /proc/self/stat is a few hundred bytes: bucket 9 holds 256..511 bytes.
     assert.ok(BigInt(buckets['9'] ?? '0') + BigInt(buckets['10'] ?? '0') >= 20n, JSON.stringify(buckets));
+    const histogram = (jsonEvents(result.stdout).find((e) => e.event === 'detached')!.maps as Array<{ name: string; histograms?: Array<{ buckets: Array<{ low: number; high: number; count: number }> }> }>).find((m) => m.name === 'read_size_hist')!.histograms![0]!;
+    const b256 = histogram.buckets.find((b) => b.low === 256)!;
+    assert.equal(b256.high, 511);
+    assert.equal(BigInt(b256.count), BigInt(buckets['9'] ?? '0'));
+
+    const text = new RunningCli([`${REPO}examples/read_sizes.o`]);
+    await text.waitFor(/press Ctrl-C/);
+    readFiles(20);
+    const shown = await text.stop('SIGINT');
+    assert.match(shown.stdout, /read_size_hist: \d+ entries\n\s+value\s+: count\s+distribution\n/);
+    assert.match(shown.stdout, /^\s+256 -> 511\s+: \d+\s+\|\*+ *\|$/m, shown.stdout);
   });
 });

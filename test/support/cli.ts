@@ -65,10 +65,10 @@ export class RunningCli {
     return this.child.pid!;
   }
 
-  /** Resolves when stdout matches; rejects if the process ends first or the time runs out. */
-  async waitFor(pattern: RegExp, timeoutMs = 60_000): Promise<void> {
+  /** Resolves when stdout (or stderr) matches; rejects if the process ends first or the time runs out. */
+  async waitFor(pattern: RegExp, timeoutMs = 60_000, stream: 'stdout' | 'stderr' = 'stdout'): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (!pattern.test(this.stdout)) {
+    while (!pattern.test(this[stream])) {
       if (this.child.exitCode !== null || this.child.signalCode !== null) {
         throw new Error(`load-kp-bpf ended before printing ${pattern}: stdout ${JSON.stringify(this.stdout)} stderr ${JSON.stringify(this.stderr)}`);
       }

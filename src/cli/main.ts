@@ -7,6 +7,7 @@ import { UsageError } from '../errors.js';
 import { Output } from './output.js';
 import { RunOutput } from './run-output.js';
 import { runLoader, type RunOptions } from './run.js';
+import { mapCommand, type MapCommandOptions } from './map-command.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -32,17 +33,29 @@ function packageVersion(): string {
   return pkg.version;
 }
 
+const RUN_DESCRIPTION =
+  'Load a clang-built eBPF object and attach its programs until interrupted: the legacy layout (tc-style "maps" section, program in section "prog") to the kernel function given, libbpf-style sections (kprobe/, kretprobe/, ksyscall/, tracepoint/, uprobe/) and bcc-named functions (kprobe__<fn>) to the targets they name. Shows what the programs print and send while attached. Pinned maps stay afterwards; everything else is removed.';
+
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
   const program = new Command()
     .name('load-kp-bpf')
-    .description(
-      'Load a clang-built eBPF object and attach its programs until interrupted: the legacy layout (tc-style "maps" section, program in section "prog") to the kernel function given, libbpf-style sections (kprobe/, kretprobe/, ksyscall/, tracepoint/, uprobe/) and bcc-named functions (kprobe__<fn>) to the targets they name. Pinned maps stay afterwards; everything else is removed.',
-    )
+    .description(`${RUN_DESCRIPTION}\n\nload-kp-bpf <object> [function] is load-kp-bpf run <object> [function]; load-kp-bpf map ... works on maps.`)
     .version(packageVersion(), '-V, --version')
+    .exitOverride()
+    // Usage errors are one line, like every other error.
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      outputError: (text, write) => write(`load-kp-bpf: ${text.trim().replace(/^error: /, '')} (run with --help for usage)\n`),
+    });
+
+  program
+    .command('run', { isDefault: true })
+    .summary('load an object and attach it until interrupted (the default command)')
+    .description(RUN_DESCRIPTION)
     .argument('<object>', 'BPF ELF object, e.g. test_prog.o')
     .argument('[function]', "kernel function for the object's 'prog' program, e.g. sys_bpf (resolved to __x64_sys_bpf where needed)")
-    .option('--retprobe', 'attach to the function\'s return (a kretprobe) instead of its entry', false)
+    .option('--retprobe', "attach to the function's return (a kretprobe) instead of its entry", false)
     .option('-p, --program <name>', 'load and attach only this program (repeatable)', collect, [] as string[])
     .addOption(
       new Option('--attach-mode <mode>', 'auto: kprobe/uprobe PMU and a BPF link where the kernel has them; pmu, tracefs or link to force one')
@@ -52,16 +65,13 @@ export async function main(argv: string[]): Promise<number> {
     .option('-v, --verbose', 'explain each step on stderr', false)
     .option('--json', 'print results as JSON lines on stdout (stable for scripts)', false)
     .addOption(new Option('--pin-root <dir>', 'BPF filesystem directory for pinned maps').default(DEFAULT_PIN_ROOT))
-    .option('--no-trace-pipe', "do not show trace_pipe when the programs call bpf_trace_printk")
-    .option('--perf-pages <n>', 'data pages of each CPU\'s perf buffer ring (a power of two)', numberOption('--perf-pages', { integer: true, powerOfTwo: true }), 64)
-    .option('--record-type <map=struct>', 'decode the records of an output map as this struct of the object\'s BTF (repeatable)', collect, [] as string[])
+    .option('--no-trace-pipe', 'do not show trace_pipe when the programs call bpf_trace_printk')
+    .option('--perf-pages <n>', "data pages of each CPU's perf buffer ring (a power of two)", numberOption('--perf-pages', { integer: true, powerOfTwo: true }), 64)
+    .option('--record-type <map=struct>', "decode the records of an output map as this struct of the object's BTF (repeatable)", collect, [] as string[])
     .option('--interval <seconds>', 'print the maps every so many seconds while attached', numberOption('--interval'), 0)
     .option('--map <name>', 'the maps --interval prints (repeatable; default all)', collect, [] as string[])
     .option('--hist <map>', 'print this map as a log2 histogram (repeatable)', collect, [] as string[])
     .option('--duration <seconds>', 'detach by itself after so many seconds, with the same report as Ctrl-C', numberOption('--duration'), 0)
-    .showHelpAfterError('(run with --help for usage)')
-    .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .action(async (objectPath: string, functionName: string | undefined, options: CommandLine) => {
       const recordTypes = new Map<string, string>();
       for (const pair of options.recordType) {
@@ -71,6 +81,55 @@ export async function main(argv: string[]): Promise<number> {
       }
       exitCode = await runLoader(objectPath, functionName, options, new RunOutput({ verbose: options.verbose, json: options.json, hist: options.hist, recordTypes }));
     });
+
+  const maps = program
+    .command('map')
+    .description('work on BPF maps in the kernel; MAP is a pin path, "id N" or "name NAME"')
+    .exitOverride();
+  const mapSub = (name: string, args: string, description: string): Command =>
+    maps
+      .command(name)
+      .description(description)
+      .argument(args === '' ? '[none...]' : '<args...>', args)
+      .option('--json', 'JSON on stdout', false)
+      .option('-v, --verbose', 'explain each step on stderr', false)
+      .exitOverride()
+      .action(async (rest: string[], options: MapCommandOptions & Record<string, unknown>) => {
+        const out = new Output({ json: options.json, verbose: options.verbose });
+        try {
+          exitCode = await mapCommand(name, rest ?? [], options, out);
+        } catch (error) {
+          out.failed(error);
+          exitCode = 1;
+        }
+        await out.finish();
+      });
+  mapSub('list', '', 'every map in the kernel: id, type, name, sizes, entries, pins');
+  mapSub('show', 'MAP', 'one map: its definition, types, pins and the programs that use it');
+  mapSub('dump', 'MAP', 'all entries (per-CPU maps: each CPU and the sum); a histogram map as a histogram')
+    .option('--raw', 'entries even of a histogram map', false)
+    .option('--hist', 'print the map as a log2 histogram', false);
+  mapSub('lookup', 'MAP KEY', 'the value under a key');
+  mapSub('update', 'MAP KEY VALUE', 'set a value (KEY and VALUE: a number, text, "hex 01 02 ...", or JSON with BTF)')
+    .option('--any', 'create or replace (BPF_ANY, the default)', false)
+    .option('--noexist', 'only create (BPF_NOEXIST)', false)
+    .option('--exist', 'only replace (BPF_EXIST)', false)
+    .option('--batch <file>', 'read the entries from a file (- for stdin): a map dump --json, or one "KEY VALUE" per line');
+  // update --batch takes no KEY VALUE: let the arguments be optional there.
+  maps.commands.find((c) => c.name() === 'update')!.registeredArguments[0]!.required = false;
+  mapSub('delete', 'MAP KEY', 'remove a key');
+  mapSub('create', 'PATH', 'create a map and pin it at PATH')
+    .requiredOption('--type <type>', 'hash, array, percpu_hash, percpu_array, lru_hash, ...')
+    .option('--key <bytes>', 'key size')
+    .option('--value <bytes>', 'value size')
+    .requiredOption('--entries <n>', 'max entries')
+    .option('--flags <n>', 'map flags (BPF_F_*)')
+    .option('--name <name>', 'the name in the kernel (default: the last part of PATH)');
+  mapSub('pin', 'MAP PATH', 'pin a map at another path');
+  mapSub('watch', 'MAP', 'a live view sorted by value, redrawn in place (like top); Ctrl-C stops it')
+    .option('--interval <seconds>', 'seconds between updates', '1')
+    .option('--top <n>', 'how many entries to show', '20');
+
   try {
     await program.parseAsync(argv);
   } catch (error) {

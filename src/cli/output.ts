@@ -4,7 +4,7 @@ import { LoaderError, VerifierError, type ReleaseFailure } from '../errors.js';
 import { terminalSafe } from '../text.js';
 import { FdWriter } from './writer.js';
 
-/** How long the end of a run waits for a slow reader of stdout before dropping what it did not read. */
+/** How long the end of a command waits for a reader of stdout that reads nothing, before dropping what it did not read. */
 const DRAIN_MS = 1000;
 
 export interface OutputOptions {
@@ -49,8 +49,9 @@ export class Output {
   }
 
   /**
-   * Waits (at most a second) for stdout and stderr to be read; what a stuck reader leaves is
-   * dropped, and said on stderr if stderr still takes it, so the process can end.
+   * Waits for stdout and stderr to be read, as long as their readers keep reading; what a reader
+   * that reads nothing for a second leaves is dropped, and said on stderr if stderr still takes
+   * it, so the process can end.
    */
   async finish(): Promise<void> {
     const [out] = await Promise.all([this.stdout.drain(DRAIN_MS), this.stderr.drain(DRAIN_MS)]);

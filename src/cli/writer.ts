@@ -55,19 +55,28 @@ export class FdWriter {
     return this.droppedBytes;
   }
 
-  /** Resolves true when everything queued is written, false when `timeoutMs` passes first. */
-  drain(timeoutMs: number): Promise<boolean> {
+  /**
+   * Resolves true when everything queued is written, false when the reader takes nothing for
+   * `idleMs` (a reader that is slow but reading is waited for; one that stopped is not).
+   */
+  drain(idleMs: number): Promise<boolean> {
     if (this.queued === 0) return Promise.resolve(true);
     return new Promise((resolve) => {
+      let pending = this.queued;
       const done = (): void => {
-        clearTimeout(timeout);
+        clearInterval(watch);
         this.drained.delete(done);
         resolve(true);
       };
-      const timeout = setTimeout(() => {
+      const watch = setInterval(() => {
+        if (this.queued < pending) {
+          pending = this.queued;
+          return;
+        }
+        clearInterval(watch);
         this.drained.delete(done);
         resolve(this.queued === 0);
-      }, timeoutMs);
+      }, idleMs);
       this.drained.add(done);
     });
   }

@@ -1,5 +1,5 @@
 // Pinned maps on bpffs: the pin root (never mounted over a user's directory), reusing a compatible pin, publishing new pins atomically.
-import { existsSync, lstatSync, mkdirSync, rmdirSync, statfsSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, rmdirSync, statfsSync, type Dirent } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ERRNO } from '../abi.js';
 import { KernelError, SyscallError, UsageError, kernelError } from '../errors.js';
@@ -9,7 +9,7 @@ import { mount } from '../native.js';
 import { printable } from '../text.js';
 import { mapInfo, objGet, objPin, type MapDefinition } from './bpf.js';
 import { Fd } from './fd.js';
-import { BpfMap } from './maps.js';
+import { BpfMap, fdKind } from './maps.js';
 
 export const DEFAULT_PIN_ROOT = '/sys/fs/bpf';
 const BPF_FS_MAGIC = 0xcafe4a11;
@@ -192,10 +192,38 @@ export function pinnedMapId(path: string): number | undefined {
     return undefined;
   }
   try {
-    return mapInfo(fd.value).id;
+    // OBJ_GET_INFO_BY_FD answers for programs and links too, in their own layout: check first.
+    return fdKind(fd.value) === 'map' ? mapInfo(fd.value).id : undefined;
   } catch {
     return undefined;
   } finally {
     fd.close();
   }
+}
+
+/**
+ * The pins of maps under `root` (bpffs), by map id: what `map list` and `map show` report. Looks
+ * a few directories deep, as tc's and libbpf's layouts are; programs and links pinned there are skipped.
+ */
+export function mapPins(root: string = DEFAULT_PIN_ROOT, maxDepth = 6): Map<number, string[]> {
+  const pins = new Map<number, string[]>();
+  const walk = (dir: string, depth: number): void => {
+    let names: Dirent[];
+    try {
+      names = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of names) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (depth < maxDepth) walk(path, depth + 1);
+        continue;
+      }
+      const id = pinnedMapId(path);
+      if (id !== undefined) pins.set(id, [...(pins.get(id) ?? []), path]);
+    }
+  };
+  if (filesystemOf(root) === BPF_FS_MAGIC) walk(root, 0);
+  return pins;
 }

@@ -2,7 +2,9 @@
 // with one line on stderr.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { CLI, EXAMPLE, REPO, runCli } from '../support/cli.js';
 import { loadedProgramIds, tracefsFile } from '../support/kernel.js';
@@ -87,7 +89,7 @@ describe('bad input: one line on stderr, exit 1, nothing created', () => {
   test('no arguments at all show the usage error', async () => {
     const result = await runCli([]);
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /error: missing required argument 'object'/);
+    assert.equal(oneLine(result.stderr), "load-kp-bpf: missing required argument 'object' (run with --help for usage)");
   });
 
   test('an unknown attach mode is refused with the choices', async () => {
@@ -99,9 +101,37 @@ describe('bad input: one line on stderr, exit 1, nothing created', () => {
   test('--help and --version exit 0', async () => {
     const help = await runCli(['--help']);
     assert.equal(help.code, 0);
-    assert.match(help.stdout, /Usage: load-kp-bpf \[options\] <object> \[function\]/);
+    assert.match(help.stdout, /Usage: load-kp-bpf \[options\] \[command\]/);
+    assert.match(help.stdout, /^\s+run \[options\] <object> \[function\]\s+load an object/m);
+    assert.match(help.stdout, /^\s+map\s+work on BPF maps/m);
+    const runHelp = await runCli(['run', '--help']);
+    assert.match(runHelp.stdout, /Usage: load-kp-bpf run \[options\] <object> \[function\]/);
+    assert.match(runHelp.stdout, /--duration <seconds>/);
     const version = await runCli(['--version']);
     assert.equal(version.code, 0);
     assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
+  });
+});
+
+describe('subcommands', () => {
+  test('"run" is the loader by name; an object file named map still loads as ./map', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lkb-mapfile-'));
+    try {
+      copyFileSync(`${REPO}test/fixtures/build/tp_count.o`, join(dir, 'map'));
+      for (const args of [['run', `${REPO}test/fixtures/build/tp_count.o`], [`./map`]]) {
+        const child = spawnSync(process.execPath, [CLI, ...args, '--duration', '0.5', '--json'], { cwd: dir, encoding: 'utf8' });
+        assert.equal(child.status, 0, child.stderr);
+        const events = child.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string });
+        assert.deepEqual(events.map((e) => e.event), ['attached', 'detached']);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a usage error is one line that says where to look', async () => {
+    const result = await runCli(['run', EXAMPLE, '--perf-pages', '3']);
+    assert.equal(result.code, 1);
+    assert.equal(oneLine(result.stderr), "load-kp-bpf: option '--perf-pages <n>' argument '3' is invalid. --perf-pages must be a power of two (1, 2, 4, 8, ...) (run with --help for usage)");
   });
 });

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the kprobe suite (test/kernel/*.test.ts) inside one Debian kernel under qemu.
+# Runs the kernel suite (test/kernel/*.test.ts, and the live-output tests of test/host again) inside
+# one Debian kernel under qemu.
 #
 #   test/vm/kernel-suite.sh <kernel> [tap-file]
 #
@@ -17,7 +18,7 @@ guest_tap="test/vm/.results/kprobe-$kernel.tap"
 mkdir -p test/vm/.results && rm -f "$guest_tap"
 test/vm/run.sh --kernel "$kernel" -- \
   node --import tsx --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
-  --test-reporter=tap --test-reporter-destination="$guest_tap" test/kernel/*.test.ts
+  --test-reporter=tap --test-reporter-destination="$guest_tap" test/kernel/*.test.ts test/host/live.test.ts
 status=$?
 [ -n "$tap" ] && cp "$guest_tap" "$tap" 2>/dev/null
 exit $status

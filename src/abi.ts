@@ -160,6 +160,9 @@ export const BPF_F_KPROBE_MULTI_RETURN = 1 << 0;
 /** BPF_F_CURRENT_CPU in bpf_perf_event_output's flags. */
 export const BPF_F_INDEX_MASK = 0xffffffff;
 
+/** Where tc, libbpf and bpftool expect the BPF filesystem. */
+export const BPFFS_ROOT = '/sys/fs/bpf';
+
 /** Kernel object names are at most 15 characters plus NUL. */
 export const BPF_OBJ_NAME_LEN = 16;
 export const BPF_TAG_SIZE = 8;

@@ -12,9 +12,9 @@ import { probePmu, type ProbeFamily, type ProbePmu } from './pmu.js';
 import { EVENT_GROUP, createProbeEvent, probeEventName, removeStaleProbeEvents, type ProbeEventsFile } from './probe-events.js';
 import { tracefsRoot } from './tracefs.js';
 
-/** --attach-mode: auto picks the PMU when present and a BPF link when the kernel has them. */
-export const ATTACH_MODES = ['auto', 'pmu', 'tracefs', 'link'] as const;
-export type AttachMode = (typeof ATTACH_MODES)[number];
+import type { AttachMode } from './modes.js';
+
+export { ATTACH_MODES, type AttachMode } from './modes.js';
 
 export interface ProbeLocation {
   family: ProbeFamily;

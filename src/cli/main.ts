@@ -1,13 +1,12 @@
 // The command line: its options and subcommands, dispatched to the run and map commands.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ATTACH_MODES } from '../attach/probe.js';
-import { DEFAULT_PIN_ROOT } from '../kernel/pins.js';
+import { BPFFS_ROOT } from '../abi.js';
+import { ATTACH_MODES } from '../attach/modes.js';
 import { UsageError } from '../errors.js';
+import type { MapCommandOptions } from './map-command.js';
 import { Output } from './output.js';
-import { RunOutput } from './run-output.js';
-import { runLoader, type RunOptions } from './run.js';
-import { mapCommand, type MapCommandOptions } from './map-command.js';
+import type { RunOptions } from './run.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -64,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
     )
     .option('-v, --verbose', 'explain each step on stderr', false)
     .option('--json', 'print results as JSON lines on stdout (stable for scripts)', false)
-    .addOption(new Option('--pin-root <dir>', 'BPF filesystem directory for pinned maps').default(DEFAULT_PIN_ROOT))
+    .addOption(new Option('--pin-root <dir>', 'BPF filesystem directory for pinned maps').default(BPFFS_ROOT))
     .option('--no-trace-pipe', 'do not show trace_pipe when the programs call bpf_trace_printk')
     .option('--perf-pages <n>', "data pages of each CPU's perf buffer ring (a power of two)", numberOption('--perf-pages', { integer: true, powerOfTwo: true }), 64)
     .option('--record-type <map=struct>', "decode the records of an output map as this struct of the object's BTF (repeatable)", collect, [] as string[])
@@ -79,6 +78,8 @@ export async function main(argv: string[]): Promise<number> {
         if (!match) throw new UsageError(`--record-type ${pair}: expected MAP=STRUCT, e.g. events=event`);
         recordTypes.set(match[1]!, match[2]!);
       }
+      // Each command loads its own modules: a map dump does not pay for the loader's, and the reverse.
+      const [{ runLoader }, { RunOutput }] = await Promise.all([import('./run.js'), import('./run-output.js')]);
       exitCode = await runLoader(objectPath, functionName, options, new RunOutput({ verbose: options.verbose, json: options.json, hist: options.hist, recordTypes }));
     });
 
@@ -97,6 +98,7 @@ export async function main(argv: string[]): Promise<number> {
       .action(async (rest: string[], options: MapCommandOptions & Record<string, unknown>) => {
         const out = new Output({ json: options.json, verbose: options.verbose });
         try {
+          const { mapCommand } = await import('./map-command.js');
           exitCode = await mapCommand(name, rest ?? [], options, out);
         } catch (error) {
           out.failed(error);

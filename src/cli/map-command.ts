@@ -1,5 +1,6 @@
 // The map command: list, show, dump, lookup, update, delete, create, pin and watch BPF maps from the shell.
 import { readFileSync } from 'node:fs';
+import { endianness } from 'node:os';
 import { dirname } from 'node:path';
 import { BPF_ANY, BPF_EXIST, BPF_NOEXIST, ERRNO } from '../abi.js';
 import { KernelError, UsageError } from '../errors.js';
@@ -13,6 +14,7 @@ import { isPerCpuMapType, mapTypeByName, mapTypeName, MAP_TYPE } from '../object
 import { printable, terminalSafe } from '../text.js';
 import { decodedJson, type Decoded } from '../btf/decode.js';
 import { cellText, columns, formatBytes, table } from './format.js';
+import { hexJsonEntries, integerPairLines } from './dump-text.js';
 import { MapPresenter, histogramLines, type EntryView } from './map-view.js';
 import { fromJson, parseMapValue, type ValueShape } from './map-values.js';
 import { Output } from './output.js';
@@ -323,6 +325,17 @@ function mapDump(m: OpenedMap, out: Output): number {
     out.lines((m.presenter.histograms(entries) ?? []).flatMap((h) => histogramLines(h)));
     return 0;
   }
+  if (out.options.json && !m.presenter.typed && !isPerCpuMapType(m.info.type)) {
+    // Untyped entries: bytes written straight, as bpftool's -j writes them.
+    out.raw('[');
+    let first = true;
+    for (const batch of m.map.readBatches()) {
+      out.bytes(hexJsonEntries(batch.keys, batch.values, batch.count, keySize, valueSize, first));
+      first = first && batch.count === 0;
+    }
+    out.raw(first ? ']\n' : '\n]\n');
+    return 0;
+  }
   if (out.options.json) {
     let first = true;
     let chunk = '[';
@@ -351,41 +364,14 @@ function mapDump(m: OpenedMap, out: Output): number {
   return 0;
 }
 
-/** The common case fast: integer keys and values, fixed-width columns, one string per batch. */
+/** The common case fast: integer keys and values, fixed-width columns, the digits written straight into bytes. */
 function dumpIntegers(m: OpenedMap, out: Output): number {
   const keySize = m.info.keySize;
   const valueSize = m.info.valueSize;
   const keyWidth = INTEGER_WIDTH[keySize]!;
   out.lines([`${'key'.padEnd(keyWidth)}  value`]);
-  const read = integerReader(keySize);
-  const readValue = integerReader(valueSize);
-  for (const batch of m.map.readBatches()) {
-    let text = '';
-    for (let i = 0; i < batch.count; i++) {
-      text += `${read(batch.keys, i * keySize).padEnd(keyWidth)}  ${readValue(batch.values, i * valueSize)}\n`;
-    }
-    out.raw(text);
-  }
+  for (const batch of m.map.readBatches()) out.bytes(integerPairLines(batch.keys, batch.values, batch.count, keySize, valueSize, keyWidth));
   return 0;
-}
-
-/** Reads an unsigned integer of a size in host byte order as decimal text, without BigInt where it is not needed. */
-function integerReader(size: number): (buffer: Buffer, at: number) => string {
-  const little = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-  switch (size) {
-    case 1:
-      return (b, at) => String(b[at]);
-    case 2:
-      return little ? (b, at) => String(b.readUInt16LE(at)) : (b, at) => String(b.readUInt16BE(at));
-    case 4:
-      return little ? (b, at) => String(b.readUInt32LE(at)) : (b, at) => String(b.readUInt32BE(at));
-    default:
-      return (b, at) => {
-        const high = little ? b.readUInt32LE(at + 4) : b.readUInt32BE(at);
-        const low = little ? b.readUInt32LE(at) : b.readUInt32BE(at + 4);
-        return high < 0x200000 ? String(high * 0x100000000 + low) : ((BigInt(high) << 32n) | BigInt(low)).toString();
-      };
-  }
 }
 
 function showEntry(m: OpenedMap, key: Buffer, value: Buffer, out: Output): void {
@@ -432,56 +418,132 @@ function mapUpdate(m: OpenedMap, args: string[], options: Record<string, unknown
   return 0;
 }
 
+/** Keys and values laid out back to back as a batch update takes them, grown as entries come. */
+class EntryBuffers {
+  private keys: Buffer;
+  private values: Buffer;
+  private view: DataView;
+  count = 0;
+
+  constructor(
+    private readonly keySize: number,
+    private readonly valueSize: number,
+    expected: number,
+  ) {
+    this.keys = Buffer.alloc(Math.max(1, expected) * keySize);
+    this.values = Buffer.alloc(Math.max(1, expected) * valueSize);
+    this.view = new DataView(this.keys.buffer, this.keys.byteOffset, this.keys.length);
+  }
+
+  private room(): void {
+    if ((this.count + 1) * this.keySize <= this.keys.length && (this.count + 1) * this.valueSize <= this.values.length) return;
+    this.keys = Buffer.concat([this.keys, Buffer.alloc(this.keys.length)]);
+    this.values = Buffer.concat([this.values, Buffer.alloc(this.values.length)]);
+    this.view = new DataView(this.keys.buffer, this.keys.byteOffset, this.keys.length);
+  }
+
+  push(key: Buffer, value: Buffer): void {
+    this.room();
+    key.copy(this.keys, this.count * this.keySize);
+    value.copy(this.values, this.count * this.valueSize);
+    this.count++;
+  }
+
+  /** An entry of two whole numbers below 2^53, for integer keys and values (1, 2, 4 or 8 bytes). */
+  pushIntegers(key: number, value: number): void {
+    this.room();
+    writeSmallInteger(this.view, this.count * this.keySize, this.keySize, key);
+    writeSmallInteger(new DataView(this.values.buffer, this.values.byteOffset, this.values.length), this.count * this.valueSize, this.valueSize, value);
+    this.count++;
+  }
+
+  /** The entries from `from`, at most `count` of them. */
+  slice(from: number, count: number): { keys: Buffer; values: Buffer; count: number } {
+    const n = Math.min(count, this.count - from);
+    return { keys: this.keys.subarray(from * this.keySize, (from + n) * this.keySize), values: this.values.subarray(from * this.valueSize, (from + n) * this.valueSize), count: n };
+  }
+}
+
 /** Entries from a file (or - for stdin): a JSON dump (as map dump --json writes it), or one "KEY VALUE" per line. */
 function updateBatch(m: OpenedMap, file: string, flags: number, out: Output): number {
   const text = readFileSync(file === '-' ? 0 : file, 'utf8');
   const shape = shapes(m);
-  const keys: Buffer[] = [];
-  const values: Buffer[] = [];
+  const valueSize = m.map.valueBufferSize;
+  let entries: EntryBuffers;
   if (/^\s*\[/.test(text)) {
-    let entries: unknown;
+    let parsed: unknown;
     try {
-      entries = JSON.parse(text);
+      parsed = JSON.parse(text);
     } catch (error) {
       throw new UsageError(`${file}: not valid JSON: ${(error as Error).message}`);
     }
-    if (!Array.isArray(entries)) throw new UsageError(`${file}: expected a JSON array of entries`);
-    entries.forEach((entry: Record<string, unknown>, i) => {
+    if (!Array.isArray(parsed)) throw new UsageError(`${file}: expected a JSON array of entries`);
+    entries = new EntryBuffers(m.info.keySize, valueSize, parsed.length);
+    const list = entries;
+    parsed.forEach((entry: Record<string, unknown>, i) => {
       const where = `${file}: entry ${i + 1}`;
       if (!entry || typeof entry !== 'object') throw new UsageError(`${where} is not an object`);
-      keys.push(withWhere(where, () => fromJson(entry.key, shape.key)));
+      const key = withWhere(where, () => fromJson(entry.key, shape.key));
       if (Array.isArray(entry.values)) {
         const slot = Math.ceil(m.info.valueSize / 8) * 8;
         const all = Buffer.alloc(slot * machineCpuCount());
         for (const v of entry.values as Array<{ cpu: number; value: unknown }>) {
           if (typeof v.cpu === 'number' && v.cpu < machineCpuCount()) withWhere(where, () => fromJson(v.value, shape.value)).copy(all, v.cpu * slot);
         }
-        values.push(all);
+        list.push(key, all);
       } else {
-        values.push(valueForUpdate(m, withWhere(where, () => fromJson(entry.value, shape.value))));
+        list.push(key, valueForUpdate(m, withWhere(where, () => fromJson(entry.value, shape.value))));
       }
     });
   } else {
-    text.split('\n').forEach((line, i) => {
+    const lines = text.split('\n');
+    entries = new EntryBuffers(m.info.keySize, valueSize, lines.length);
+    const list = entries;
+    const fast = !m.types && !isPerCpuMapType(m.info.type) && smallInteger(m.info.keySize) && smallInteger(m.info.valueSize);
+    const keyLimit = 2 ** (8 * m.info.keySize);
+    const valueLimit = 2 ** (8 * m.info.valueSize);
+    lines.forEach((line, i) => {
+      // The common file, "decimal decimal" lines into an untyped map, without the general parser.
+      const pair = fast ? /^\s*(\d{1,15})\s+(\d{1,15})\s*$/.exec(line) : null;
+      if (pair && Number(pair[1]) < keyLimit && Number(pair[2]) < valueLimit) {
+        list.pushIntegers(Number(pair[1]), Number(pair[2]));
+        return;
+      }
       const tokens = line.trim().split(/\s+/).filter(Boolean);
       if (tokens.length === 0 || tokens[0]!.startsWith('#')) return;
       const where = `${file}: line ${i + 1}`;
       const key = withWhere(where, () => parseMapValue(tokens, shape.key));
       const value = withWhere(where, () => parseMapValue(tokens.slice(key.used), shape.value));
       if (key.used + value.used !== tokens.length) throw new UsageError(`${where}: unexpected ${JSON.stringify(tokens[key.used + value.used])} after the value`);
-      keys.push(key.bytes);
-      values.push(valueForUpdate(m, value.bytes));
+      list.push(key.bytes, valueForUpdate(m, value.bytes));
     });
   }
-  const CHUNK = 4096;
-  for (let at = 0; at < keys.length; at += CHUNK) {
-    const k = keys.slice(at, at + CHUNK);
-    m.map.updateBatch(Buffer.concat(k), Buffer.concat(values.slice(at, at + CHUNK)), k.length, flags);
+  const CHUNK = 16384;
+  for (let at = 0; at < entries.count; at += CHUNK) {
+    const chunk = entries.slice(at, CHUNK);
+    m.map.updateBatch(chunk.keys, chunk.values, chunk.count, flags);
   }
-  out.verbose(`wrote ${keys.length} entries to map '${m.info.name}'`);
-  if (out.options.json) out.json({ updated: keys.length });
-  else out.lines([`${keys.length} ${keys.length === 1 ? 'entry' : 'entries'} written`]);
+  out.verbose(`wrote ${entries.count} entries to map '${m.info.name}'`);
+  if (out.options.json) out.json({ updated: entries.count });
+  else out.lines([`${entries.count} ${entries.count === 1 ? 'entry' : 'entries'} written`]);
   return 0;
+}
+
+function smallInteger(size: number): boolean {
+  return size === 1 || size === 2 || size === 4 || size === 8;
+}
+
+const hostLittleEndian = endianness() === 'LE';
+
+/** A whole number below 2^53 as `size` bytes in host byte order at `at`. */
+function writeSmallInteger(view: DataView, at: number, size: number, value: number): void {
+  if (size === 1) view.setUint8(at, value);
+  else if (size === 2) view.setUint16(at, value, hostLittleEndian);
+  else if (size === 4) view.setUint32(at, value, hostLittleEndian);
+  else {
+    view.setUint32(at + (hostLittleEndian ? 0 : 4), value % 4294967296, hostLittleEndian);
+    view.setUint32(at + (hostLittleEndian ? 4 : 0), Math.floor(value / 4294967296), hostLittleEndian);
+  }
 }
 
 function withWhere<T>(where: string, body: () => T): T {

@@ -43,6 +43,11 @@ export class Output {
     this.stdout.write(text);
   }
 
+  /** Bytes on stdout as they are (text the caller made safe). */
+  bytes(data: Buffer): void {
+    this.stdout.writeBytes(data);
+  }
+
   /** True while stdout has so much unread that producers should wait. */
   get congested(): boolean {
     return this.stdout.congested;

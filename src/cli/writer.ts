@@ -33,8 +33,12 @@ export class FdWriter {
 
   /** Queues text and writes what the fd takes now; the rest follows as the reader reads. */
   write(text: string): void {
-    if (this.broken || text === '') return;
-    const bytes = Buffer.from(text, 'utf8');
+    if (text !== '') this.writeBytes(Buffer.from(text, 'utf8'));
+  }
+
+  /** Queues bytes (kept until written: the caller must not change them) and writes what the fd takes now. */
+  writeBytes(bytes: Buffer): void {
+    if (this.broken || bytes.length === 0) return;
     this.queue.push(bytes);
     this.queued += bytes.length;
     if (this.timer === undefined) this.pump();

@@ -1,7 +1,7 @@
 // Pinned maps on bpffs: the pin root (never mounted over a user's directory), reusing a compatible pin, publishing new pins atomically.
 import { existsSync, lstatSync, mkdirSync, readdirSync, rmdirSync, statfsSync, type Dirent } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { ERRNO } from '../abi.js';
+import { BPFFS_ROOT, ERRNO } from '../abi.js';
 import { KernelError, SyscallError, UsageError, kernelError } from '../errors.js';
 import { mapTypeName } from '../object/map-types.js';
 import type { PinningMode } from '../object/spec.js';
@@ -11,7 +11,7 @@ import { mapInfo, objGet, objPin, type MapDefinition } from './bpf.js';
 import { Fd } from './fd.js';
 import { BpfMap, fdKind } from './maps.js';
 
-export const DEFAULT_PIN_ROOT = '/sys/fs/bpf';
+export const DEFAULT_PIN_ROOT = BPFFS_ROOT;
 const BPF_FS_MAGIC = 0xcafe4a11;
 
 /** Names of filesystems by statfs magic, for the message that refuses a pin root. */

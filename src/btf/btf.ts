@@ -228,8 +228,14 @@ export function isBtfModifier(type: BtfType): type is BtfModifier {
 export interface Btf {
   readonly littleEndian: boolean;
   readonly header: BtfHeader;
-  /** Every type record; types[i] has id i + 1. */
+  /** Every type record (a split BTF's base types first); types[i] has id i + 1. Decodes them all: prefer type() and typesNamed(). */
   readonly types: readonly BtfType[];
+  /** The number of types (with a base's); the last id. */
+  readonly count: number;
+  /** The base this BTF is split from (module BTF on vmlinux), if any. */
+  readonly base?: Btf;
+  /** The BTF as bytes, with the DATASEC layouts set since: what BPF_BTF_LOAD takes (a split BTF: its own part). */
+  bytes(): Uint8Array;
   /** The type with this id; ObjectError for 0 (void) and ids out of range. */
   type(id: number): BtfType;
   /** The string at an offset of the string section. */
@@ -253,9 +259,20 @@ export interface Btf {
   describe(id: number): string;
 }
 
-/** Parses .BTF bytes in the object's byte order. */
-export function parseBtf(bytes: Uint8Array, littleEndian: boolean): Btf {
-  return new BtfReader(bytes, littleEndian).read();
+export interface ParseOptions {
+  /**
+   * BTF from the kernel (vmlinux, modules): only its record structure is checked at once, and a
+   * type is decoded when it is first asked for, so that 100,000 types parse in milliseconds.
+   * Without it (an object's BTF), every type is decoded and every reference checked now.
+   */
+  trusted?: boolean;
+  /** For split BTF (a module's): the BTF it continues, whose type ids and strings come first. */
+  base?: Btf;
+}
+
+/** Parses .BTF bytes in the object's byte order (a copy is kept: the caller's bytes are not changed). */
+export function parseBtf(bytes: Uint8Array, littleEndian: boolean, options: ParseOptions = {}): Btf {
+  return new BtfReader(options.trusted ? bytes : bytes.slice(), littleEndian).read(options);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -296,7 +313,7 @@ class BtfReader {
     return this.view.getUint32(at, this.littleEndian);
   }
 
-  read(): Btf {
+  read(options: ParseOptions): Btf {
     const bytes = this.bytes;
     if (bytes.length < BTF_HEADER_SIZE) {
       throw new ObjectError(`BTF is ${bytes.length} bytes, shorter than its ${BTF_HEADER_SIZE}-byte header`);
@@ -325,118 +342,46 @@ class BtfReader {
     if (types.start < strings.end && strings.start < types.end) {
       throw new ObjectError(`BTF type section (${types.start}..${types.end}) and string section (${strings.start}..${strings.end}) overlap`);
     }
-    if (header.strLen === 0 || bytes[strings.start] !== 0 || bytes[strings.end - 1] !== 0) {
+    // A split BTF's string section continues its base's and may be empty; a standalone one starts with "".
+    const split = options.base !== undefined;
+    if (!split && (header.strLen === 0 || bytes[strings.start] !== 0)) {
       throw new ObjectError(`BTF string section at offset ${strings.start} (${header.strLen} bytes) must start and end with a NUL byte`);
     }
-    const parsed = new ParsedBtf(this.littleEndian, header, bytes.subarray(strings.start, strings.end));
-    this.readTypes(parsed, types.start, types.end);
-    parsed.checkReferences();
+    if (header.strLen > 0 && bytes[strings.end - 1] !== 0) {
+      throw new ObjectError(`BTF string section at offset ${strings.start} (${header.strLen} bytes) must start and end with a NUL byte`);
+    }
+    const parsed = new ParsedBtf(this.littleEndian, header, bytes, this.view, strings.start, strings.end, this.walk(types.start, types.end, options.base?.count ?? 0), options.base);
+    if (!options.trusted) parsed.decodeAllAndCheck();
     return parsed;
   }
 
-  private readTypes(btf: ParsedBtf, start: number, end: number): void {
+  /** The offset of every type record, after checking each record's kind and that it fits. */
+  private walk(start: number, end: number, firstId: number): Uint32Array {
+    let offsets = new Uint32Array(Math.max(16, (end - start) >> 4));
+    let count = 0;
     let at = start;
     while (at < end) {
-      const id = btf.types.length + 1;
-      const where = `BTF type ${id} at offset ${at}`;
+      const where = `BTF type ${firstId + count + 1} at offset ${at}`;
       if (at + 12 > end) throw new ObjectError(`${where}: the record's 12 bytes run past the end of the type section (offset ${end})`);
-      const nameOffset = this.u32(at);
       const info = this.u32(at + 4);
-      const sizeOrType = this.u32(at + 8);
       const vlen = info & 0xffff;
       const kind = (info >>> 24) & 0x1f;
-      const kindFlag = info >>> 31 === 1;
       const extra = extraSize(kind, vlen);
       if (extra === undefined) throw new ObjectError(`${where}: unknown kind ${kind}`);
-      const data = at + 12;
-      if (data + extra > end) {
+      if (at + 12 + extra > end) {
         throw new ObjectError(`${where}: ${btfKindName(kind)} with vlen ${vlen} needs ${12 + extra} bytes but the type section ends at offset ${end}`);
       }
-      const name = btf.stringFor(nameOffset, `${where}: name`);
-      const base = { id, name, nameOffset, vlen, kindFlag, offset: at };
-      btf.types.push(this.readType(btf, base, kind, sizeOrType, data, where));
-      at = data + extra;
+      if (count === offsets.length) {
+        const grown = new Uint32Array(offsets.length * 2);
+        grown.set(offsets);
+        offsets = grown;
+      }
+      offsets[count++] = at;
+      at += 12 + extra;
     }
+    return offsets.subarray(0, count);
   }
 
-  private readType(btf: ParsedBtf, base: BtfTypeBase, kind: number, sizeOrType: number, data: number, where: string): BtfType {
-    const list = <T>(count: number, size: number, read: (at: number, index: number) => T): T[] =>
-      Array.from({ length: count }, (_, i) => read(data + i * size, i));
-    switch (kind) {
-      case BTF_KIND.INT: {
-        const bits = this.u32(data);
-        return { ...base, kind, size: sizeOrType, encoding: (bits >>> 24) & 0x0f, bitOffset: (bits >>> 16) & 0xff, bits: bits & 0xff };
-      }
-      case BTF_KIND.PTR:
-        return { ...base, kind, type: sizeOrType };
-      case BTF_KIND.ARRAY:
-        return { ...base, kind, type: this.u32(data), indexType: this.u32(data + 4), nelems: this.u32(data + 8) };
-      case BTF_KIND.STRUCT:
-      case BTF_KIND.UNION:
-        return {
-          ...base,
-          kind,
-          size: sizeOrType,
-          members: list(base.vlen, 12, (at, i) => ({
-            name: btf.stringFor(this.u32(at), `${where}: name of member ${i}`),
-            type: this.u32(at + 4),
-            offset: this.u32(at + 8),
-          })),
-        };
-      case BTF_KIND.ENUM:
-        return {
-          ...base,
-          kind,
-          size: sizeOrType,
-          values: list(base.vlen, 8, (at, i) => ({
-            name: btf.stringFor(this.u32(at), `${where}: name of enumerator ${i}`),
-            value: BigInt(base.kindFlag ? this.view.getInt32(at + 4, this.littleEndian) : this.u32(at + 4)),
-          })),
-        };
-      case BTF_KIND.ENUM64:
-        return {
-          ...base,
-          kind,
-          size: sizeOrType,
-          values: list(base.vlen, 12, (at, i) => {
-            const value = (BigInt(this.u32(at + 8)) << 32n) | BigInt(this.u32(at + 4));
-            return { name: btf.stringFor(this.u32(at), `${where}: name of enumerator ${i}`), value: base.kindFlag ? BigInt.asIntN(64, value) : value };
-          }),
-        };
-      case BTF_KIND.FWD:
-        return { ...base, kind };
-      case BTF_KIND.TYPEDEF:
-      case BTF_KIND.VOLATILE:
-      case BTF_KIND.CONST:
-      case BTF_KIND.RESTRICT:
-      case BTF_KIND.TYPE_TAG:
-        return { ...base, kind, type: sizeOrType };
-      case BTF_KIND.FUNC:
-        return { ...base, kind, type: sizeOrType, linkage: base.vlen };
-      case BTF_KIND.FUNC_PROTO:
-        return {
-          ...base,
-          kind,
-          returnType: sizeOrType,
-          params: list(base.vlen, 8, (at, i) => ({ name: btf.stringFor(this.u32(at), `${where}: name of parameter ${i}`), type: this.u32(at + 4) })),
-        };
-      case BTF_KIND.VAR:
-        return { ...base, kind, type: sizeOrType, linkage: this.u32(data) };
-      case BTF_KIND.DATASEC:
-        return {
-          ...base,
-          kind,
-          size: sizeOrType,
-          vars: list(base.vlen, 12, (at) => ({ type: this.u32(at), offset: this.u32(at + 4), size: this.u32(at + 8) })),
-        };
-      case BTF_KIND.FLOAT:
-        return { ...base, kind, size: sizeOrType };
-      case BTF_KIND.DECL_TAG:
-        return { ...base, kind, type: sizeOrType, componentIndex: this.view.getInt32(data, this.littleEndian) };
-      default:
-        throw new ObjectError(`${where}: unknown kind ${kind}`);
-    }
-  }
 }
 
 /** Bytes after the 12-byte struct btf_type, or undefined for an unknown kind. */
@@ -472,35 +417,175 @@ function extraSize(kind: number, vlen: number): number | undefined {
 }
 
 class ParsedBtf implements Btf {
-  readonly types: BtfType[] = [];
+  /** Decoded types by own index (id - firstId - 1), filled as they are asked for. */
+  private readonly decoded: Array<BtfType | undefined>;
+  /** The string section as Latin-1 text when it is all ASCII (names slice from it cheaply). */
+  private readonly ascii: string | undefined;
+  private readonly firstId: number;
+  private readonly baseStrings: number;
+  private byName: Map<string, number[]> | undefined;
 
   constructor(
     readonly littleEndian: boolean,
     readonly header: BtfHeader,
-    private readonly strings: Uint8Array,
-  ) {}
+    private readonly raw: Uint8Array,
+    private readonly view: DataView,
+    private readonly stringsStart: number,
+    private readonly stringsEnd: number,
+    private readonly offsets: Uint32Array,
+    readonly base?: Btf,
+  ) {
+    this.firstId = base?.count ?? 0;
+    this.baseStrings = base ? base.header.strLen : 0;
+    this.decoded = new Array<BtfType | undefined>(offsets.length);
+    const strings = raw.subarray(stringsStart, stringsEnd);
+    this.ascii = strings.every((b) => b < 0x80) ? Buffer.from(strings.buffer, strings.byteOffset, strings.byteLength).toString('latin1') : undefined;
+  }
+
+  private u32(at: number): number {
+    return this.view.getUint32(at, this.littleEndian);
+  }
+
+  get count(): number {
+    return this.firstId + this.offsets.length;
+  }
+
+  get types(): readonly BtfType[] {
+    const all: BtfType[] = this.base ? [...this.base.types] : [];
+    for (let id = this.firstId + 1; id <= this.count; id++) all.push(this.type(id));
+    return all;
+  }
+
+  bytes(): Uint8Array {
+    return this.raw;
+  }
 
   stringFor(offset: number, what: string): string {
-    if (offset >= this.strings.length) {
-      throw new ObjectError(`${what}: string offset ${offset} is outside the BTF string section (${this.strings.length} bytes)`);
+    // A split BTF's string offsets go on from its base's.
+    if (offset < this.baseStrings && this.base) return this.base.string(offset);
+    const local = offset - this.baseStrings;
+    const length = this.stringsEnd - this.stringsStart;
+    if (local >= length) {
+      throw new ObjectError(`${what}: string offset ${offset} is outside the BTF string section (${length} bytes)`);
     }
     // The section ends with a NUL (checked), so there is always one.
-    return textDecoder.decode(this.strings.subarray(offset, this.strings.indexOf(0, offset)));
+    if (this.ascii !== undefined) return this.ascii.slice(local, this.ascii.indexOf('\0', local));
+    const start = this.stringsStart + local;
+    return textDecoder.decode(this.raw.subarray(start, this.raw.indexOf(0, start)));
   }
 
   string(offset: number): string {
     return this.stringFor(offset, 'BTF string');
   }
 
+  /** Decodes the type record of an own type, checking its names. */
+  private decode(index: number): BtfType {
+    const at = this.offsets[index]!;
+    const id = this.firstId + index + 1;
+    const where = `BTF type ${id} at offset ${at}`;
+    const nameOffset = this.u32(at);
+    const info = this.u32(at + 4);
+    const sizeOrType = this.u32(at + 8);
+    const vlen = info & 0xffff;
+    const kind = (info >>> 24) & 0x1f;
+    const base = { id, name: this.stringFor(nameOffset, `${where}: name`), nameOffset, vlen, kindFlag: info >>> 31 === 1, offset: at };
+    return this.readType(base, kind, sizeOrType, at + 12, where);
+  }
+
+  /** An object's BTF: every type decoded (their names checked) and every reference checked, now. */
+  decodeAllAndCheck(): void {
+    for (let i = 0; i < this.offsets.length; i++) this.decoded[i] ??= this.decode(i);
+    this.checkReferences();
+  }
+
+  private readType(base: BtfTypeBase, kind: number, sizeOrType: number, data: number, where: string): BtfType {
+    const list = <T>(count: number, size: number, read: (at: number, index: number) => T): T[] =>
+      Array.from({ length: count }, (_, i) => read(data + i * size, i));
+    switch (kind) {
+      case BTF_KIND.INT: {
+        const bits = this.u32(data);
+        return { ...base, kind, size: sizeOrType, encoding: (bits >>> 24) & 0x0f, bitOffset: (bits >>> 16) & 0xff, bits: bits & 0xff };
+      }
+      case BTF_KIND.PTR:
+        return { ...base, kind, type: sizeOrType };
+      case BTF_KIND.ARRAY:
+        return { ...base, kind, type: this.u32(data), indexType: this.u32(data + 4), nelems: this.u32(data + 8) };
+      case BTF_KIND.STRUCT:
+      case BTF_KIND.UNION:
+        return {
+          ...base,
+          kind,
+          size: sizeOrType,
+          members: list(base.vlen, 12, (at, i) => ({
+            name: this.stringFor(this.u32(at), `${where}: name of member ${i}`),
+            type: this.u32(at + 4),
+            offset: this.u32(at + 8),
+          })),
+        };
+      case BTF_KIND.ENUM:
+        return {
+          ...base,
+          kind,
+          size: sizeOrType,
+          values: list(base.vlen, 8, (at, i) => ({
+            name: this.stringFor(this.u32(at), `${where}: name of enumerator ${i}`),
+            value: BigInt(base.kindFlag ? this.view.getInt32(at + 4, this.littleEndian) : this.u32(at + 4)),
+          })),
+        };
+      case BTF_KIND.ENUM64:
+        return {
+          ...base,
+          kind,
+          size: sizeOrType,
+          values: list(base.vlen, 12, (at, i) => {
+            const value = (BigInt(this.u32(at + 8)) << 32n) | BigInt(this.u32(at + 4));
+            return { name: this.stringFor(this.u32(at), `${where}: name of enumerator ${i}`), value: base.kindFlag ? BigInt.asIntN(64, value) : value };
+          }),
+        };
+      case BTF_KIND.FWD:
+        return { ...base, kind };
+      case BTF_KIND.TYPEDEF:
+      case BTF_KIND.VOLATILE:
+      case BTF_KIND.CONST:
+      case BTF_KIND.RESTRICT:
+      case BTF_KIND.TYPE_TAG:
+        return { ...base, kind, type: sizeOrType };
+      case BTF_KIND.FUNC:
+        return { ...base, kind, type: sizeOrType, linkage: base.vlen };
+      case BTF_KIND.FUNC_PROTO:
+        return {
+          ...base,
+          kind,
+          returnType: sizeOrType,
+          params: list(base.vlen, 8, (at, i) => ({ name: this.stringFor(this.u32(at), `${where}: name of parameter ${i}`), type: this.u32(at + 4) })),
+        };
+      case BTF_KIND.VAR:
+        return { ...base, kind, type: sizeOrType, linkage: this.u32(data) };
+      case BTF_KIND.DATASEC:
+        return {
+          ...base,
+          kind,
+          size: sizeOrType,
+          vars: list(base.vlen, 12, (at) => ({ type: this.u32(at), offset: this.u32(at + 4), size: this.u32(at + 8) })),
+        };
+      case BTF_KIND.FLOAT:
+        return { ...base, kind, size: sizeOrType };
+      case BTF_KIND.DECL_TAG:
+        return { ...base, kind, type: sizeOrType, componentIndex: this.view.getInt32(data, this.littleEndian) };
+      default:
+        throw new ObjectError(`${where}: unknown kind ${kind}`);
+    }
+  }
+
   /** Every type id a record mentions must exist (0, void, is allowed: `void *`, `const void`). */
-  checkReferences(): void {
-    const last = this.types.length;
+  private checkReferences(): void {
+    const last = this.count;
     const check = (t: BtfType, id: number, what: string): void => {
       if (id > last) {
         throw new ObjectError(`BTF type ${t.id} (${btfKindName(t.kind)}) at offset ${t.offset}: ${what} is type ${id}, but the last type is ${last}`);
       }
     };
-    for (const t of this.types) {
+    for (const t of this.decoded as BtfType[]) {
       switch (t.kind) {
         case BTF_KIND.PTR:
         case BTF_KIND.TYPEDEF:
@@ -535,37 +620,44 @@ class ParsedBtf implements Btf {
   }
 
   type(id: number): BtfType {
-    const type = Number.isInteger(id) && id >= 1 ? this.types[id - 1] : undefined;
-    if (!type) {
-      throw new ObjectError(id === 0 ? 'BTF type 0 is void and has no record' : `BTF type ${id} does not exist (the last type is ${this.types.length})`);
+    if (Number.isInteger(id) && id >= 1) {
+      if (id <= this.firstId) return this.base!.type(id);
+      const index = id - this.firstId - 1;
+      if (index < this.offsets.length) return (this.decoded[index] ??= this.decode(index));
     }
-    return type;
+    throw new ObjectError(id === 0 ? 'BTF type 0 is void and has no record' : `BTF type ${id} does not exist (the last type is ${this.count})`);
   }
 
-  private byName: Map<string, BtfType[]> | undefined;
-
-  /** Named types by name, built on first use (kernel BTF has over 100,000 types). */
-  private nameIndex(): Map<string, BtfType[]> {
+  /**
+   * Own type ids by name, built on first use from the names alone (kernel BTF has over 100,000
+   * types: they are not decoded for this).
+   */
+  private nameIndex(): Map<string, number[]> {
     if (this.byName) return this.byName;
-    const index = new Map<string, BtfType[]>();
-    for (const t of this.types) {
-      if (t.name === '') continue;
-      const list = index.get(t.name);
-      if (list) list.push(t);
-      else index.set(t.name, [t]);
+    const index = new Map<string, number[]>();
+    for (let i = 0; i < this.offsets.length; i++) {
+      const nameOffset = this.u32(this.offsets[i]!);
+      if (nameOffset === 0) continue;
+      const name = this.stringFor(nameOffset, `BTF type ${this.firstId + i + 1}: name`);
+      const list = index.get(name);
+      if (list) list.push(this.firstId + i + 1);
+      else index.set(name, [this.firstId + i + 1]);
     }
     return (this.byName = index);
   }
 
   setDatasecLayout(id: number, size: number, offsets: ReadonlyMap<number, number>): void {
     const datasec = this.type(id);
-    if (datasec.kind !== BTF_KIND.DATASEC) throw new ObjectError(`BTF ${this.describe(id)} is not a DATASEC`);
-    this.types[id - 1] = { ...datasec, size, vars: datasec.vars.map((v) => ({ ...v, offset: offsets.get(v.type) ?? v.offset })) };
-    this.byName = undefined;
+    if (datasec.kind !== BTF_KIND.DATASEC || id <= this.firstId) throw new ObjectError(`BTF ${this.describe(id)} is not a DATASEC of this BTF`);
+    const vars = datasec.vars.map((v) => ({ ...v, offset: offsets.get(v.type) ?? v.offset }));
+    this.decoded[id - this.firstId - 1] = { ...datasec, size, vars };
+    // The bytes too: they are what the kernel gets.
+    this.view.setUint32(datasec.offset + 8, size, this.littleEndian);
+    vars.forEach((v, i) => this.view.setUint32(datasec.offset + 12 + i * 12 + 4, v.offset, this.littleEndian));
   }
 
   typesNamed(name: string, kind?: number): BtfType[] {
-    const named = this.nameIndex().get(name) ?? [];
+    const named = [...(this.base?.typesNamed(name) ?? []), ...(this.nameIndex().get(name) ?? []).map((id) => this.type(id))];
     return kind === undefined ? named : named.filter((t) => t.kind === kind);
   }
 
@@ -575,8 +667,12 @@ class ParsedBtf implements Btf {
 
   describe(id: number): string {
     if (id === 0) return 'type 0 (void)';
-    const t = this.types[id - 1];
-    if (!t) return `type ${id} (missing)`;
+    let t: BtfType;
+    try {
+      t = this.type(id);
+    } catch {
+      return `type ${id} (missing)`;
+    }
     return `type ${id} (${btfKindName(t.kind)}${t.name === '' ? '' : ` '${printable(t.name)}'`})`;
   }
 

@@ -6,6 +6,8 @@ import { attachPrepared, type PreparedAttachment } from './attach/prepared.js';
 import type { MapDefinition } from './kernel/bpf.js';
 import { machineCpuCount } from './kernel/cpus.js';
 import { BpfMap } from './kernel/maps.js';
+import type { Fd } from './kernel/fd.js';
+import { moduleBtfFd } from './kernel/kernel-btf.js';
 import { ringBufferSize } from './kernel/ring-buffer.js';
 import { raiseMemlockLimit } from './kernel/memlock.js';
 import { DEFAULT_PIN_ROOT, PinTakenError, openPinnedMap, pinPath, pinnedMapId, preparePinRoot, publishPin, type PinState } from './kernel/pins.js';
@@ -13,7 +15,7 @@ import { assertMachineByteOrder, kernelVersionCode, loadProgram, type BpfProgram
 import { ResourceScope, type Outcome, type Releasable, type ReleaseFailure } from './kernel/scope.js';
 import { mapTypeName } from './object/map-types.js';
 import { programsNamed } from './object/bpf-object.js';
-import { programTypeOf, requireRole } from './object/conventions.js';
+import { requireRole } from './object/conventions.js';
 import { applyMapReferences } from './object/relocations.js';
 import type { BpfObjectSpec, MapSpec, ProgramSpec } from './object/spec.js';
 import { printable } from './text.js';
@@ -25,6 +27,8 @@ export interface LoadOptions {
   programs?: readonly string[];
   /** The BPF_PROG_TYPE_* of each program to load; by default the one its section or name implies. */
   programType?: (program: ProgramSpec) => number;
+  /** The prepared targets of programs that are loaded for one (fentry, fexit, tp_btf: their kernel BTF id). */
+  targets?: ReadonlyMap<string, PreparedAttachment | undefined>;
 }
 
 export interface LoadedMap {
@@ -90,21 +94,35 @@ function checkLoadable(spec: BpfObjectSpec, programs: ProgramSpec[]): void {
 }
 
 function defaultProgramType(program: ProgramSpec): number {
-  return programTypeOf(requireRole(program));
+  requireRole(program);
+  return program.programType;
 }
 
 /** How many times a start is tried again when other loaders pin the same maps at the same moment. */
 const PIN_RACE_ATTEMPTS = 8;
 
 export interface StartOptions extends LoadOptions {
-  /** The programs to attach, and where (from planAttachments). */
-  attach: ReadonlyArray<{ program: ProgramSpec; prepared: PreparedAttachment }>;
+  /** The programs to load, and where each attaches (from planAttachments; none for load-only programs). */
+  attach: ReadonlyArray<{ program: ProgramSpec; prepared: PreparedAttachment | undefined }>;
   /** Runs once the maps and programs exist, before any program is attached: readers of output maps start here, so no record is missed. */
   beforeAttach?: (loaded: LoadedObject) => void;
   /** Told before each attachment is made (for --verbose). */
   onAttach?: (program: ProgramSpec, prepared: PreparedAttachment) => void;
   /** Told when another loader pinned a map first and the start begins again reusing it. */
   onRetry?: (reason: string) => void;
+}
+
+/** A plain fd the object keeps while loading (a module's BTF object), as a releasable handle. */
+class OwnedFd {
+  constructor(readonly fd: Fd) {}
+
+  get releaseDescription(): string {
+    return `close ${this.fd.what}`;
+  }
+
+  close(): void {
+    this.fd.close();
+  }
 }
 
 export class LoadedObject {
@@ -133,7 +151,7 @@ export class LoadedObject {
       // Every map is created, used by the chosen programs or not: pinned maps are for other tools too.
       for (const mapSpec of spec.maps) loaded.createMap(mapSpec, pinRoot);
       const kernelVersion = spec.kernelVersion ?? kernelVersionCode();
-      for (const program of programs) loaded.loadProgram(program, (options.programType ?? defaultProgramType)(program), kernelVersion);
+      for (const program of programs) loaded.loadProgram(program, (options.programType ?? defaultProgramType)(program), kernelVersion, options.targets?.get(program.name));
       return loaded;
     });
   }
@@ -145,10 +163,12 @@ export class LoadedObject {
    */
   static start(spec: BpfObjectSpec, options: StartOptions): LoadedObject {
     for (let attempt = 1; ; attempt++) {
-      const loaded = LoadedObject.load(spec, { ...options, programs: options.attach.map((a) => a.program.name) });
+      const targets = new Map(options.attach.map((a) => [a.program.name, a.prepared]));
+      const loaded = LoadedObject.load(spec, { ...options, programs: options.attach.map((a) => a.program.name), targets });
       try {
         options.beforeAttach?.(loaded);
         for (const { program, prepared } of options.attach) {
+          if (!prepared) continue;
           options.onAttach?.(program, prepared);
           loaded.attach(program.name, prepared);
         }
@@ -185,9 +205,23 @@ export class LoadedObject {
     this.unpublished.push({ loaded, path });
   }
 
-  private loadProgram(program: ProgramSpec, type: number, kernelVersion: number): void {
+  private loadProgram(program: ProgramSpec, type: number, kernelVersion: number, target: PreparedAttachment | undefined): void {
     const instructions = applyMapReferences(program.instructions, this.spec.littleEndian, program.mapReferences, (name) => this.maps.get(name)!.map.fd.value);
-    const handle = this.scope.own(loadProgram({ type, instructions, license: this.spec.license, kernelVersion, name: program.name }));
+    // fentry, fexit, fmod_ret and tp_btf programs are verified against their target: its BTF id (and module) go with the load.
+    const tracing = target?.kind === 'tracing' ? target : undefined;
+    const moduleFd = tracing?.module ? this.scope.own(new OwnedFd(moduleBtfFd(tracing.module))) : undefined;
+    const handle = this.scope.own(
+      loadProgram({
+        type,
+        instructions,
+        license: this.spec.license,
+        kernelVersion,
+        name: program.name,
+        expectedAttachType: program.expectedAttachType,
+        flags: program.flags,
+        ...(tracing ? { attachBtfId: tracing.btfId, attachBtfObjFd: moduleFd?.fd.value ?? 0 } : {}),
+      }),
+    );
     this.programs.set(program.name, {
       name: program.name,
       section: program.section,

@@ -14,7 +14,7 @@ let received = 0;
 let reader: PerfBufferReader | RingBufferReader | undefined;
 const count = (): void => void received++;
 const loaded = LoadedObject.start(spec, {
-  attach: planAttachments(spec),
+  attach: planAttachments(spec).attachments,
   beforeAttach: (l) => {
     const out = l.maps.get('out')!.map;
     reader = l.own(object.includes('ringbuf') ? RingBufferReader.open(out, { onRecord: count }) : PerfBufferReader.open(out, { onRecord: count, pages: Number(pagesText ?? 64) }));

@@ -1,10 +1,10 @@
 // Attachment: the one description every attach method returns (what, where, how, which trace event).
 import type { ProgramBinding } from './perf-event.js';
 
-export type ProbeKind = 'kprobe' | 'kretprobe' | 'tracepoint' | 'uprobe' | 'uretprobe';
+export type ProbeKind = 'kprobe' | 'kretprobe' | 'tracepoint' | 'uprobe' | 'uretprobe' | 'fentry' | 'fexit' | 'fmod_ret' | 'tp_btf' | 'raw_tracepoint';
 
-/** Where the perf event comes from: a tracefs event definition, or the kprobe/uprobe PMU. */
-export type EventSource = 'tracefs' | 'pmu';
+/** Where the attachment comes from: a tracefs event, the kprobe/uprobe PMU, or kernel BTF (trampolines, raw tracepoints). */
+export type EventSource = 'tracefs' | 'pmu' | 'btf';
 
 export interface Attachment {
   kind: ProbeKind;

@@ -1,58 +1,166 @@
-// Attach plans: which programs of an object attach where, every target checked before anything is loaded.
-import { UsageError } from '../errors.js';
-import { programsNamed } from '../object/bpf-object.js';
-import { describeRole, requireRole } from '../object/conventions.js';
+// Attach plans: which programs of an object load and attach where, every target checked before anything is loaded.
+import { LoaderError, UsageError } from '../errors.js';
+import { describeRole, requireRole, type ProgramRole } from '../object/conventions.js';
+import { parseUprobeSpec } from '../object/sections.js';
 import type { BpfObjectSpec, ProgramSpec } from '../object/spec.js';
+import { printable } from '../text.js';
 import { prepareKprobe } from './kprobe.js';
+import type { AttachMode } from './modes.js';
 import type { PreparedAttachment } from './prepared.js';
-import type { AttachMode } from './probe.js';
+import { prepareRawTracepoint, prepareTracing } from './tracing.js';
 import { prepareTracepoint } from './tracepoint.js';
 import { prepareUprobe } from './uprobe.js';
 
 export interface PlanOptions {
-  /** Names of the programs to load and attach; default all. */
+  /** Names or glob patterns ("kprobe_*") of the programs to load and attach; default all. */
   programs?: readonly string[];
   /** The kernel function for programs that leave it to the command line (the legacy `prog`). */
   function?: string;
   /** Attach those programs to the function's return instead. */
   retprobe?: boolean;
+  /** Programs (by name) to attach to their target's return: kretprobe, uretprobe. */
+  retprobePrograms?: readonly string[];
+  /** A target per program (--attach PROG=TARGET), filling in or replacing its section's. */
+  targets?: ReadonlyMap<string, string>;
+  /** Leave out programs whose target this kernel lacks, and say why, instead of refusing the object. */
+  skipMissing?: boolean;
   mode?: AttachMode;
 }
 
 export interface PlannedAttachment {
   program: ProgramSpec;
-  prepared: PreparedAttachment;
+  /** Where it attaches; undefined for programs that are loaded only (tail-call targets, network types). */
+  prepared: PreparedAttachment | undefined;
 }
 
-/** Decides and checks every attachment; throws before any kernel object exists if one cannot be made. */
-export function planAttachments(spec: BpfObjectSpec, options: PlanOptions = {}): PlannedAttachment[] {
-  const programs = programsNamed(spec, options.programs?.length ? options.programs : undefined);
+export interface Plan {
+  attachments: PlannedAttachment[];
+  /** Programs left out with --skip-missing, and why. */
+  skipped: Array<{ program: string; reason: string }>;
+}
+
+/** A glob ("kprobe_*", "handle_?") as a whole-name pattern. */
+function globPattern(glob: string): RegExp {
+  return new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+}
+
+/** The programs these names or globs choose (each once, in object order); all when none are given. */
+export function choosePrograms(spec: BpfObjectSpec, names: readonly string[] | undefined): ProgramSpec[] {
+  if (!names || names.length === 0) return spec.programs;
+  const chosen = new Set<ProgramSpec>();
+  for (const name of names) {
+    const pattern = /[*?]/.test(name) ? globPattern(name) : undefined;
+    const matched = spec.programs.filter((p) => (pattern ? pattern.test(p.name) : p.name === name));
+    if (matched.length === 0) {
+      throw new UsageError(`the object has no program ${pattern ? 'matching' : ''}${pattern ? ` '${printable(name)}'` : `'${printable(name)}'`}; it has ${spec.programs.map((p) => `'${printable(p.name)}'`).join(', ')}`);
+    }
+    matched.forEach((p) => chosen.add(p));
+  }
+  return spec.programs.filter((p) => chosen.has(p));
+}
+
+/** A program's role with --attach and --retprobe=PROG applied. */
+function roleWithOverrides(program: ProgramSpec, role: ProgramRole, target: string | undefined, retprobe: boolean): ProgramRole {
+  const where = `--attach ${program.name}=${target ?? ''}`;
+  switch (role.kind) {
+    case 'kprobe':
+      if (target === undefined) return retprobe ? { ...role, retprobe } : role;
+      return { kind: 'kprobe', retprobe: role.retprobe || retprobe, function: target, syscall: false, fromCommandLine: false };
+    case 'tracepoint':
+      return target === undefined ? role : { kind: 'tracepoint', tracepoint: target };
+    case 'uprobe': {
+      const r = role.retprobe || retprobe;
+      if (target === undefined) return { ...role, retprobe: r };
+      // "binary" alone fills in the binary of SEC("uretprobe/func"); else binary:function[+off] or binary:offset.
+      if (!target.includes(':') && role.symbol) return { ...role, retprobe: r, binary: target };
+      return { kind: 'uprobe', retprobe: r, ...parseUprobeSpec(target, where), ...(role.sleepable ? { sleepable: true } : {}) };
+    }
+    case 'tracing':
+      return target === undefined ? role : { ...role, target };
+    case 'raw_tracepoint':
+      return target === undefined ? role : { ...role, tracepoint: target };
+    case 'load-only':
+      if (target !== undefined) throw new UsageError(`--attach ${program.name}=${target}: program '${program.name}' is ${describeRole(role)}; it is not attached`);
+      return role;
+  }
+}
+
+/** Checks one program's target with the kernel. */
+function prepare(program: ProgramSpec, role: ProgramRole, options: PlanOptions): PreparedAttachment | undefined {
+  const mode = options.mode ?? 'auto';
+  const missing = (what: string): never => {
+    throw new UsageError(`program '${program.name}' (section '${program.section}') needs ${what}: give it with --attach ${program.name}=TARGET`);
+  };
+  switch (role.kind) {
+    case 'kprobe':
+      if (role.fromCommandLine) {
+        if (options.function === undefined) {
+          throw new UsageError(`program '${program.name}' (section '${program.section}') attaches to a kernel function named on the command line: load-kp-bpf <object> <function>`);
+        }
+        return prepareKprobe(options.function, { retprobe: role.retprobe || (options.retprobe ?? false), mode });
+      }
+      return prepareKprobe(role.function, { retprobe: role.retprobe, mode, syscall: role.syscall });
+    case 'tracepoint':
+      return prepareTracepoint(role.tracepoint, mode);
+    case 'uprobe':
+      if (role.binary === undefined) return missing('the binary to probe');
+      return prepareUprobe({ binary: role.binary, ...(role.symbol === undefined ? {} : { symbol: role.symbol }), offset: role.offset, retprobe: role.retprobe }, mode);
+    case 'tracing':
+      if (role.target === undefined) return missing(role.attach === 'tp_btf' ? 'the tracepoint' : 'the kernel function');
+      return prepareTracing(role.attach, role.target);
+    case 'raw_tracepoint':
+      if (role.tracepoint === undefined) return missing('the tracepoint');
+      return prepareRawTracepoint(role.tracepoint);
+    case 'load-only':
+      return undefined;
+  }
+}
+
+/**
+ * Decides and checks every attachment; throws before any kernel object exists if one cannot be
+ * made (or, with skipMissing, leaves that program out and says why).
+ */
+export function planAttachments(spec: BpfObjectSpec, options: PlanOptions = {}): Plan {
+  const programs = choosePrograms(spec, options.programs);
+  for (const name of [...(options.targets?.keys() ?? []), ...(options.retprobePrograms ?? [])]) {
+    if (!programs.some((p) => p.name === name)) {
+      throw new UsageError(`--attach/--retprobe name program '${printable(name)}', which is not ${spec.programs.some((p) => p.name === name) ? 'chosen with --program' : 'in the object'}`);
+    }
+  }
   for (const program of programs) requireRole(program, programs.length > 1 ? '; choose the others with --program' : '');
-  const fromCommandLine = programs.filter((p) => p.role?.kind === 'kprobe' && p.role.fromCommandLine);
+  const roles = new Map(programs.map((p) => [p, roleWithOverrides(p, p.role!, options.targets?.get(p.name), options.retprobePrograms?.includes(p.name) ?? false)]));
+  const fromCommandLine = programs.filter((p) => {
+    const role = roles.get(p)!;
+    return role.kind === 'kprobe' && role.fromCommandLine;
+  });
   if (fromCommandLine.length > 0 && options.function === undefined) {
     const p = fromCommandLine[0]!;
     throw new UsageError(`program '${p.name}' (section '${p.section}') attaches to a kernel function named on the command line: load-kp-bpf <object> <function>`);
   }
   if (fromCommandLine.length === 0 && options.function !== undefined) {
     throw new UsageError(
-      `the chosen programs name their own targets (${programs.map((p) => `${p.name}: ${describeRole(p.role!)}`).join('; ')}); leave out the function '${options.function}'`,
+      `the chosen programs name their own targets (${programs.map((p) => `${p.name}: ${describeRole(roles.get(p)!)}`).join('; ')}); leave out the function '${options.function}'`,
     );
   }
   if (fromCommandLine.length === 0 && options.retprobe) {
     throw new UsageError('--retprobe applies to programs attached to the function on the command line; this object names its own targets');
   }
-  const mode = options.mode ?? 'auto';
-  return programs.map((program) => {
-    const role = program.role!;
-    switch (role.kind) {
-      case 'kprobe':
-        return role.fromCommandLine
-          ? { program, prepared: prepareKprobe(options.function!, { retprobe: role.retprobe || (options.retprobe ?? false), mode }) }
-          : { program, prepared: prepareKprobe(role.function, { retprobe: role.retprobe, mode, syscall: role.syscall }) };
-      case 'tracepoint':
-        return { program, prepared: prepareTracepoint(role.tracepoint, mode) };
-      case 'uprobe':
-        return { program, prepared: prepareUprobe(role, mode) };
+  const attachments: PlannedAttachment[] = [];
+  const skipped: Plan['skipped'] = [];
+  for (const program of programs) {
+    try {
+      attachments.push({ program, prepared: prepare(program, roles.get(program)!, options) });
+    } catch (error) {
+      // Only what this kernel or machine lacks is skipped; a mistake in the command line is not.
+      if (!options.skipMissing || !(error instanceof LoaderError) || error instanceof UsageError) {
+        if (error instanceof LoaderError && !(error instanceof UsageError) && programs.length > 1 && !options.skipMissing) {
+          error.message += ' (--skip-missing attaches the other programs without it)';
+        }
+        throw error;
+      }
+      skipped.push({ program: program.name, reason: error.message });
     }
-  });
+  }
+  if (attachments.length === 0) throw new UsageError(`no program is left to load: ${skipped.map((s) => `${s.program}: ${s.reason}`).join('; ')}`);
+  return { attachments, skipped };
 }

@@ -4,12 +4,22 @@ import type { Attachment } from './attachment.js';
 import type { BpfProgram } from '../kernel/program.js';
 import { attachProbe, type PreparedProbe } from './probe.js';
 import { attachTracepoint, type PreparedTracepoint } from './tracepoint.js';
+import { attachRawTracepoint, attachTracing, type PreparedRawTracepoint, type PreparedTracing } from './tracing.js';
 
-export type PreparedAttachment = PreparedProbe | PreparedTracepoint;
+export type PreparedAttachment = PreparedProbe | PreparedTracepoint | PreparedTracing | PreparedRawTracepoint;
 
 /** The one place that maps a prepared target to its attach method. */
 export function attachPrepared(scope: ResourceScope, prepared: PreparedAttachment, program: BpfProgram): Attachment {
-  return prepared.kind === 'probe' ? attachProbe(scope, prepared, program) : attachTracepoint(scope, prepared, program);
+  switch (prepared.kind) {
+    case 'probe':
+      return attachProbe(scope, prepared, program);
+    case 'tracepoint':
+      return attachTracepoint(scope, prepared, program);
+    case 'tracing':
+      return attachTracing(scope, prepared, program);
+    case 'raw_tracepoint':
+      return attachRawTracepoint(scope, prepared, program);
+  }
 }
 
 /** Why this attach method, for --verbose. */

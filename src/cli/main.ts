@@ -25,6 +25,20 @@ function numberOption(what: string, options: { integer?: boolean; zero?: boolean
 interface CommandLine extends RunOptions {
   recordType: string[];
   hist: string[];
+  attach: string[];
+  set: string[];
+  retprobeProgram: string[];
+}
+
+/** NAME=VALUE pairs of a repeatable option, split at the first '='. */
+function pairs(option: string, values: readonly string[], example: string): Map<string, string> {
+  const result = new Map<string, string>();
+  for (const pair of values) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new UsageError(`${option} ${pair}: expected NAME=VALUE, e.g. ${option} ${example}`);
+    result.set(pair.slice(0, at), pair.slice(at + 1));
+  }
+  return result;
 }
 
 function packageVersion(): string {
@@ -54,7 +68,12 @@ export async function main(argv: string[]): Promise<number> {
     .description(RUN_DESCRIPTION)
     .argument('<object>', 'BPF ELF object, e.g. test_prog.o')
     .argument('[function]', "kernel function for the object's 'prog' program, e.g. sys_bpf (resolved to __x64_sys_bpf where needed)")
-    .option('--retprobe', "attach to the function's return (a kretprobe) instead of its entry", false)
+    .option('--retprobe', "attach to the function's return (a kretprobe) instead of its entry; --retprobe=PROG for one program's target (repeatable)", false)
+    .addOption(new Option('--retprobe-program <name>').hideHelp().argParser(collect).default([] as string[]))
+    .option('--attach <prog=target>', "a program's target: a kernel function, binary:function, category/event or tracepoint name, filling in or replacing its section's (repeatable)", collect, [] as string[])
+    .option('--skip-missing', 'attach what this kernel has and say what was skipped and why, instead of refusing the object', false)
+    .option('--set <name=value>', 'set a global variable (.rodata, .data, .bss) before load, typed by BTF (repeatable)', collect, [] as string[])
+    .option('--btf <file>', "the kernel's BTF, for kernels without /sys/kernel/btf/vmlinux (CO-RE, fentry, tp_btf)")
     .option('-p, --program <name>', 'load and attach only this program (repeatable)', collect, [] as string[])
     .addOption(
       new Option('--attach-mode <mode>', 'auto: kprobe/uprobe PMU and a BPF link where the kernel has them; pmu, tracefs or link to force one')
@@ -72,6 +91,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--hist <map>', 'print this map as a log2 histogram (repeatable)', collect, [] as string[])
     .option('--duration <seconds>', 'detach by itself after so many seconds, with the same report as Ctrl-C', numberOption('--duration'), 0)
     .action(async (objectPath: string, functionName: string | undefined, options: CommandLine) => {
+      const { retprobeProgram, attach, set } = options;
+      Object.assign(options, { targets: pairs('--attach', attach, 'handler=vfs_read'), globals: pairs('--set', set, 'target_pid=1234'), retprobePrograms: retprobeProgram });
       const recordTypes = new Map<string, string>();
       for (const pair of options.recordType) {
         const match = /^([^=]+)=([A-Za-z_][A-Za-z0-9_]*)$/.exec(pair);
@@ -133,7 +154,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--top <n>', 'how many entries to show', '20');
 
   try {
-    await program.parseAsync(argv);
+    // --retprobe=PROG (one program's target) beside the plain --retprobe flag: commander has no optional value that does not take the next word.
+    await program.parseAsync(argv.map((a) => (a.startsWith('--retprobe=') ? ['--retprobe-program', a.slice('--retprobe='.length)] : [a])).flat());
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 1;
     // Nothing may reach the user as a stack trace: one line, as for every other failure.

@@ -7,6 +7,8 @@ import { machineCpuCount } from '../kernel/cpus.js';
 import type { Outcome } from '../kernel/scope.js';
 import { LoadedObject } from '../loader.js';
 import { parseBpfObject } from '../object/bpf-object.js';
+import { withGlobals } from '../object/globals.js';
+import { useKernelBtfFile } from '../kernel/kernel-btf.js';
 import { MAP_TYPE } from '../object/map-types.js';
 import type { BpfObjectSpec } from '../object/spec.js';
 import { printable } from '../text.js';
@@ -31,6 +33,14 @@ export interface RunOptions {
   map: string[];
   /** Seconds after which to detach by itself (0: wait for a signal). */
   duration: number;
+  /** Programs' targets (--attach), programs attached at their target's return (--retprobe=PROG). */
+  targets: ReadonlyMap<string, string>;
+  retprobePrograms: readonly string[];
+  skipMissing: boolean;
+  /** Global variables to set before load (--set). */
+  globals: ReadonlyMap<string, string>;
+  /** The kernel's BTF from a file (--btf). */
+  btf?: string;
 }
 
 function readObject(path: string): BpfObjectSpec {
@@ -61,7 +71,8 @@ export async function runLoader(objectPath: string, functionName: string | undef
   process.on('exit', onExit);
   let duration: NodeJS.Timeout | undefined;
   try {
-    const spec = readObject(objectPath);
+    if (options.btf) useKernelBtfFile(options.btf);
+    const spec = withGlobals(readObject(objectPath), options.globals);
     spec.notices.forEach((n) => out.note(n));
     out.prepare(spec);
     const unknownMaps = options.map.filter((name) => !spec.maps.some((m) => m.name === name));
@@ -70,17 +81,21 @@ export async function runLoader(objectPath: string, functionName: string | undef
       programs: options.program,
       ...(functionName === undefined ? {} : { function: functionName }),
       retprobe: options.retprobe,
+      retprobePrograms: options.retprobePrograms,
+      targets: options.targets,
+      skipMissing: options.skipMissing,
       mode: options.attachMode,
     });
-    plan.forEach((p) => p.prepared.notes.forEach((n) => out.note(n)));
-    const tooMany = checkOpenFiles(openFilesNeeded(spec, plan.length), printable(objectPath));
+    plan.attachments.forEach((p) => p.prepared?.notes.forEach((n) => out.note(n)));
+    for (const s of plan.skipped) out.note(`skipped program '${s.program}': ${s.reason}`);
+    const tooMany = checkOpenFiles(openFilesNeeded(spec, plan.attachments.length), printable(objectPath));
     if (tooMany) throw new LoaderError(tooMany);
-    const tracing = callsTracePrintk(spec, plan.map((p) => p.program.name));
+    const tracing = callsTracePrintk(spec, plan.attachments.map((p) => p.program.name));
     live = new LiveOutput(out, { tracePipe: options.tracePipe, perfPages: options.perfPages, interval: options.interval, maps: options.map }, tracing);
     const liveOutput = live;
     loaded = LoadedObject.start(spec, {
       pinRoot: options.pinRoot,
-      attach: plan,
+      attach: plan.attachments,
       beforeAttach: (l) => liveOutput.open(l),
       onAttach: (program, prepared) => out.verbose(`attaching program '${program.name}' (section '${program.section}'): ${methodReason(prepared)}`),
       onRetry: (reason) => out.note(reason),

@@ -144,6 +144,8 @@ export interface ProgramLoadRequest {
   kernelVersion: number;
   name: string;
   expectedAttachType?: number;
+  /** prog_flags, e.g. BPF_F_SLEEPABLE. */
+  flags?: number;
   /** BTF of the program (prog_btf_fd), with its func_info and line_info records. */
   btf?: { fd: number; funcInfo?: Buffer; funcInfoCount?: number; lineInfo?: Buffer; lineInfoCount?: number };
   /** The kernel BTF type the program attaches to (fentry, tp_btf, ...), and the object holding it (0: vmlinux). */
@@ -174,6 +176,7 @@ export function programLoadAttr(request: ProgramLoadRequest): ProgramLoadAttr {
   }
   attr
     .u32(p.kern_version, request.kernelVersion)
+    .u32(p.prog_flags, request.flags ?? 0)
     .chars(p.prog_name, kernelObjectName(request.name), BPF_OBJ_NAME_LEN)
     .u32(p.expected_attach_type, request.expectedAttachType ?? 0);
   const btf = request.btf;
@@ -342,4 +345,32 @@ export function linkCreatePerfEvent(programFd: number, perfEventFd: number, cook
   const attr = new Attr(l.size).u32(l.prog_fd, programFd).u32(l.target_fd, perfEventFd).u32(l.attach_type, ATTACH_TYPE.PERF_EVENT);
   if (cookie !== 0n) attr.u64(l.perf_event_bpf_cookie, cookie);
   return call(BPF_CMD.LINK_CREATE, attr.buffer);
+}
+
+/** BPF_LINK_CREATE of a tracing program (fentry, fexit, fmod_ret, tp_btf) at the target it was loaded for. */
+export function linkCreateTracing(programFd: number, attachType: number): number {
+  const l = ATTR.LINK_CREATE;
+  return call(BPF_CMD.LINK_CREATE, new Attr(l.size).u32(l.prog_fd, programFd).u32(l.attach_type, attachType).buffer);
+}
+
+/** BPF_RAW_TRACEPOINT_OPEN: a raw tracepoint by name, or (name undefined) a tracing program at its target. */
+export function rawTracepointOpen(programFd: number, name: string | undefined): number {
+  const r = ATTR.RAW_TRACEPOINT_OPEN;
+  const attr = new Attr(r.size).u32(r.prog_fd, programFd);
+  return call(BPF_CMD.RAW_TRACEPOINT_OPEN, attr.buffer, name === undefined ? [] : [[r.name, cString(name)]]);
+}
+
+export const btfIds = (): number[] => allIds(BPF_CMD.BTF_GET_NEXT_ID);
+
+/** BPF_BTF_LOAD of raw BTF; with a log buffer when asked (level 1). Returns the BTF object's fd. */
+export function btfLoad(data: Uint8Array, log?: Buffer): number {
+  const b = ATTR.BTF_LOAD;
+  const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const attr = new Attr(b.size).u32(b.btf_size, bytes.length);
+  const pointers: PointerField[] = [[b.btf, bytes]];
+  if (log) {
+    attr.u32(b.btf_log_size, log.length).u32(b.btf_log_level, 1);
+    pointers.push([b.btf_log_buf, log]);
+  }
+  return call(BPF_CMD.BTF_LOAD, attr.buffer, pointers);
 }

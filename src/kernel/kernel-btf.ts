@@ -1,8 +1,13 @@
-// BTF in the kernel: the BTF object of a map (by its id), read back and parsed, to type what the map holds.
+// BTF in the kernel: vmlinux and module BTF (for CO-RE, fentry and tp_btf targets), and the BTF objects of maps.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { parseBtf, type Btf } from '../btf/btf.js';
-import { btfData, btfFdById, type MapInfo } from './bpf.js';
+import { BTF_KIND, parseBtf, type Btf } from '../btf/btf.js';
+import { KernelError, kernelError } from '../errors.js';
+import { btfData, btfFdById, btfIds, type MapInfo } from './bpf.js';
 import { Fd } from './fd.js';
+
+const little = endianness() === 'LE';
+const SYSFS_BTF = '/sys/kernel/btf';
 
 /** A map's key and value types, from the BTF the kernel keeps for it. */
 export interface MapTypes {
@@ -11,23 +16,23 @@ export interface MapTypes {
   valueTypeId: number;
 }
 
-const cache = new Map<number, Btf | undefined>();
+const byId = new Map<number, Btf | undefined>();
 
 /** The parsed BTF object with this id, or undefined when it cannot be read or parsed alone (split module BTF). */
 export function kernelBtfById(id: number): Btf | undefined {
-  if (cache.has(id)) return cache.get(id);
+  if (byId.has(id)) return byId.get(id);
   let btf: Btf | undefined;
   try {
     const fd = new Fd(btfFdById(id), `BTF id ${id}`);
     try {
-      btf = parseBtf(btfData(fd.value).data, endianness() === 'LE');
+      btf = parseBtf(btfData(fd.value).data, little);
     } finally {
       fd.close();
     }
   } catch {
     btf = undefined;
   }
-  cache.set(id, btf);
+  byId.set(id, btf);
   return btf;
 }
 
@@ -36,4 +41,91 @@ export function mapTypes(info: MapInfo): MapTypes | undefined {
   if (!info.btfId || (!info.btfKeyTypeId && !info.btfValueTypeId)) return undefined;
   const btf = kernelBtfById(info.btfId);
   return btf ? { btf, keyTypeId: info.btfKeyTypeId, valueTypeId: info.btfValueTypeId } : undefined;
+}
+
+let vmlinuxPath = `${SYSFS_BTF}/vmlinux`;
+let vmlinux: Btf | undefined;
+const modules = new Map<string, Btf | undefined>();
+
+/** Uses this file as the kernel's BTF (--btf FILE, for kernels without /sys/kernel/btf/vmlinux); modules then have none. */
+export function useKernelBtfFile(path: string): void {
+  vmlinuxPath = path;
+  vmlinux = undefined;
+  modules.clear();
+}
+
+/** The running kernel's BTF (vmlinux), parsed once; a clear error when the kernel has none. */
+export function vmlinuxBtf(): Btf {
+  if (vmlinux) return vmlinux;
+  let data: Buffer;
+  try {
+    data = readFileSync(vmlinuxPath);
+  } catch (error) {
+    throw kernelError(`reading the kernel's BTF (${vmlinuxPath})`, error, vmlinuxPath.startsWith(SYSFS_BTF) ? '; the kernel is built without CONFIG_DEBUG_INFO_BTF: give its BTF with --btf FILE' : '');
+  }
+  return (vmlinux = parseBtf(data, little, { trusted: true }));
+}
+
+/** A module's BTF (split on vmlinux), or undefined when the module has none. */
+function moduleBtf(name: string): Btf | undefined {
+  if (modules.has(name)) return modules.get(name);
+  let btf: Btf | undefined;
+  try {
+    btf = parseBtf(readFileSync(`${SYSFS_BTF}/${name}`), little, { trusted: true, base: vmlinuxBtf() });
+  } catch {
+    btf = undefined;
+  }
+  modules.set(name, btf);
+  return btf;
+}
+
+/** Names of the modules with BTF, when the kernel's BTF comes from sysfs. */
+function moduleNames(): string[] {
+  if (!vmlinuxPath.startsWith(SYSFS_BTF) || !existsSync(SYSFS_BTF)) return [];
+  return readdirSync(SYSFS_BTF).filter((n) => n !== 'vmlinux');
+}
+
+/** Where a kernel type lives: its id, and the module whose BTF holds it (undefined: vmlinux). */
+export interface KernelType {
+  id: number;
+  module?: string;
+  btf: Btf;
+}
+
+/** The first kernel type with this name and kind, in vmlinux or else in a module. */
+export function findKernelType(name: string, kind: number): KernelType | undefined {
+  const own = vmlinuxBtf().typesNamed(name, kind)[0];
+  if (own) return { id: own.id, btf: vmlinuxBtf() };
+  for (const module of moduleNames()) {
+    const btf = moduleBtf(module);
+    const found = btf?.typesNamed(name, kind).find((t) => t.id > vmlinuxBtf().count);
+    if (found && btf) return { id: found.id, module, btf };
+  }
+  return undefined;
+}
+
+/** The kernel function a fentry/fexit/fmod_ret program attaches to. */
+export function findKernelFunction(name: string): KernelType | undefined {
+  return findKernelType(name, BTF_KIND.FUNC);
+}
+
+/** An fd of a module's BTF object, for attach_btf_obj_fd; the caller owns it. */
+export function moduleBtfFd(module: string): Fd {
+  for (const id of btfIds()) {
+    let fd: Fd;
+    try {
+      fd = new Fd(btfFdById(id), `BTF id ${id}`);
+    } catch {
+      continue;
+    }
+    let name = '';
+    try {
+      name = btfData(fd.value).name;
+    } catch {
+      // unreadable: not the one
+    }
+    if (name === module) return fd;
+    fd.close();
+  }
+  throw new KernelError(`the kernel has no BTF object for module '${module}'`);
 }

@@ -20,7 +20,7 @@ import { printable } from '../text.js';
 import { BTF_KIND, parseBtf, type Btf } from '../btf/btf.js';
 import { coreRelocationCount } from '../btf/ext.js';
 import { BTF_MAPS_SECTION, BTF_SECTION, btfMapDefinitions, parseBtfMaps } from './btf-maps.js';
-import { isBccProgramName, programRole } from './conventions.js';
+import { isBccProgramName, programMeaning } from './conventions.js';
 import { INSN_SIZE } from './instructions.js';
 import { LEGACY_MAPS_SECTION, parseLegacyMaps } from './legacy-maps.js';
 import { linkProgram, type CodeFunction, type CodeSection } from './program-linker.js';
@@ -127,7 +127,7 @@ export function parseBpfObject(bytes: Uint8Array): BpfObjectSpec {
       section: entry.sectionName,
       instructions: linked.instructions,
       mapReferences: linked.mapReferences,
-      role: programRole(entry.sectionName, entry.name),
+      ...meaningOf(entry.sectionName, entry.name),
     };
   });
   if (programs.length === 0) {
@@ -149,6 +149,11 @@ export function parseBpfObject(bytes: Uint8Array): BpfObjectSpec {
     ...(btf ? { btf } : {}),
     notices,
   };
+}
+
+function meaningOf(section: string, name: string): Pick<ProgramSpec, 'role' | 'programType' | 'expectedAttachType' | 'flags'> {
+  const meaning = programMeaning(section, name);
+  return { role: meaning?.role, programType: meaning?.programType ?? 0, expectedAttachType: meaning?.expectedAttachType ?? 0, flags: meaning?.flags ?? 0 };
 }
 
 /** The programs with these names (each once), or all of them when no names are given. */

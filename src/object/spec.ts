@@ -40,6 +40,10 @@ export interface ProgramSpec {
   mapReferences: MapReference[];
   /** How its section or function name asks it to be attached; undefined when they say nothing known. */
   role: ProgramRole | undefined;
+  /** BPF_PROG_TYPE_*, expected attach type and prog_flags its section implies (0 when unknown). */
+  programType: number;
+  expectedAttachType: number;
+  flags: number;
 }
 
 export interface BpfObjectSpec {

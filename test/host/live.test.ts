@@ -153,7 +153,7 @@ describe('readers as library objects', () => {
     const spec = parseBpfObject(readFileSync(fixture('perf_output.o')));
     const linksBefore = new Set(linkIds());
     const fdsBefore = perfEventFds();
-    const plan = planAttachments(spec);
+    const plan = planAttachments(spec).attachments;
     let reader: PerfBufferReader | undefined;
     const loaded = LoadedObject.start(spec, { attach: plan, beforeAttach: (l) => (reader = l.own(PerfBufferReader.open(l.maps.get('events')!.map))) });
     try {
@@ -179,7 +179,7 @@ describe('readers as library objects', () => {
     const seqs: number[] = [];
     let reader: RingBufferReader | undefined;
     const loaded = LoadedObject.start(spec, {
-      attach: planAttachments(spec),
+      attach: planAttachments(spec).attachments,
       beforeAttach: (l) => (reader = l.own(RingBufferReader.open(l.maps.get('records')!.map, { onRecord: (r) => seqs.push(r.data.readUInt32LE(4)) }))),
     });
     try {

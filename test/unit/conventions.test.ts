@@ -1,5 +1,5 @@
-// src/object/conventions.ts: what a section name (libbpf's SEC() names, the legacy `prog`) or a
-// bcc function name says about how a program attaches, which wins, and the words for it.
+// src/object/conventions.ts and sections.ts: what a section name (the section table: libbpf's SEC() names,
+// the legacy `prog`) or a bcc function name says about a program (types, how it attaches), which wins, and the words for it.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
@@ -7,8 +7,8 @@ import {
   describeRole,
   isBccProgramName,
   parseUprobeSpec,
+  programMeaning,
   programRole,
-  programTypeOf,
   type ProgramRole,
 } from '../../src/object/conventions.js';
 import {
@@ -51,12 +51,26 @@ describe('programRole: section names', () => {
     ['uprobe/path:4660', { kind: 'uprobe', retprobe: false, binary: 'path', offset: 4660n }],
     ['uretprobe//bin/true:main', { kind: 'uprobe', retprobe: true, binary: '/bin/true', symbol: 'main', offset: 0n }],
     ['uretprobe/c:/x:0x10', { kind: 'uprobe', retprobe: true, binary: 'c:/x', offset: 16n }],
+    // Uprobes whose binary is given when attaching (--attach), and sleepable ones.
+    ['uprobe', { kind: 'uprobe', retprobe: false, offset: 0n }],
+    ['uretprobe', { kind: 'uprobe', retprobe: true, offset: 0n }],
+    ['uretprobe/readline', { kind: 'uprobe', retprobe: true, symbol: 'readline', offset: 0n }],
+    ['uprobe.s//bin/true:main', { kind: 'uprobe', retprobe: false, binary: '/bin/true', symbol: 'main', offset: 0n, sleepable: true }],
+    // BTF-based tracing and raw tracepoints, with and without a target.
+    ['fentry/vfs_read', { kind: 'tracing', attach: 'fentry', target: 'vfs_read' }],
+    ['fexit/vfs_read', { kind: 'tracing', attach: 'fexit', target: 'vfs_read' }],
+    ['fmod_ret/security_file_open', { kind: 'tracing', attach: 'fmod_ret', target: 'security_file_open' }],
+    ['fentry.s/vfs_read', { kind: 'tracing', attach: 'fentry', target: 'vfs_read', sleepable: true }],
+    ['fentry', { kind: 'tracing', attach: 'fentry' }],
+    ['tp_btf/sched_switch', { kind: 'tracing', attach: 'tp_btf', target: 'sched_switch' }],
+    ['raw_tp/sched_switch', { kind: 'raw_tracepoint', tracepoint: 'sched_switch', writable: false }],
+    ['raw_tracepoint/sys_enter', { kind: 'raw_tracepoint', tracepoint: 'sys_enter', writable: false }],
+    ['raw_tp.w/x', { kind: 'raw_tracepoint', tracepoint: 'x', writable: true }],
+    // Program types this tool loads but does not attach.
+    ['xdp', { kind: 'load-only', why: 'XDP programs attach to network devices (ip link set dev DEV xdp pinned ...)' }],
+    ['socket', { kind: 'load-only', why: 'socket filters attach to sockets' }],
     // Sections that say nothing this loader knows.
-    ['xdp', undefined],
-    ['socket', undefined],
-    ['fentry/vfs_read', undefined],
     ['kprobe.multi/vfs_*', undefined],
-    ['uprobe.s//bin/true:main', undefined],
     ['prog/extra', undefined],
     ['.text', undefined],
     ['maps', undefined],
@@ -91,8 +105,8 @@ describe('programRole: malformed section names are ObjectErrors saying what is e
     ['tracepoint/sys_enter_bpf', "section 'tracepoint/sys_enter_bpf': tracepoint sections name category/event, e.g. tracepoint/syscalls/sys_enter_bpf"],
     ['tp', "section 'tp': tracepoint sections name category/event, e.g. tracepoint/syscalls/sys_enter_bpf"],
     ['tp/sched', "section 'tp/sched': tracepoint sections name category/event, e.g. tracepoint/syscalls/sys_enter_bpf"],
-    ['uprobe', "section 'uprobe': uprobe sections name the binary and function, e.g. uprobe//usr/bin/bash:readline"],
-    ['uretprobe', "section 'uretprobe': uprobe sections name the binary and function, e.g. uprobe//usr/bin/bash:readline"],
+    ['fentry/', "section 'fentry/': the function after '/' is missing"],
+    ['tp_btf/', "section 'tp_btf/': the tracepoint after '/' is missing"],
     ['uprobe//bin/true', `section 'uprobe//bin/true': expected <binary>:<function>[+offset] or <binary>:<offset>, got "/bin/true"`],
     ['uprobe/:main', `section 'uprobe/:main': expected <binary>:<function>[+offset] or <binary>:<offset>, got ":main"`],
     ['uprobe//bin/true:', `section 'uprobe//bin/true:': expected <binary>:<function>[+offset] or <binary>:<offset>, got "/bin/true:"`],
@@ -191,13 +205,23 @@ describe('programRole: precedence', () => {
   });
 });
 
-describe('programTypeOf', () => {
-  test('kprobes and uprobes are BPF_PROG_TYPE_KPROBE (2), tracepoints BPF_PROG_TYPE_TRACEPOINT (5)', () => {
-    assert.equal(programTypeOf(COMMAND_LINE_KPROBE), 2);
-    assert.equal(programTypeOf(kprobe('vfs_read', true)), 2);
-    assert.equal(programTypeOf(kprobe('bpf', false, true)), 2);
-    assert.equal(programTypeOf({ kind: 'uprobe', retprobe: true, binary: '/bin/true', symbol: 'main', offset: 0n }), 2);
-    assert.equal(programTypeOf({ kind: 'tracepoint', tracepoint: 'syscalls/sys_enter_bpf' }), 5);
+describe('programMeaning: program types from the section table', () => {
+  test('types, expected attach types and flags', () => {
+    const meaning = (section: string) => {
+      const m = programMeaning(section, PLAIN)!;
+      return [m.programType, m.expectedAttachType, m.flags];
+    };
+    assert.deepEqual(meaning('kprobe/vfs_read'), [2, 0, 0]);
+    assert.deepEqual(meaning('uretprobe//bin/true:main'), [2, 0, 0]);
+    assert.deepEqual(meaning('tracepoint/syscalls/sys_enter_bpf'), [5, 0, 0]);
+    assert.deepEqual(meaning('raw_tp/sched_switch'), [17, 0, 0]);
+    assert.deepEqual(meaning('fentry/vfs_read'), [26, 24, 0]);
+    assert.deepEqual(meaning('fexit/vfs_read'), [26, 25, 0]);
+    assert.deepEqual(meaning('fmod_ret/x'), [26, 26, 0]);
+    assert.deepEqual(meaning('tp_btf/sched_switch'), [26, 23, 0]);
+    assert.deepEqual(meaning('fentry.s/x'), [26, 24, 16], 'sleepable: BPF_F_SLEEPABLE');
+    assert.deepEqual(meaning('xdp'), [6, 0, 0]);
+    assert.deepEqual([programMeaning('.text', 'kprobe__vfs_read')!.programType, programMeaning('.text', 'tracepoint__a__b')!.programType], [2, 5]);
   });
 });
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { SHF_EXECINSTR, SHT_PROGBITS } from '../../src/elf/reader.js';
 import { UsageError } from '../../src/errors.js';
-import { planAttachments } from '../../src/attach/plan.js';
+import { choosePrograms, planAttachments } from '../../src/attach/plan.js';
 import { parseBpfObject } from '../../src/object/bpf-object.js';
 import type { BpfObjectSpec } from '../../src/object/spec.js';
 import {
@@ -38,7 +38,7 @@ const multi = (): BpfObjectSpec => parseBpfObject(loadFixture('elf_multi.o'));
 const bcc = (): BpfObjectSpec => parseBpfObject(loadFixture('link_bcc.o'));
 
 const NO_ROLE = (program: string, section: string): string =>
-  `program '${program}' is in section '${section}', which names no kind of program load-kp-bpf attaches (prog, kprobe/, kretprobe/, ksyscall/, tracepoint/, uprobe/, or bcc's kprobe__<fn>)`;
+  `program '${program}' is in section '${section}', which names no kind of program load-kp-bpf knows (prog, kprobe, kretprobe, ksyscall, kretsyscall, uprobe, uretprobe, uprobe.s, uretprobe.s, tracepoint, tp, raw_tracepoint, raw_tp, raw_tracepoint.w, raw_tp.w, tp_btf, fentry, fexit, fmod_ret, fentry.s, fexit.s, fmod_ret.s, perf_event, socket, xdp, tc, classifier, action, or bcc's kprobe__<fn>)`;
 
 describe('planAttachments: --program names', () => {
   test('an unknown name lists the programs the object has', () => {
@@ -64,7 +64,7 @@ describe('planAttachments: --program names', () => {
       "the chosen programs name their own targets (first_prog: kprobe on first); leave out the function 'vfs_read'",
     );
     // Choosing around a role-less program gets past it.
-    const mixed = objectWithSections('xdp', 'prog');
+    const mixed = objectWithSections('mystery', 'prog');
     assert.equal(
       usageError(() => planAttachments(mixed, { programs: ['prog'] })).message,
       "program 'prog' (section 'prog') attaches to a kernel function named on the command line: load-kp-bpf <object> <function>",
@@ -74,24 +74,24 @@ describe('planAttachments: --program names', () => {
 
 describe('planAttachments: programs without a role', () => {
   test('alone: the program and its section are named', () => {
-    const error = objectError(() => planAttachments(objectWithSections('xdp')));
-    assert.equal(error.message, NO_ROLE('xdp', 'xdp'));
+    const error = objectError(() => planAttachments(objectWithSections('mystery')));
+    assert.equal(error.message, NO_ROLE('mystery', 'mystery'));
   });
 
   test('among others: the message says how to choose the others', () => {
-    const spec = objectWithSections('kprobe/vfs_read', 'socket', 'xdp');
+    const spec = objectWithSections('kprobe/vfs_read', 'lsm/x', 'mystery');
     assert.deepEqual(spec.programs.map((p) => [p.name, p.role?.kind]), [
       ['kprobe/vfs_read', 'kprobe'],
-      ['socket', undefined],
-      ['xdp', undefined],
+      ['lsm/x', undefined],
+      ['mystery', undefined],
     ]);
-    assert.equal(objectError(() => planAttachments(spec)).message, `${NO_ROLE('socket', 'socket')}; choose the others with --program`);
-    assert.equal(objectError(() => planAttachments(spec, { programs: ['xdp'] })).message, NO_ROLE('xdp', 'xdp'));
-    assert.equal(objectError(() => planAttachments(spec, { programs: ['kprobe/vfs_read', 'xdp'] })).message, `${NO_ROLE('xdp', 'xdp')}; choose the others with --program`);
+    assert.equal(objectError(() => planAttachments(spec)).message, `${NO_ROLE('lsm/x', 'lsm/x')}; choose the others with --program`);
+    assert.equal(objectError(() => planAttachments(spec, { programs: ['mystery'] })).message, NO_ROLE('mystery', 'mystery'));
+    assert.equal(objectError(() => planAttachments(spec, { programs: ['kprobe/vfs_read', 'mystery'] })).message, `${NO_ROLE('mystery', 'mystery')}; choose the others with --program`);
   });
 
   test('comes before the function-argument checks', () => {
-    assert.equal(objectError(() => planAttachments(objectWithSections('xdp'), { function: 'vfs_read', retprobe: true })).message, NO_ROLE('xdp', 'xdp'));
+    assert.equal(objectError(() => planAttachments(objectWithSections('mystery'), { function: 'vfs_read', retprobe: true })).message, NO_ROLE('mystery', 'mystery'));
   });
 });
 
@@ -141,5 +141,33 @@ describe('planAttachments: the function argument', () => {
 
   test('a function argument is refused before --retprobe', () => {
     assert.match(usageError(() => planAttachments(multi(), { function: 'x', retprobe: true })).message, /^the chosen programs name their own targets/);
+  });
+});
+
+describe('choosePrograms: names and globs', () => {
+  test('a glob chooses every program it matches, in object order, each once', () => {
+    const spec = objectWithSections('kprobe/a', 'kprobe/b', 'tp/x/y');
+    assert.deepEqual(choosePrograms(spec, ['kprobe/*']).map((p) => p.name), ['kprobe/a', 'kprobe/b']);
+    assert.deepEqual(choosePrograms(spec, ['tp/x/y', 'kprobe/?', 'kprobe/a']).map((p) => p.name), ['kprobe/a', 'kprobe/b', 'tp/x/y']);
+    assert.deepEqual(choosePrograms(spec, []).map((p) => p.name), ['kprobe/a', 'kprobe/b', 'tp/x/y']);
+  });
+
+  test('a glob that matches nothing lists the programs', () => {
+    const spec = objectWithSections('kprobe/a');
+    assert.equal(usageError(() => choosePrograms(spec, ['fentry*'])).message, "the object has no program matching 'fentry*'; it has 'kprobe/a'");
+  });
+});
+
+describe('planAttachments: --attach and --retprobe=PROG', () => {
+  test('they must name chosen programs', () => {
+    const spec = objectWithSections('kprobe/a', 'kprobe/b');
+    assert.equal(usageError(() => planAttachments(spec, { targets: new Map([['nope', 'x']]) })).message, "--attach/--retprobe name program 'nope', which is not in the object");
+    assert.equal(usageError(() => planAttachments(spec, { programs: ['kprobe/a'], retprobePrograms: ['kprobe/b'] })).message, "--attach/--retprobe name program 'kprobe/b', which is not chosen with --program");
+  });
+
+  test('a uprobe without a binary, and a fentry without a function, say how to give them', () => {
+    assert.equal(usageError(() => planAttachments(objectWithSections('uprobe'))).message, "program 'uprobe' (section 'uprobe') needs the binary to probe: give it with --attach uprobe=TARGET");
+    assert.equal(usageError(() => planAttachments(objectWithSections('fentry'))).message, "program 'fentry' (section 'fentry') needs the kernel function: give it with --attach fentry=TARGET");
+    assert.equal(usageError(() => planAttachments(objectWithSections('xdp'), { targets: new Map([['xdp', 'eth0']]) })).message, "--attach xdp=eth0: program 'xdp' is loaded only (XDP programs attach to network devices (ip link set dev DEV xdp pinned ...)); it is not attached");
   });
 });

@@ -1,0 +1,115 @@
+// BTF-based attachment: fentry, fexit and fmod_ret on kernel functions and tp_btf on tracepoints (by kernel BTF id), and raw tracepoints.
+import { ATTACH_TYPE, ERRNO } from '../abi.js';
+import { BTF_KIND } from '../btf/btf.js';
+import { AttachError, SyscallError, kernelError } from '../errors.js';
+import { linkCreateTracing, rawTracepointOpen } from '../kernel/bpf.js';
+import { findKernelFunction, findKernelType, vmlinuxBtf } from '../kernel/kernel-btf.js';
+import { BpfLink } from '../kernel/link.js';
+import type { BpfProgram } from '../kernel/program.js';
+import type { ResourceScope } from '../kernel/scope.js';
+import type { TracingAttach } from '../object/sections.js';
+import { closestNames, printable } from '../text.js';
+import type { Attachment } from './attachment.js';
+
+/** A fentry/fexit/fmod_ret/tp_btf target found in kernel BTF: what the program is loaded for. */
+export interface PreparedTracing {
+  kind: 'tracing';
+  attach: TracingAttach;
+  target: string;
+  /** The kernel BTF id of the function (FUNC) or of the tracepoint's btf_trace_<name> typedef. */
+  btfId: number;
+  /** The module whose BTF holds it; undefined for vmlinux. */
+  module?: string;
+  expectedAttachType: number;
+  reason: string;
+  notes: string[];
+}
+
+export interface PreparedRawTracepoint {
+  kind: 'raw_tracepoint';
+  tracepoint: string;
+  reason: string;
+  notes: string[];
+}
+
+const EXPECTED_ATTACH_TYPE: Record<TracingAttach, number> = {
+  fentry: ATTACH_TYPE.TRACE_FENTRY,
+  fexit: ATTACH_TYPE.TRACE_FEXIT,
+  fmod_ret: ATTACH_TYPE.MODIFY_RETURN,
+  tp_btf: ATTACH_TYPE.TRACE_RAW_TP,
+};
+
+/** The closest names of vmlinux types of a kind (module BTF would have to be read whole for this). */
+function suggestions(name: string, kind: number, prefix = ''): string {
+  const btf = vmlinuxBtf();
+  const names: string[] = [];
+  for (let id = 1; id <= btf.count; id++) {
+    const t = btf.type(id);
+    if (t.kind === kind && t.name.startsWith(prefix)) names.push(t.name.slice(prefix.length));
+  }
+  const close = closestNames(name, names, 5);
+  return close.length > 0 ? `; closest: ${close.join(', ')}` : '';
+}
+
+/** Finds the target in kernel BTF (vmlinux, then modules), before anything is loaded. */
+export function prepareTracing(attach: TracingAttach, target: string): PreparedTracing {
+  const shown = printable(target);
+  if (attach === 'tp_btf') {
+    const found = findKernelType(`btf_trace_${target}`, BTF_KIND.TYPEDEF);
+    if (!found) throw new AttachError(`tracepoint '${shown}' is not in the kernel's BTF (no btf_trace_${shown})${suggestions(target, BTF_KIND.TYPEDEF, 'btf_trace_')}`);
+    return { kind: 'tracing', attach, target, btfId: found.id, ...(found.module ? { module: found.module } : {}), expectedAttachType: EXPECTED_ATTACH_TYPE[attach], reason: `tp_btf: the tracepoint's BTF type ${found.id}${found.module ? ` in module ${found.module}` : ''}`, notes: [] };
+  }
+  const found = findKernelFunction(target);
+  if (!found) throw new AttachError(`kernel function '${shown}' is not in the kernel's BTF, so ${attach} cannot attach to it${suggestions(target, BTF_KIND.FUNC)}`);
+  return { kind: 'tracing', attach, target, btfId: found.id, ...(found.module ? { module: found.module } : {}), expectedAttachType: EXPECTED_ATTACH_TYPE[attach], reason: `${attach}: BTF function ${found.id}${found.module ? ` in module ${found.module}` : ''}, through a BPF trampoline`, notes: [] };
+}
+
+/** A raw tracepoint: checked against the kernel's BTF (btf_trace_<name>) where there is one. */
+export function prepareRawTracepoint(tracepoint: string): PreparedRawTracepoint {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(tracepoint)) throw new AttachError(`raw tracepoint ${JSON.stringify(printable(tracepoint))} is not a tracepoint name (e.g. sched_switch)`);
+  let known: boolean | undefined;
+  try {
+    known = findKernelType(`btf_trace_${tracepoint}`, BTF_KIND.TYPEDEF) !== undefined;
+  } catch {
+    known = undefined; // no kernel BTF: the kernel says when attaching
+  }
+  if (known === false) throw new AttachError(`raw tracepoint '${tracepoint}' does not exist in this kernel${suggestions(tracepoint, BTF_KIND.TYPEDEF, 'btf_trace_')}`);
+  return { kind: 'raw_tracepoint', tracepoint, reason: 'a raw tracepoint (BPF_RAW_TRACEPOINT_OPEN)', notes: [] };
+}
+
+/** Attaches a tracing program loaded for its target: a BPF link, or the raw tracepoint open of kernels before links. */
+export function attachTracing(scope: ResourceScope, prepared: PreparedTracing, program: BpfProgram): Attachment {
+  const what = `the ${prepared.attach} on ${prepared.target}`;
+  let fd: number;
+  try {
+    fd = linkCreateTracing(program.fd.value, prepared.expectedAttachType);
+  } catch (error) {
+    if (!(error instanceof SyscallError) || error.errno !== ERRNO.EINVAL) throw kernelError(`attaching ${what}`, error, tracingHint(error));
+    try {
+      fd = rawTracepointOpen(program.fd.value, undefined);
+    } catch (second) {
+      throw kernelError(`attaching ${what}`, second, tracingHint(second));
+    }
+  }
+  scope.own(new BpfLink(fd, what));
+  return { kind: prepared.attach, program: program.name, target: prepared.target, resolved: prepared.module ? `${prepared.module}:${prepared.target}` : prepared.target, source: 'btf', binding: 'link' };
+}
+
+export function attachRawTracepoint(scope: ResourceScope, prepared: PreparedRawTracepoint, program: BpfProgram): Attachment {
+  const what = `raw tracepoint ${prepared.tracepoint}`;
+  let fd: number;
+  try {
+    fd = rawTracepointOpen(program.fd.value, prepared.tracepoint);
+  } catch (error) {
+    throw kernelError(`attaching the ${what}`, error, error instanceof SyscallError && error.errno === ERRNO.ENOENT ? '; no such tracepoint in this kernel' : '');
+  }
+  scope.own(new BpfLink(fd, what));
+  return { kind: 'raw_tracepoint', program: program.name, target: prepared.tracepoint, resolved: prepared.tracepoint, source: 'btf', binding: 'link' };
+}
+
+function tracingHint(error: unknown): string {
+  if (error instanceof SyscallError && (error.errno === ERRNO.ENOTSUP || error.errno === 524 /* ENOTSUPP */)) {
+    return '; this kernel cannot attach BPF trampolines here (it needs CONFIG_FUNCTION_TRACER and BPF trampoline support on this architecture)';
+  }
+  return '';
+}

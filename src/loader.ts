@@ -1,6 +1,7 @@
 // LoadedObject: creates an object's maps and programs in the kernel, attaches them, publishes its pins, and owns them all.
-import { MAP_TYPE } from './abi.js';
-import { LoaderError, ObjectError } from './errors.js';
+import { ERRNO, MAP_TYPE } from './abi.js';
+import { KernelError, LoaderError, ObjectError } from './errors.js';
+import { BtfObject } from './kernel/btf-load.js';
 import type { Attachment } from './attach/attachment.js';
 import { attachPrepared, type PreparedAttachment } from './attach/prepared.js';
 import type { MapDefinition } from './kernel/bpf.js';
@@ -80,8 +81,8 @@ function checkLoadable(spec: BpfObjectSpec, programs: ProgramSpec[]): void {
     if (map.legacy && (map.legacy.innerId !== 0 || map.type === MAP_TYPE.ARRAY_OF_MAPS || map.type === MAP_TYPE.HASH_OF_MAPS)) {
       throw new ObjectError(`map '${printable(map.name)}' is a map-in-map definition (inner_id ${map.legacy.innerId}), which load-kp-bpf does not support yet`);
     }
-    if (NEEDS_BTF_MAP_TYPES.has(map.type)) {
-      throw new ObjectError(`map '${printable(map.name)}' is a ${mapTypeName(map.type)} map, which the kernel only creates with BTF type ids; load-kp-bpf does not pass BTF to the kernel`);
+    if (NEEDS_BTF_MAP_TYPES.has(map.type) && (!spec.btf || !map.btf?.keyTypeId || !map.btf.valueTypeId)) {
+      throw new ObjectError(`map '${printable(map.name)}' is a ${mapTypeName(map.type)} map, which the kernel only creates with BTF key and value types: declare them with __type(key, ...) and __type(value, ...) and compile with clang -g`);
     }
   }
   for (const program of programs) {
@@ -130,6 +131,10 @@ export class LoadedObject {
   readonly programs = new Map<string, LoadedProgram>();
   readonly attachments: Attachment[] = [];
   private readonly scope = new ResourceScope();
+  /** The object's BTF in the kernel, when it has BTF and the kernel took it. */
+  private btf: BtfObject | undefined;
+  /** What the user should know about this load that is no error (BTF refused, ...). */
+  readonly notices: string[] = [];
   /** Maps created by this run that are to be pinned once everything else has worked. */
   private readonly unpublished: Array<{ loaded: LoadedMap; path: string }> = [];
 
@@ -148,6 +153,7 @@ export class LoadedObject {
     raiseMemlockLimit();
     const loaded = new LoadedObject(spec);
     return loaded.scope.guard(() => {
+      loaded.loadBtf();
       // Every map is created, used by the chosen programs or not: pinned maps are for other tools too.
       for (const mapSpec of spec.maps) loaded.createMap(mapSpec, pinRoot);
       const kernelVersion = spec.kernelVersion ?? kernelVersionCode();
@@ -183,10 +189,39 @@ export class LoadedObject {
     }
   }
 
+  /**
+   * Loads the object's BTF, so that maps are created with their types and programs verified with
+   * their functions and source lines. BTF is optional, as in libbpf: a kernel that refuses it
+   * costs the types, said once, unless a map cannot be created without them.
+   */
+  private loadBtf(): void {
+    if (!this.spec.btf) return;
+    try {
+      this.btf = this.scope.own(BtfObject.load(this.spec.btf));
+    } catch (error) {
+      if (this.spec.maps.some((m) => NEEDS_BTF_MAP_TYPES.has(m.type))) throw error;
+      this.notices.push(`${error instanceof Error ? error.message : String(error)}; loading without BTF (maps and programs lose their types)`);
+    }
+  }
+
+  /** A map with its BTF key and value types when the object's BTF is loaded; retried without them if the kernel refuses them for this map. */
+  private newMap(spec: MapSpec, definition: MapDefinition): BpfMap {
+    if (this.btf && spec.btf && (spec.btf.keyTypeId || spec.btf.valueTypeId)) {
+      const btf = { btfFd: this.btf.fd.value, keyTypeId: spec.btf.keyTypeId, valueTypeId: spec.btf.valueTypeId };
+      try {
+        return BpfMap.create(spec.name, definition, { btf });
+      } catch (error) {
+        if (NEEDS_BTF_MAP_TYPES.has(spec.type) || !(error instanceof KernelError) || error.errno !== ERRNO.EINVAL) throw error;
+        this.notices.push(`map '${spec.name}': the kernel refused its BTF types; created without them`);
+      }
+    }
+    return BpfMap.create(spec.name, definition);
+  }
+
   private createMap(spec: MapSpec, pinRoot: string | undefined): void {
     const definition = effectiveMapDefinition(spec);
     if (spec.pinning === 0 || pinRoot === undefined) {
-      const map = this.scope.own(BpfMap.create(spec.name, definition));
+      const map = this.scope.own(this.newMap(spec, definition));
       if (spec.data) {
         map.update(Buffer.alloc(4), Buffer.from(spec.data.initial));
         if (spec.data.readOnly) map.freeze();
@@ -200,7 +235,7 @@ export class LoadedObject {
       this.maps.set(spec.name, { name: spec.name, spec, map: this.scope.own(reused), pin: { path, state: 'reused' } });
       return;
     }
-    const loaded: LoadedMap = { name: spec.name, spec, map: this.scope.own(BpfMap.create(spec.name, definition)) };
+    const loaded: LoadedMap = { name: spec.name, spec, map: this.scope.own(this.newMap(spec, definition)) };
     this.maps.set(spec.name, loaded);
     this.unpublished.push({ loaded, path });
   }
@@ -220,6 +255,7 @@ export class LoadedObject {
         expectedAttachType: program.expectedAttachType,
         flags: program.flags,
         ...(tracing ? { attachBtfId: tracing.btfId, attachBtfObjFd: moduleFd?.fd.value ?? 0 } : {}),
+        ...(this.btf ? { btf: { fd: this.btf.fd.value } } : {}),
       }),
     );
     this.programs.set(program.name, {

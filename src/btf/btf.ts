@@ -245,10 +245,10 @@ export interface Btf {
   /** The first DATASEC with this name (e.g. ".maps"). */
   datasec(name: string): BtfDatasec | undefined;
   /**
-   * Fills in a DATASEC's size and its variables' offsets, which clang leaves 0 for the loader to
-   * take from the ELF section and symbols (as libbpf does); `offsets` maps each VAR's type id.
+   * Sets a DATASEC's size and its variables (their offsets, in this order), which clang leaves 0
+   * for the loader to take from the ELF section and symbols, as libbpf does.
    */
-  setDatasecLayout(id: number, size: number, offsets: ReadonlyMap<number, number>): void;
+  setDatasecLayout(id: number, size: number, vars: readonly BtfVarSecinfo[]): void;
   /** The id reached by skipping typedef/const/volatile/restrict/type_tag (0 for void). */
   resolve(id: number): number;
   /** resolve(), then the type; undefined for void. */
@@ -646,14 +646,19 @@ class ParsedBtf implements Btf {
     return (this.byName = index);
   }
 
-  setDatasecLayout(id: number, size: number, offsets: ReadonlyMap<number, number>): void {
+  setDatasecLayout(id: number, size: number, vars: readonly BtfVarSecinfo[]): void {
     const datasec = this.type(id);
     if (datasec.kind !== BTF_KIND.DATASEC || id <= this.firstId) throw new ObjectError(`BTF ${this.describe(id)} is not a DATASEC of this BTF`);
-    const vars = datasec.vars.map((v) => ({ ...v, offset: offsets.get(v.type) ?? v.offset }));
+    if (vars.length !== datasec.vars.length) throw new ObjectError(`BTF ${this.describe(id)} has ${datasec.vars.length} variables, not ${vars.length}`);
     this.decoded[id - this.firstId - 1] = { ...datasec, size, vars };
     // The bytes too: they are what the kernel gets.
     this.view.setUint32(datasec.offset + 8, size, this.littleEndian);
-    vars.forEach((v, i) => this.view.setUint32(datasec.offset + 12 + i * 12 + 4, v.offset, this.littleEndian));
+    vars.forEach((v, i) => {
+      const at = datasec.offset + 12 + i * 12;
+      this.view.setUint32(at, v.type, this.littleEndian);
+      this.view.setUint32(at + 4, v.offset, this.littleEndian);
+      this.view.setUint32(at + 8, v.size, this.littleEndian);
+    });
   }
 
   typesNamed(name: string, kind?: number): BtfType[] {

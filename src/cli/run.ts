@@ -101,6 +101,7 @@ export async function runLoader(objectPath: string, functionName: string | undef
       onRetry: (reason) => out.note(reason),
     });
     outcome = 'success';
+    loaded.notices.forEach((n) => out.note(n));
     out.loaded(objectPath, loaded, { tracePipe: live.readingTracePipe, readers: live.readerNames, duration: options.duration });
     live.start(loaded);
 

@@ -17,7 +17,7 @@ import {
 } from '../elf/reader.js';
 import { ObjectError, UsageError } from '../errors.js';
 import { printable } from '../text.js';
-import { BTF_KIND, parseBtf, type Btf } from '../btf/btf.js';
+import { BTF_KIND, BTF_LINKAGE, parseBtf, type Btf } from '../btf/btf.js';
 import { coreRelocationCount } from '../btf/ext.js';
 import { BTF_MAPS_SECTION, BTF_SECTION, btfMapDefinitions, parseBtfMaps } from './btf-maps.js';
 import { isBccProgramName, programMeaning } from './conventions.js';
@@ -188,19 +188,25 @@ function objectBtf(elf: ElfFile, notices: string[]): Btf | undefined {
   }
 }
 
-/** Global data DATASECs get their size and variable offsets from the ELF section and symbols. */
+/**
+ * DATASECs get the size of their ELF section and their variables the offsets of their symbols,
+ * sorted, as libbpf does (clang leaves both 0); the extern sections (.kconfig, .ksyms) are laid
+ * out by the loader instead.
+ */
 function fixDataSections(btf: Btf, elf: ElfFile): void {
-  for (const section of elf.sections) {
-    if (!isDataSection(section)) continue;
-    const datasec = btf.datasec(section.name);
-    if (!datasec || datasec.size !== 0) continue;
-    const offsets = new Map<number, number>();
-    for (const entry of datasec.vars) {
+  for (let id = 1; id <= btf.count; id++) {
+    const datasec = btf.type(id);
+    if (datasec.kind !== BTF_KIND.DATASEC || datasec.name === '.kconfig' || datasec.name === '.ksyms') continue;
+    const section = elf.sectionByName(datasec.name);
+    if (!section) continue;
+    const vars = datasec.vars.map((entry) => {
       const variable = btf.type(entry.type);
+      if (variable.kind !== BTF_KIND.VAR || variable.linkage === BTF_LINKAGE.STATIC || variable.linkage === BTF_LINKAGE.EXTERN || datasec.size !== 0) return entry;
       const symbol = elf.symbols.find((s) => s.sectionIndex === section.index && s.name === variable.name);
-      if (symbol) offsets.set(entry.type, Number(symbol.value));
-    }
-    btf.setDatasecLayout(datasec.id, section.size, offsets);
+      return symbol ? { ...entry, offset: Number(symbol.value) } : entry;
+    });
+    vars.sort((a, b) => a.offset - b.offset);
+    btf.setDatasecLayout(datasec.id, datasec.size === 0 ? section.size : datasec.size, vars);
   }
 }
 

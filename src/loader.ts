@@ -9,6 +9,8 @@ import { machineCpuCount } from './kernel/cpus.js';
 import { BpfMap } from './kernel/maps.js';
 import type { Fd } from './kernel/fd.js';
 import { moduleBtfFd } from './kernel/kernel-btf.js';
+import { fillKconfig } from './kernel/kconfig.js';
+import { resolveKernelExterns } from './kernel/ksyms.js';
 import { ringBufferSize } from './kernel/ring-buffer.js';
 import { raiseMemlockLimit } from './kernel/memlock.js';
 import { DEFAULT_PIN_ROOT, PinTakenError, openPinnedMap, pinPath, pinnedMapId, preparePinRoot, publishPin, type PinState } from './kernel/pins.js';
@@ -223,7 +225,9 @@ export class LoadedObject {
     if (spec.pinning === 0 || pinRoot === undefined) {
       const map = this.scope.own(this.newMap(spec, definition));
       if (spec.data) {
-        map.update(Buffer.alloc(4), Buffer.from(spec.data.initial));
+        const initial = Uint8Array.from(spec.data.initial);
+        if (spec.kconfig) fillKconfig(this.spec.externs, this.spec.btf!, initial);
+        map.update(Buffer.alloc(4), Buffer.from(initial));
         if (spec.data.readOnly) map.freeze();
       }
       this.maps.set(spec.name, { name: spec.name, spec, map });
@@ -242,6 +246,7 @@ export class LoadedObject {
 
   private loadProgram(program: ProgramSpec, type: number, kernelVersion: number, target: PreparedAttachment | undefined): void {
     const instructions = applyMapReferences(program.instructions, this.spec.littleEndian, program.mapReferences, (name) => this.maps.get(name)!.map.fd.value);
+    if (program.externReferences.length > 0) resolveKernelExterns(instructions, this.spec.littleEndian, program.externReferences, this.spec.externs);
     // fentry, fexit, fmod_ret and tp_btf programs are verified against their target: its BTF id (and module) go with the load.
     const tracing = target?.kind === 'tracing' ? target : undefined;
     const moduleFd = tracing?.module ? this.scope.own(new OwnedFd(moduleBtfFd(tracing.module))) : undefined;

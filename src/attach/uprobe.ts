@@ -4,14 +4,34 @@ import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { ET_DYN, ET_EXEC, SHN_LORESERVE, SHN_UNDEF, STT_FUNC, readElf, type ElfSymbol } from '../elf/reader.js';
 import { AttachError, ElfError, UsageError, kernelError } from '../errors.js';
 import { closestNames, printable } from '../text.js';
+import { findLibrary, parseLdCache, type LdCacheEntry } from './ld-cache.js';
 import { chooseAttachMethod, probeSupport, removeStaleEvents, type AttachMode, type PreparedProbe } from './probe.js';
 
 const STT_GNU_IFUNC = 10;
 
-/** The binary's absolute path: as given when it has a '/', else found on PATH like a shell would. */
-export function resolveBinaryPath(binary: string, path = process.env.PATH ?? ''): string {
+let ldCache: LdCacheEntry[] | undefined;
+
+function linkerCache(): LdCacheEntry[] {
+  try {
+    ldCache ??= parseLdCache(readFileSync('/etc/ld.so.cache'));
+  } catch {
+    ldCache = [];
+  }
+  return ldCache;
+}
+
+/**
+ * The binary's absolute path: as given when it has a '/'; else a library ('libc.so.6', 'libc',
+ * 'c') from LD_LIBRARY_PATH or the linker cache, or a program on PATH like a shell would find it.
+ */
+export function resolveBinaryPath(binary: string, path = process.env.PATH ?? '', libraryPath = process.env.LD_LIBRARY_PATH ?? ''): string {
   if (binary === '') throw new UsageError('the uprobe binary is empty');
-  const candidates = binary.includes('/') ? [resolve(binary)] : path.split(delimiter).filter(Boolean).map((dir) => join(dir, binary));
+  const inDirectories = (dirs: string): string[] => dirs.split(delimiter).filter(Boolean).map((dir) => join(dir, binary));
+  const library = (): string[] => {
+    const cached = findLibrary(linkerCache(), binary);
+    return [...(binary.includes('.so') ? inDirectories(libraryPath) : []), ...(cached ? [cached] : [])];
+  };
+  const candidates = binary.includes('/') ? [resolve(binary)] : binary.includes('.so') ? library() : [...inDirectories(path), ...library()];
   for (const candidate of candidates) {
     try {
       if (statSync(candidate).isFile()) {
@@ -22,7 +42,9 @@ export function resolveBinaryPath(binary: string, path = process.env.PATH ?? '')
       // Not this one.
     }
   }
-  throw new AttachError(binary.includes('/') ? `uprobe binary ${binary} does not exist or cannot be read` : `uprobe binary '${binary}' is not on PATH`);
+  throw new AttachError(
+    binary.includes('/') ? `uprobe binary ${binary} does not exist or cannot be read` : `uprobe binary '${printable(binary)}' is neither on PATH nor a library in LD_LIBRARY_PATH or /etc/ld.so.cache`,
+  );
 }
 
 /** The file offset of a function: its symbol's address moved from its section's address to the section's file offset. */

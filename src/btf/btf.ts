@@ -249,6 +249,8 @@ export interface Btf {
    * for the loader to take from the ELF section and symbols, as libbpf does.
    */
   setDatasecLayout(id: number, size: number, vars: readonly BtfVarSecinfo[]): void;
+  /** Changes a VAR's type and linkage (extern VARs become allocated ones for the kernel, as libbpf does). */
+  setVar(id: number, type: number, linkage: number): void;
   /** The id reached by skipping typedef/const/volatile/restrict/type_tag (0 for void). */
   resolve(id: number): number;
   /** resolve(), then the type; undefined for void. */
@@ -659,6 +661,14 @@ class ParsedBtf implements Btf {
       this.view.setUint32(at + 4, v.offset, this.littleEndian);
       this.view.setUint32(at + 8, v.size, this.littleEndian);
     });
+  }
+
+  setVar(id: number, type: number, linkage: number): void {
+    const variable = this.type(id);
+    if (variable.kind !== BTF_KIND.VAR || id <= this.firstId) throw new ObjectError(`BTF ${this.describe(id)} is not a VAR of this BTF`);
+    this.decoded[id - this.firstId - 1] = { ...variable, type, linkage };
+    this.view.setUint32(variable.offset + 8, type, this.littleEndian);
+    this.view.setUint32(variable.offset + 12, linkage, this.littleEndian);
   }
 
   typesNamed(name: string, kind?: number): BtfType[] {

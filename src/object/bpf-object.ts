@@ -22,6 +22,7 @@ import { coreRelocationCount } from '../btf/ext.js';
 import { BTF_MAPS_SECTION, BTF_SECTION, btfMapDefinitions, parseBtfMaps } from './btf-maps.js';
 import { isBccProgramName, programMeaning } from './conventions.js';
 import { INSN_SIZE } from './instructions.js';
+import { collectExterns, kconfigReferences } from './externs.js';
 import { LEGACY_MAPS_SECTION, parseLegacyMaps } from './legacy-maps.js';
 import { linkProgram, type CodeFunction, type CodeSection } from './program-linker.js';
 import { sectionRelocations, type DataTarget } from './relocations.js';
@@ -120,16 +121,20 @@ export function parseBpfObject(bytes: Uint8Array): BpfObjectSpec {
     code.set(section.index, codeSection(elf, section, resolve));
   }
 
-  const programs = [...code.values()].flatMap((cs) => entryFunctions(cs)).map((entry) => {
+  const linkedPrograms: ProgramSpec[] = [...code.values()].flatMap((cs) => entryFunctions(cs)).map((entry) => {
     const linked = linkProgram(entry, code, elf.littleEndian);
     return {
       name: entry.name,
       section: entry.sectionName,
       instructions: linked.instructions,
       mapReferences: linked.mapReferences,
+      externReferences: linked.externReferences,
       ...meaningOf(entry.sectionName, entry.name),
     };
   });
+  const { externs, kconfigMap } = collectExterns(elf, btf, linkedPrograms);
+  if (kconfigMap) maps.push(kconfigMap);
+  const programs = linkedPrograms.map((p) => kconfigReferences(p, externs));
   if (programs.length === 0) {
     const text = elf.sectionByName('.text');
     if (text && text.size > 0) {
@@ -147,6 +152,7 @@ export function parseBpfObject(bytes: Uint8Array): BpfObjectSpec {
     maps,
     programs,
     ...(btf ? { btf } : {}),
+    externs,
     notices,
   };
 }

@@ -6,9 +6,7 @@ export const OP_LD_IMM64 = 0x18;
 /** BPF_JMP | BPF_CALL. */
 export const OP_CALL = 0x85;
 
-export const BPF_PSEUDO_MAP_FD = 1;
-export const BPF_PSEUDO_MAP_VALUE = 2;
-export const BPF_PSEUDO_CALL = 1;
+export { BPF_PSEUDO_CALL, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../abi.js';
 
 /** A mutable view of a program's instructions. */
 export class Instructions {
@@ -48,6 +46,10 @@ export class Instructions {
 
   offset(index: number): number {
     return this.view.getInt16(index * INSN_SIZE + 2, this.littleEndian);
+  }
+
+  setOffset(index: number, value: number): void {
+    this.view.setInt16(index * INSN_SIZE + 2, value, this.littleEndian);
   }
 
   imm(index: number): number {

@@ -1,9 +1,9 @@
 // Joins a program with the BPF functions it calls (bpf-to-bpf calls), as the kernel wants one instruction stream.
 import { ObjectError } from '../errors.js';
 import { printable } from '../text.js';
-import { INSN_SIZE, Instructions } from './instructions.js';
+import { BPF_PSEUDO_KFUNC_CALL, INSN_SIZE, Instructions } from './instructions.js';
 import type { RelocationTarget } from './relocations.js';
-import type { MapReference } from './spec.js';
+import type { ExternReference, MapReference } from './spec.js';
 
 export interface CodeFunction {
   sectionIndex: number;
@@ -27,6 +27,7 @@ export interface CodeSection {
 export interface LinkedProgram {
   instructions: Uint8Array;
   mapReferences: MapReference[];
+  externReferences: ExternReference[];
 }
 
 /**
@@ -68,6 +69,7 @@ export function linkProgram(entry: CodeFunction, sections: ReadonlyMap<number, C
   const output = new Uint8Array(total * INSN_SIZE);
   const insns = new Instructions(output, littleEndian);
   const mapReferences: MapReference[] = [];
+  const externReferences: ExternReference[] = [];
   for (const fn of order) {
     const base = placed.get(fn)!;
     const section = sections.get(fn.sectionIndex)!;
@@ -81,8 +83,15 @@ export function linkProgram(entry: CodeFunction, sections: ReadonlyMap<number, C
         mapReferences.push({ instruction: at, map: target.map, kind: 'fd', offset: 0 });
       } else if (target?.kind === 'value') {
         mapReferences.push({ instruction: at, map: target.map, kind: 'value', offset: target.offset });
+      } else if (target?.kind === 'extern') {
+        // A kfunc call, as libbpf marks it: the kernel function's BTF id replaces imm at load.
+        if (target.call) {
+          insns.setSrcReg(at, BPF_PSEUDO_KFUNC_CALL);
+          insns.setImm(at, 0);
+        }
+        externReferences.push({ instruction: at, name: target.name, call: target.call });
       }
     }
   }
-  return { instructions: output, mapReferences };
+  return { instructions: output, mapReferences, externReferences };
 }

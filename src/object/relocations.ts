@@ -14,7 +14,11 @@ export const R_BPF_64_32 = 10;
 export type DataTarget = { kind: 'map'; map: string } | { kind: 'value'; map: string; offset: number };
 
 /** What one relocated (or pc-relative) instruction refers to. */
-export type RelocationTarget = DataTarget | { kind: 'call'; section: number; instruction: number };
+export type RelocationTarget =
+  | DataTarget
+  | { kind: 'call'; section: number; instruction: number }
+  /** An extern the object does not define (__kconfig, __ksym): loaded data (ld_imm64) or a kfunc call. */
+  | { kind: 'extern'; name: string; call: boolean };
 
 /** Finds the map or data a symbol plus offset names, or undefined when it names neither. */
 export type DataResolver = (symbol: ElfSymbol, offset: bigint) => DataTarget | undefined;
@@ -46,10 +50,11 @@ export function sectionRelocations(elf: ElfFile, section: ElfSection, resolve: D
       const symbol = elf.symbols[rel.symbolIndex];
       if (!symbol) throw new ObjectError(`${where}: instruction ${index} refers to symbol ${rel.symbolIndex}, which does not exist`);
       const symbolName = symbol.type === STT_SECTION ? `section ${symbol.sectionIndex}` : `'${printable(symbol.name)}'`;
-      if (symbol.sectionIndex === SHN_UNDEF) {
-        throw new ObjectError(`${at(index)} refers to ${symbolName}, which the object does not define (externs such as kfuncs, __ksym and __kconfig are not supported)`);
-      }
       if (targets.has(index)) throw new ObjectError(`${at(index)} has more than one relocation`);
+      if (symbol.sectionIndex === SHN_UNDEF) {
+        targets.set(index, externTarget(insns, index, rel.type, symbol, symbolName, at(index)));
+        continue;
+      }
       if (rel.type === R_BPF_64_32) {
         targets.set(index, callTarget(elf, insns, index, symbol, symbolName, at(index)));
         continue;
@@ -83,6 +88,14 @@ export function sectionRelocations(elf: ElfFile, section: ElfSection, resolve: D
     if (insns.opcode(index) === OP_LD_IMM64) index++;
   }
   return targets;
+}
+
+/** An extern: a 64-bit load of its address or value (__kconfig, __ksym), or a call of a kernel function (kfunc). */
+function externTarget(insns: Instructions, index: number, type: number, symbol: ElfSymbol, symbolName: string, at: string): RelocationTarget {
+  if (symbol.name === '' || symbol.type === STT_SECTION) throw new ObjectError(`${at} refers to ${symbolName}, which the object does not define`);
+  if (type === R_BPF_64_32 && insns.opcode(index) === OP_CALL) return { kind: 'extern', name: symbol.name, call: true };
+  if (type === R_BPF_64_64 && insns.opcode(index) === OP_LD_IMM64 && index + 1 < insns.count) return { kind: 'extern', name: symbol.name, call: false };
+  throw new ObjectError(`${at} refers to extern ${symbolName} but is neither a 64-bit immediate load nor a call`);
 }
 
 function callTarget(elf: ElfFile, insns: Instructions, index: number, symbol: ElfSymbol, symbolName: string, at: string): RelocationTarget {

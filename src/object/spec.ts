@@ -17,6 +17,8 @@ export interface MapSpec {
   legacy?: { id: number; innerId: number; innerIndex: number };
   /** For global data (.rodata, .data, .bss): the value to start with; read-only data is frozen. */
   data?: { initial: Uint8Array; readOnly: boolean };
+  /** For the '.kconfig' map: filled at load from the kernel's configuration, then frozen. */
+  kconfig?: boolean;
   /** The key and value types in the object's BTF, when it says (0: not known). */
   btf?: { keyTypeId: number; valueTypeId: number };
 }
@@ -31,6 +33,26 @@ export interface MapReference {
   offset: number;
 }
 
+/** An instruction that names an extern: a load of its value or address (ld_imm64), or a call (kfunc). */
+export interface ExternReference {
+  instruction: number;
+  name: string;
+  call: boolean;
+}
+
+/** An extern the object uses: a kernel config value (__kconfig), a kernel symbol (__ksym) or a kernel function (kfunc). */
+export interface ExternSpec {
+  name: string;
+  kind: 'kconfig' | 'ksym' | 'kfunc';
+  /** STB_WEAK: missing is fine (zero, or a call that fails the verifier only if reached). */
+  weak: boolean;
+  /** The BTF type of the value (kconfig, typed ksym) or of the function (kfunc); 0 for a typeless ksym. */
+  typeId: number;
+  /** kconfig: where the value lives in the .kconfig map, and its size. */
+  offset: number;
+  size: number;
+}
+
 export interface ProgramSpec {
   /** The function's name (its symbol), or the section name when it has none. */
   name: string;
@@ -38,6 +60,8 @@ export interface ProgramSpec {
   /** The program's instructions followed by the functions it calls, in the object's byte order. */
   instructions: Uint8Array;
   mapReferences: MapReference[];
+  /** Instructions that name __ksym externs and kfuncs, patched at load with what the kernel says. */
+  externReferences: ExternReference[];
   /** How its section or function name asks it to be attached; undefined when they say nothing known. */
   role: ProgramRole | undefined;
   /** BPF_PROG_TYPE_*, expected attach type and prog_flags its section implies (0 when unknown). */
@@ -57,6 +81,8 @@ export interface BpfObjectSpec {
   programs: ProgramSpec[];
   /** The object's BTF (.BTF), when it has readable BTF: types of maps, records and global data. */
   btf?: Btf;
+  /** The externs its programs use; the __kconfig ones live in the map '.kconfig'. */
+  externs: ExternSpec[];
   /** Things the user should know about the object that are not errors. */
   notices: string[];
 }

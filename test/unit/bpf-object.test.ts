@@ -216,12 +216,14 @@ describe('parseBpfObject refuses what it cannot load', () => {
           licenseFromObject: true,
           kernelVersion: undefined,
           maps: [],
+          externs: [],
           programs: [
             {
               name: 'kprobe/x',
               section: 'kprobe/x',
               instructions: [...code],
               mapReferences: [],
+              externReferences: [],
               role: { kind: 'kprobe', retprobe: false, function: 'x', syscall: false, fromCommandLine: false },
               programType: 2,
               expectedAttachType: 0,

@@ -509,20 +509,27 @@ describe('calls and undefined symbols: refused with the instruction named', () =
 
     test(`${order}: undefined (extern) symbols: a __kconfig variable and a kfunc`, () => {
       const bytes = loadFixture(`link_extern${suffix}`);
+      // Built without -g: nothing gives the config value its size.
       assert.equal(
         objectError(() => parseBpfObject(bytes)).message,
-        "instruction 0 of section 'kprobe/vfs_read' refers to 'LINUX_KERNEL_VERSION', which the object does not define (externs such as kfuncs, __ksym and __kconfig are not supported)",
+        "extern 'LINUX_KERNEL_VERSION' looks like a __kconfig value, but the object has no BTF to give its type and size: compile with clang -g",
       );
       setRelInfo(bytes, relEntry(bytes, '.relkprobe/vfs_read', 0), symbolIndex(readElf(bytes), 'LINUX_KERNEL_VERSION'), R_BPF_NONE);
-      assert.equal(
-        objectError(() => parseBpfObject(bytes)).message,
-        "instruction 1 of section 'kprobe/vfs_write' refers to 'le_kfunc', which the object does not define (externs such as kfuncs, __ksym and __kconfig are not supported)",
-      );
-      // The null symbol (index 0) is undefined too.
+      const spec = parseBpfObject(bytes);
+      assert.deepEqual(spec.externs, [{ name: 'le_kfunc', kind: 'kfunc', weak: false, typeId: 0, offset: 0, size: 0 }]);
+      const call = spec.programs.find((p) => p.name === 'le_call')!;
+      assert.deepEqual(call.externReferences, [{ instruction: 1, name: 'le_kfunc', call: true }]);
+      // Marked a kfunc call (src_reg 2, imm 0) as libbpf does, not left a call to instruction 1.
+      const insns = new Instructions(call.instructions, littleEndian);
+      assert.deepEqual([insns.srcReg(1), insns.imm(1)], [2, 0]);
+      // The null symbol (index 0) is undefined too, but names nothing.
       setRelInfo(bytes, relEntry(bytes, '.relkprobe/vfs_write', 0), 0, R_BPF_64_32);
+      assert.equal(objectError(() => parseBpfObject(bytes)).message, "instruction 1 of section 'kprobe/vfs_write' refers to '', which the object does not define");
+      // An extern on an instruction that neither loads nor calls.
+      setRelInfo(bytes, relEntry(bytes, '.relkprobe/vfs_write', 0), symbolIndex(readElf(bytes), 'le_kfunc'), R_BPF_64_64);
       assert.equal(
         objectError(() => parseBpfObject(bytes)).message,
-        "instruction 1 of section 'kprobe/vfs_write' refers to '', which the object does not define (externs such as kfuncs, __ksym and __kconfig are not supported)",
+        "instruction 1 of section 'kprobe/vfs_write' refers to extern 'le_kfunc' but is neither a 64-bit immediate load nor a call",
       );
     });
 

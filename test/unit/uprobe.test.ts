@@ -146,10 +146,24 @@ describe('resolveBinaryPath', () => {
   });
 
   test('nothing found: AttachErrors that say where it looked', () => {
-    assert.equal(attachError(() => resolveBinaryPath('no-such-tool-xyz', dir)).message, "uprobe binary 'no-such-tool-xyz' is not on PATH");
-    assert.equal(attachError(() => resolveBinaryPath('pie', '')).message, "uprobe binary 'pie' is not on PATH");
+    const nowhere = 'is neither on PATH nor a library in LD_LIBRARY_PATH or /etc/ld.so.cache';
+    assert.equal(attachError(() => resolveBinaryPath('no-such-tool-xyz', dir)).message, `uprobe binary 'no-such-tool-xyz' ${nowhere}`);
+    assert.equal(attachError(() => resolveBinaryPath('pie', '')).message, `uprobe binary 'pie' ${nowhere}`);
+    assert.equal(attachError(() => resolveBinaryPath('libnothing-here.so.3', '', dir)).message, `uprobe binary 'libnothing-here.so.3' ${nowhere}`);
     assert.equal(attachError(() => resolveBinaryPath(path('missing'))).message, `uprobe binary ${path('missing')} does not exist or cannot be read`);
     assert.equal(attachError(() => resolveBinaryPath(dir)).message, `uprobe binary ${dir} does not exist or cannot be read`, 'a directory');
+  });
+
+  test('a library name is looked up in LD_LIBRARY_PATH, then in the linker cache', () => {
+    const lib = path('lib');
+    mkdirSync(lib);
+    copyFileSync(path('pie'), join(lib, 'libuo.so.1'));
+    assert.equal(resolveBinaryPath('libuo.so.1', '', ['', lib].join(':')), join(lib, 'libuo.so.1'));
+    // libc is in the cache of any glibc machine, under each name bcc and bpftrace accept.
+    const libc = resolveBinaryPath('libc.so.6', '', '');
+    assert.match(libc, /^\/.*\/libc\.so\.6$/);
+    assert.equal(resolveBinaryPath('libc', '', ''), libc);
+    assert.equal(resolveBinaryPath('c', '', ''), libc);
   });
 
   test('an empty name is a UsageError', () => {

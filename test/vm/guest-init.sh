@@ -36,7 +36,7 @@ P9="trans=virtio,version=9p2000.L"
 mount -t 9p -o "$P9,msize=512000" lkbresults /results || fail "cannot mount the results share"
 RESULTS_OK=1
 [ -f /results/config ] || fail "no /results/config"
-# REPO WORKDIR RELEASE MODDIR MSIZE ROOT_CACHE REPO_CACHE NOFILE COLS ROWS OVERLAY
+# REPO WORKDIR RELEASE MODDIR KCONFIG MSIZE ROOT_CACHE REPO_CACHE NOFILE COLS ROWS OVERLAY
 . /results/config
 
 mount -t 9p -o "$P9,msize=$MSIZE,ro,cache=$ROOT_CACHE" hostroot /lower || fail "cannot mount the host root share"
@@ -65,6 +65,10 @@ mount -t cgroup2 cgroup2 $R/sys/fs/cgroup 2>/dev/null || log "cannot mount cgrou
 
 # The guest kernel's modules, so that modprobe works inside (before /tmp is
 # covered, in case the cache lives there).
+# The guest kernel's configuration where tools look for it (/boot/config-<release>: __kconfig externs).
+if [ "$OVERLAY_OK" = 1 ] && [ -n "$KCONFIG" ] && [ -f "$R$KCONFIG" ]; then
+  mkdir -p "$R/boot" && cp "$R$KCONFIG" "$R/boot/config-$RELEASE" || log "cannot copy the kernel config"
+fi
 if [ "$OVERLAY_OK" = 1 ] && [ -n "$MODDIR" ] && [ -d "$R$MODDIR" ]; then
   chroot $R mkdir -p "/lib/modules/$RELEASE" && mount --bind "$R$MODDIR" "$(chroot $R readlink -f "/lib/modules/$RELEASE" | sed "s|^|$R|")" ||
     log "cannot bind the kernel modules"

@@ -107,12 +107,15 @@ export async function main(argv: string[]): Promise<number> {
   const maps = program
     .command('map')
     .description('work on BPF maps in the kernel; MAP is a pin path, "id N" or "name NAME"')
+    // Each subcommand takes its words as one list (MAP may be "id N"): show them as the usage says.
+    .configureHelp({ subcommandTerm: (c) => `${c.name()} ${c.usage()}` })
     .exitOverride();
   const mapSub = (name: string, args: string, description: string): Command =>
     maps
       .command(name)
       .description(description)
-      .argument(args === '' ? '[none...]' : '<args...>', args)
+      .argument(args === '' ? '[none...]' : `<${args}...>`)
+      .usage(`[options]${args === '' ? '' : ` ${args}`}`)
       .option('--json', 'JSON on stdout', false)
       .option('-v, --verbose', 'explain each step on stderr', false)
       .exitOverride()

@@ -206,13 +206,17 @@ export interface MapCommandOptions {
 
 /** Runs one map subcommand; returns the exit code. Errors are one line. */
 export async function mapCommand(sub: string, args: string[], options: MapCommandOptions & Record<string, unknown>, out: Output): Promise<number> {
+  const nothingAfter = (rest: string[]): void => {
+    if (rest.length > 0) throw new UsageError(`map ${sub} takes ${sub === 'list' ? 'no arguments' : 'only MAP'}: unexpected ${JSON.stringify(rest[0])}`);
+  };
   switch (sub) {
     case 'list':
+      nothingAfter(args);
       return mapList(out);
     case 'show':
-      return withMap(args, {}, (m) => mapShow(m, out));
+      return withMap(args, {}, (m) => mapShow(m, out), nothingAfter);
     case 'dump':
-      return withMap(args, { hist: Boolean(options.hist), raw: Boolean(options.raw) }, (m) => mapDump(m, out));
+      return withMap(args, { hist: Boolean(options.hist), raw: Boolean(options.raw) }, (m) => mapDump(m, out), nothingAfter);
     case 'lookup':
       return withMap(args, {}, (m, rest) => mapLookup(m, rest, out));
     case 'update':
@@ -224,14 +228,20 @@ export async function mapCommand(sub: string, args: string[], options: MapComman
     case 'create':
       return mapCreate(args, options, out);
     case 'watch':
-      return withMap(args, { hist: false, raw: true }, (m) => mapWatch(m, options, out));
+      return withMap(args, { hist: false, raw: true }, (m) => mapWatch(m, options, out), nothingAfter);
     default:
       throw new UsageError(`unknown map command '${sub}': list, show, dump, lookup, update, delete, create, pin, watch`);
   }
 }
 
-async function withMap(args: string[], present: { hist?: boolean; raw?: boolean }, body: (m: OpenedMap, rest: string[]) => number | Promise<number>): Promise<number> {
+async function withMap(
+  args: string[],
+  present: { hist?: boolean; raw?: boolean },
+  body: (m: OpenedMap, rest: string[]) => number | Promise<number>,
+  checkRest: (rest: string[]) => void = () => {},
+): Promise<number> {
   const { ref, rest } = parseMapRef(args);
+  checkRest(rest);
   const m = opened(ref, present);
   try {
     return await body(m, rest);

@@ -112,6 +112,10 @@ describe('map commands refuse what cannot be', () => {
     await fails(['dump', 'id', '999999999'], /^load-kp-bpf: opening map id 999999999: ENOENT/);
     await fails(['dump', 'name', 'no_such_map_x'], "no loaded map is named 'no_such_map_x' (names are cut to 15 characters in the kernel)");
     await fails(['frobnicate', 'x'], "unknown command 'frobnicate' (run with --help for usage)");
+    // Words left over are refused before anything is opened.
+    await fails(['list', 'x'], 'map list takes no arguments: unexpected "x"');
+    await fails(['dump', `${pins}/nothing`, 'extra'], 'map dump takes only MAP: unexpected "extra"');
+    await fails(['lookup'], "missing required argument 'MAP KEY' (run with --help for usage)");
   });
 });
 

@@ -405,11 +405,11 @@ function isFlexibleArray(btf: Btf, holder: Accessor, array: BtfArray): boolean {
 function describeSpec(spec: Spec, kind: BpfCoreKind): string {
   const root = cType(spec.btf, spec.rootTypeId);
   if (isTypeBased(kind)) return root;
-  if (isEnumvalBased(kind)) return `${root}::${essentialName(spec.accessors[0]!.name!)}`;
+  if (isEnumvalBased(kind)) return `${root}::${printable(essentialName(spec.accessors[0]!.name!))}`;
   return (
     root +
     spec.accessors
-      .map((a, i) => (a.name !== undefined ? `.${a.name}` : i > 0 || a.index > 0 ? `[${a.index}]` : ''))
+      .map((a, i) => (a.name !== undefined ? `.${printable(a.name)}` : i > 0 || a.index > 0 ? `[${a.index}]` : ''))
       .join('')
   );
 }
@@ -418,7 +418,7 @@ function describeSpec(spec: Spec, kind: BpfCoreKind): string {
 function cType(btf: Btf, id: number): string {
   const type = typeAt(btf, id);
   if (!type) return 'void';
-  const name = essentialName(type.name);
+  const name = printable(essentialName(type.name));
   switch (type.kind) {
     case BTF_KIND.STRUCT:
       return name ? `struct ${name}` : '(anonymous struct)';

@@ -996,6 +996,7 @@ describe('CO-RE rules on hand-made BTF', () => {
       l.struct('foo', 4, [['x', u32]]);
       l.struct('', 4, [['x', u32]]);
       l.typedef('foo_t', 2);
+      l.struct('bar\x1b[2J', 4, [['y\n', u32]]);
       t.int('unsigned int', 4);
     });
     const prefix = "CO-RE byte_off relocation at instruction 0 of section 'kprobe/x'";
@@ -1009,15 +1010,16 @@ describe('CO-RE rules on hand-made BTF', () => {
       [2, '0:2147483648', K.FIELD_BYTE_OFFSET, `${prefix}: access string '0:2147483648' has an index of 2^31 or more`],
       [2, deep, K.FIELD_BYTE_OFFSET, `${prefix}: access string '${deep}' has 65 indexes, more than 64`],
       [3, '0:0', K.FIELD_BYTE_OFFSET, `${prefix} ((anonymous struct).x): relocations against anonymous types are not supported`],
-      [9, '0:0', K.FIELD_BYTE_OFFSET, `${prefix}: BTF type 9 does not exist (the last type is 4)`],
+      [9, '0:0', K.FIELD_BYTE_OFFSET, `${prefix}: BTF type 9 does not exist (the last type is 5)`],
       [2, '1', K.TYPE_SIZE, "CO-RE type_size relocation at instruction 0 of section 'kprobe/x': the access string of a type relocation must be \"0\", not '1'"],
       [2, '0', K.ENUMVAL_VALUE, "CO-RE enumval_value relocation at instruction 0 of section 'kprobe/x': type 2 (struct 'foo') is not an enum"],
     ];
     for (const [typeId, accessStr, kind, message] of cases) {
       assert.equal(objectError(() => resolveCoreRelocation(btf.local, relo(typeId, accessStr, kind), btf.target)).message, message);
     }
-    // A typedef root is fine, and named as C names it.
+    // A typedef root is fine, and named as C names it; control characters in names are escaped.
     assert.equal(resolveCoreRelocation(btf.local, relo(4, '0:0', K.FIELD_EXISTS), btf.target).subject, 'foo_t.x');
+    assert.equal(resolveCoreRelocation(btf.local, relo(5, '0:0', K.FIELD_EXISTS), btf.target).subject, 'struct bar\\x1b[2J.y\\n');
   });
 
   test('essential names drop the last flavor only', () => {

@@ -44,6 +44,16 @@ export class Instructions {
     this.bytes[at] = this.littleEndian ? (regs & 0x0f) | (value << 4) : (regs & 0xf0) | value;
   }
 
+  setDstReg(index: number, value: number): void {
+    const at = index * INSN_SIZE + 1;
+    const regs = this.bytes[at]!;
+    this.bytes[at] = this.littleEndian ? (regs & 0xf0) | value : (regs & 0x0f) | (value << 4);
+  }
+
+  setOpcode(index: number, value: number): void {
+    this.bytes[index * INSN_SIZE] = value;
+  }
+
   offset(index: number): number {
     return this.view.getInt16(index * INSN_SIZE + 2, this.littleEndian);
   }

@@ -554,9 +554,26 @@ export type Json = string | number | boolean | null | Json[] | { [key: string]: 
 
 /** `bpftool btf dump file <path> format raw -j`: the types in bpftool's JSON shape (enumerator values as strings). */
 export function bpftoolTypes(path: string): Array<Record<string, Json>> {
-  const out = execFileSync(tool('bpftool', 'BPFTOOL'), ['btf', 'dump', 'file', path, 'format', 'raw', '-j'], { encoding: 'utf8' });
+  // A kernel's BTF dumps to some 20 MB of JSON.
+  const out = execFileSync(tool('bpftool', 'BPFTOOL'), ['btf', 'dump', 'file', path, 'format', 'raw', '-j'], { encoding: 'utf8', maxBuffer: 256 << 20 });
   // Enumerator values can exceed 2^53: keep them as strings.
   return (JSON.parse(out.replace(/"val":\s*(-?\d+)/g, '"val":"$1"')) as { types: Array<Record<string, Json>> }).types;
+}
+
+/** The host kernel's BTF, when it has one. */
+export const HOST_KERNEL_BTF = '/sys/kernel/btf/vmlinux';
+
+/**
+ * The kernel BTF files that CO-RE tests resolve against: the Debian 6.1 and 6.12 guest kernels'
+ * (test/vm/kernel-btf.sh prints where it cached them; it boots a guest only when the cache is
+ * empty) and the host's, when it has one.
+ */
+export function kernelBtfPaths(): Array<{ kernel: string; path: string }> {
+  const guest = (kernel: string): { kernel: string; path: string } => ({
+    kernel,
+    path: execFileSync(join(REPO, 'test', 'vm', 'kernel-btf.sh'), [kernel], { encoding: 'utf8' }).trim(),
+  });
+  return [guest('6.1'), guest('6.12'), ...(existsSync(HOST_KERNEL_BTF) ? [{ kernel: 'host', path: HOST_KERNEL_BTF }] : [])];
 }
 
 /** Both byte orders of the fixtures: build/<name>.o and build/<name>.bpfeb.o. */

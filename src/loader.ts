@@ -11,6 +11,7 @@ import type { Fd } from './kernel/fd.js';
 import { moduleBtfFd } from './kernel/kernel-btf.js';
 import { fillKconfig } from './kernel/kconfig.js';
 import { resolveKernelExterns } from './kernel/ksyms.js';
+import { explainPoisoned, relocateForKernel } from './kernel/core-relocate.js';
 import { ringBufferSize } from './kernel/ring-buffer.js';
 import { raiseMemlockLimit } from './kernel/memlock.js';
 import { DEFAULT_PIN_ROOT, PinTakenError, openPinnedMap, pinPath, pinnedMapId, preparePinRoot, publishPin, type PinState } from './kernel/pins.js';
@@ -247,22 +248,24 @@ export class LoadedObject {
   private loadProgram(program: ProgramSpec, type: number, kernelVersion: number, target: PreparedAttachment | undefined): void {
     const instructions = applyMapReferences(program.instructions, this.spec.littleEndian, program.mapReferences, (name) => this.maps.get(name)!.map.fd.value);
     if (program.externReferences.length > 0) resolveKernelExterns(instructions, this.spec.littleEndian, program.externReferences, this.spec.externs);
+    const poisoned = program.coreRelocations.length > 0 ? relocateForKernel(instructions, this.spec.littleEndian, this.spec.btf!, program.coreRelocations) : [];
     // fentry, fexit, fmod_ret and tp_btf programs are verified against their target: its BTF id (and module) go with the load.
     const tracing = target?.kind === 'tracing' ? target : undefined;
     const moduleFd = tracing?.module ? this.scope.own(new OwnedFd(moduleBtfFd(tracing.module))) : undefined;
-    const handle = this.scope.own(
-      loadProgram({
-        type,
-        instructions,
-        license: this.spec.license,
-        kernelVersion,
-        name: program.name,
-        expectedAttachType: program.expectedAttachType,
-        flags: program.flags,
-        ...(tracing ? { attachBtfId: tracing.btfId, attachBtfObjFd: moduleFd?.fd.value ?? 0 } : {}),
-        ...(this.btf ? { btf: { fd: this.btf.fd.value } } : {}),
-      }),
-    );
+    // Function and line records let the verifier check global functions and quote the C source.
+    const btf = this.btf && { fd: this.btf.fd.value, ...(this.btf.functions ? { funcInfo: program.funcInfo, lineInfo: program.lineInfo } : {}) };
+    const request = {
+      type,
+      instructions,
+      license: this.spec.license,
+      kernelVersion,
+      name: program.name,
+      expectedAttachType: program.expectedAttachType,
+      flags: program.flags,
+      ...(tracing ? { attachBtfId: tracing.btfId, attachBtfObjFd: moduleFd?.fd.value ?? 0 } : {}),
+      ...(btf ? { btf } : {}),
+    };
+    const handle = this.scope.own(explainPoisoned(program.name, poisoned, () => loadProgram(request, program.lineInfo)));
     this.programs.set(program.name, {
       name: program.name,
       section: program.section,

@@ -1,11 +1,11 @@
 // BTF-based attachment: fentry, fexit and fmod_ret on kernel functions and tp_btf on tracepoints (by kernel BTF id), and raw tracepoints.
-import { ATTACH_TYPE, ERRNO } from '../abi.js';
+import { ATTACH_TYPE, ERRNO, PROG_TYPE } from '../abi.js';
 import { BTF_KIND } from '../btf/btf.js';
-import { AttachError, SyscallError, kernelError } from '../errors.js';
+import { AttachError, KernelError, SyscallError, VerifierError, kernelError } from '../errors.js';
 import { linkCreateTracing, rawTracepointOpen } from '../kernel/bpf.js';
-import { findKernelFunction, findKernelType, vmlinuxBtf } from '../kernel/kernel-btf.js';
+import { findKernelFunction, findKernelType, moduleBtfFd, vmlinuxBtf } from '../kernel/kernel-btf.js';
 import { BpfLink } from '../kernel/link.js';
-import type { BpfProgram } from '../kernel/program.js';
+import { loadProgram, type BpfProgram } from '../kernel/program.js';
 import type { ResourceScope } from '../kernel/scope.js';
 import type { TracingAttach } from '../object/sections.js';
 import { closestNames, printable } from '../text.js';
@@ -61,7 +61,48 @@ export function prepareTracing(attach: TracingAttach, target: string): PreparedT
   }
   const found = findKernelFunction(target);
   if (!found) throw new AttachError(`kernel function '${shown}' is not in the kernel's BTF, so ${attach} cannot attach to it${suggestions(target, BTF_KIND.FUNC)}`);
-  return { kind: 'tracing', attach, target, btfId: found.id, ...(found.module ? { module: found.module } : {}), expectedAttachType: EXPECTED_ATTACH_TYPE[attach], reason: `${attach}: BTF function ${found.id}${found.module ? ` in module ${found.module}` : ''}, through a BPF trampoline`, notes: [] };
+  const prepared: PreparedTracing = {
+    kind: 'tracing',
+    attach,
+    target,
+    btfId: found.id,
+    ...(found.module ? { module: found.module } : {}),
+    expectedAttachType: EXPECTED_ATTACH_TYPE[attach],
+    reason: `${attach}: BTF function ${found.id}${found.module ? ` in module ${found.module}` : ''}, through a BPF trampoline`,
+    notes: [],
+  };
+  checkTrampolineLoads(prepared);
+  return prepared;
+}
+
+/** r0 = 0; exit: the same bytes in either byte order. */
+const RETURN_ZERO = Uint8Array.of(0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0);
+
+/**
+ * Loads (and closes) an empty program of the kind for the target: some kernels refuse trampoline
+ * programs outright (no BPF trampolines, or a policy), which is then a missing feature, found before
+ * anything of the object is loaded, rather than a failure in the middle of the load.
+ */
+function checkTrampolineLoads(prepared: PreparedTracing): void {
+  const moduleFd = prepared.module ? moduleBtfFd(prepared.module) : undefined;
+  try {
+    loadProgram({
+      type: PROG_TYPE.TRACING,
+      instructions: RETURN_ZERO,
+      license: 'GPL',
+      kernelVersion: 0,
+      name: 'lkb_probe',
+      expectedAttachType: prepared.expectedAttachType,
+      attachBtfId: prepared.btfId,
+      attachBtfObjFd: moduleFd?.value ?? 0,
+    }).close();
+  } catch (error) {
+    if (!(error instanceof KernelError)) throw error;
+    const why = error instanceof VerifierError ? error.message.slice(error.message.indexOf('the verifier')) : `the kernel refuses even an empty one (${error.code ?? error.message})`;
+    throw new AttachError(`this kernel does not load ${prepared.attach} programs for '${printable(prepared.target)}': ${why}`, error.errno, { cause: error });
+  } finally {
+    moduleFd?.close();
+  }
 }
 
 /** A raw tracepoint: checked against the kernel's BTF (btf_trace_<name>) where there is one. */

@@ -242,6 +242,8 @@ export interface Btf {
   string(offset: number): string;
   /** Types with this name (and kind, when given), in id order. */
   typesNamed(name: string, kind?: number): BtfType[];
+  /** Every name with the ids of its types, a base's first; no type is decoded for this. */
+  namedTypeIds(): Iterable<[name: string, ids: readonly number[]]>;
   /** The first DATASEC with this name (e.g. ".maps"). */
   datasec(name: string): BtfDatasec | undefined;
   /**
@@ -669,6 +671,11 @@ class ParsedBtf implements Btf {
     this.decoded[id - this.firstId - 1] = { ...variable, type, linkage };
     this.view.setUint32(variable.offset + 8, type, this.littleEndian);
     this.view.setUint32(variable.offset + 12, linkage, this.littleEndian);
+  }
+
+  *namedTypeIds(): Iterable<[name: string, ids: readonly number[]]> {
+    if (this.base) yield* this.base.namedTypeIds();
+    yield* this.nameIndex();
   }
 
   typesNamed(name: string, kind?: number): BtfType[] {

@@ -77,13 +77,11 @@ export class CoreTarget {
   private flavoredIndex(): Map<string, number[]> {
     if (this.flavored) return this.flavored;
     const index = new Map<string, number[]>();
-    for (const t of this.btf.types) {
-      if (!t.name.includes('___')) continue;
-      const essential = essentialName(t.name);
-      if (essential === t.name) continue;
-      const ids = index.get(essential);
-      if (ids) ids.push(t.id);
-      else index.set(essential, [t.id]);
+    for (const [name, ids] of this.btf.namedTypeIds()) {
+      if (!name.includes('___')) continue;
+      const essential = essentialName(name);
+      if (essential === name) continue;
+      index.set(essential, [...(index.get(essential) ?? []), ...ids]);
     }
     return (this.flavored = index);
   }

@@ -1,5 +1,5 @@
 // The bpf() commands, one typed call each, with attributes laid out by src/abi.ts; fds in and out are plain numbers here.
-import { ATTACH_TYPE, ATTR, BPF_ANY, BPF_CMD, BPF_EXIST, BPF_NOEXIST, BPF_OBJ_NAME_LEN, BTF_INFO, ERRNO, LINK_INFO, MAP_INFO, PROG_INFO } from '../abi.js';
+import { ATTACH_TYPE, ATTR, BPF_ANY, BPF_CMD, BPF_EXIST, BPF_NOEXIST, BPF_OBJ_NAME_LEN, BTF_INFO, ERRNO, FUNC_INFO_SIZE, LINE_INFO_SIZE, LINK_INFO, MAP_INFO, PROG_INFO } from '../abi.js';
 import { SyscallError } from '../errors.js';
 import { bpf, type PointerField } from '../native.js';
 import { Attr } from './attr.js';
@@ -136,6 +136,28 @@ export function mapUpdateBatch(mapFd: number, keys: Buffer, values: Buffer, coun
   return attr.readU32(b.count);
 }
 
+/** struct bpf_func_info, insn_off counted in instructions. */
+export interface FuncInfoRecord {
+  instruction: number;
+  typeId: number;
+}
+
+/** struct bpf_line_info: string offsets into the program's BTF. */
+export interface LineInfoRecord {
+  instruction: number;
+  fileNameOff: number;
+  lineOff: number;
+  lineCol: number;
+}
+
+/** Records of u32 fields, in the machine's byte order. */
+function u32Records<T>(records: readonly T[], fields: (r: T) => number[]): Buffer {
+  const width = records.length > 0 ? fields(records[0]!).length : 0;
+  const out = new Attr(records.length * width * 4);
+  records.forEach((r, i) => fields(r).forEach((v, j) => out.u32((i * width + j) * 4, v >>> 0)));
+  return out.buffer;
+}
+
 export interface ProgramLoadRequest {
   type: number;
   /** Instructions in the machine's byte order, map fds already patched in. */
@@ -146,8 +168,8 @@ export interface ProgramLoadRequest {
   expectedAttachType?: number;
   /** prog_flags, e.g. BPF_F_SLEEPABLE. */
   flags?: number;
-  /** BTF of the program (prog_btf_fd), with its func_info and line_info records. */
-  btf?: { fd: number; funcInfo?: Buffer; funcInfoCount?: number; lineInfo?: Buffer; lineInfoCount?: number };
+  /** BTF of the program (prog_btf_fd), with its functions' types and source lines at instruction indexes. */
+  btf?: { fd: number; funcInfo?: readonly FuncInfoRecord[]; lineInfo?: readonly LineInfoRecord[] };
   /** The kernel BTF type the program attaches to (fentry, tp_btf, ...), and the object holding it (0: vmlinux). */
   attachBtfId?: number;
   attachBtfObjFd?: number;
@@ -182,13 +204,13 @@ export function programLoadAttr(request: ProgramLoadRequest): ProgramLoadAttr {
   const btf = request.btf;
   if (btf) {
     attr.u32(p.prog_btf_fd, btf.fd);
-    if (btf.funcInfo && btf.funcInfoCount) {
-      attr.u32(p.func_info_rec_size, btf.funcInfo.length / btf.funcInfoCount).u32(p.func_info_cnt, btf.funcInfoCount);
-      pointers.push([p.func_info, btf.funcInfo]);
+    if (btf.funcInfo?.length) {
+      attr.u32(p.func_info_rec_size, FUNC_INFO_SIZE).u32(p.func_info_cnt, btf.funcInfo.length);
+      pointers.push([p.func_info, u32Records(btf.funcInfo, (f) => [f.instruction, f.typeId])]);
     }
-    if (btf.lineInfo && btf.lineInfoCount) {
-      attr.u32(p.line_info_rec_size, btf.lineInfo.length / btf.lineInfoCount).u32(p.line_info_cnt, btf.lineInfoCount);
-      pointers.push([p.line_info, btf.lineInfo]);
+    if (btf.lineInfo?.length) {
+      attr.u32(p.line_info_rec_size, LINE_INFO_SIZE).u32(p.line_info_cnt, btf.lineInfo.length);
+      pointers.push([p.line_info, u32Records(btf.lineInfo, (l) => [l.instruction, l.fileNameOff, l.lineOff, l.lineCol])]);
     }
   }
   if (request.attachBtfId) attr.u32(p.attach_btf_id, request.attachBtfId).u32(p.attach_btf_obj_fd, request.attachBtfObjFd ?? 0);

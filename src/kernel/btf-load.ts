@@ -48,7 +48,11 @@ export function btfFeatures(): BtfFeatures {
 export class BtfObject {
   readonly fd: Fd;
 
-  constructor(fd: number) {
+  /** `functions`: the kernel kept the FUNC types, so programs may name them in func_info. */
+  constructor(
+    fd: number,
+    readonly functions = btfFeatures().func,
+  ) {
     this.fd = new Fd(fd, "the object's BTF");
   }
 

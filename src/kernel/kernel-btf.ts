@@ -1,6 +1,6 @@
 // BTF in the kernel: vmlinux and module BTF (for CO-RE, fentry and tp_btf targets), and the BTF objects of maps.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { endianness } from 'node:os';
+import { endianness, release } from 'node:os';
 import { BTF_KIND, parseBtf, type Btf } from '../btf/btf.js';
 import { KernelError, kernelError } from '../errors.js';
 import { btfData, btfFdById, btfIds, type MapInfo } from './bpf.js';
@@ -64,6 +64,19 @@ export function vmlinuxBtf(): Btf {
     throw kernelError(`reading the kernel's BTF (${vmlinuxPath})`, error, vmlinuxPath.startsWith(SYSFS_BTF) ? '; the kernel is built without CONFIG_DEBUG_INFO_BTF: give its BTF with --btf FILE' : '');
   }
   return (vmlinux = parseBtf(data, little, { trusted: true }));
+}
+
+/** What the kernel's BTF is, for messages: "the BTF of kernel 6.1.0-56-amd64" or the --btf file. */
+export function kernelBtfName(): string {
+  return vmlinuxPath === `${SYSFS_BTF}/vmlinux` ? `the BTF of kernel ${release()}` : vmlinuxPath;
+}
+
+/** The modules' BTF (each split on vmlinux), read when first asked for; none with --btf. */
+export function* moduleBtfs(): Iterable<{ module: string; btf: Btf }> {
+  for (const module of moduleNames()) {
+    const btf = moduleBtf(module);
+    if (btf) yield { module, btf };
+  }
 }
 
 /** A module's BTF (split on vmlinux), or undefined when the module has none. */

@@ -1,5 +1,6 @@
 // BpfProgram: loading a program (BPF_PROG_LOAD with kern_version, a name, the verifier's log on rejection) and its handle.
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { endianness, release, version } from 'node:os';
 import { ERRNO, PROG_TYPE } from '../abi.js';
 import { LoaderError, ObjectError, SyscallError, VerifierError, errnoName, kernelError, permissionHint } from '../errors.js';
@@ -93,8 +94,19 @@ const INITIAL_LOG_SIZE = 64 * 1024;
 // Kernels before 5.2 refuse log buffers above UINT_MAX >> 8.
 const MAX_LOG_SIZE = (0xffffffff >>> 8) - 1;
 
-/** Loads a program; a verifier rejection becomes a VerifierError holding the whole log. */
-export function loadProgram(options: ProgramLoadRequest): BpfProgram {
+/** A source line of a program's instructions from `instruction` on, to quote in verifier errors. */
+export interface SourceLine {
+  instruction: number;
+  fileName: string;
+  lineNumber: number;
+  line: string;
+}
+
+/**
+ * Loads a program; a verifier rejection becomes a VerifierError holding the whole log, its message
+ * quoting the C line of the instruction refused (from `sources`, else from the log).
+ */
+export function loadProgram(options: ProgramLoadRequest, sources: readonly SourceLine[] = []): BpfProgram {
   const step = `loading program '${options.name}'`;
   let fd: number;
   try {
@@ -105,9 +117,9 @@ export function loadProgram(options: ProgramLoadRequest): BpfProgram {
       // EACCES also means "the verifier said no": only call it a permission problem if the log is empty.
       const log = verifierLog(options);
       if (log.text === '' && first.errno === ERRNO.EPERM) throw kernelError(step, first, permissionHint(ERRNO.EPERM));
-      throw verifierError(step, first, log);
+      throw verifierError(step, first, log, sources);
     }
-    if (first.errno === ERRNO.EINVAL || first.errno === ERRNO.E2BIG || first.errno === ERRNO.ENOSPC) throw verifierError(step, first, verifierLog(options));
+    if (first.errno === ERRNO.EINVAL || first.errno === ERRNO.E2BIG || first.errno === ERRNO.ENOSPC) throw verifierError(step, first, verifierLog(options), sources);
     throw kernelError(step, first);
   }
   try {
@@ -143,15 +155,25 @@ function verifierLog(options: ProgramLoadRequest): VerifierLog {
   }
 }
 
-function verifierError(step: string, error: SyscallError, log: VerifierLog): LoaderError {
+function verifierError(step: string, error: SyscallError, log: VerifierLog, sources: readonly SourceLine[]): LoaderError {
   if (log.text === '') return kernelError(step, error);
   const lines = log.text.split('\n');
-  const last = lines.filter((l) => l.trim() !== '' && !/^(processed|verification time|stack depth)/.test(l)).pop() ?? lines[lines.length - 1];
+  const last = lines.findLastIndex((l) => l.trim() !== '' && !/^(processed|verification time|stack depth)/.test(l));
+  const reason = (lines[last] ?? lines[lines.length - 1] ?? '').trim();
   const text = log.truncated ? `${log.text}\n(verifier log truncated at ${MAX_LOG_SIZE} bytes)` : log.text;
-  return new VerifierError(
-    `${step}: the verifier rejected it (${errnoName(error.errno)}): ${last?.trim()}`,
-    error.errno,
-    text,
-    { cause: error },
-  );
+  const source = sourceOf(lines.slice(0, Math.max(0, last)), sources);
+  return new VerifierError(`${step}: the verifier rejected it (${errnoName(error.errno)}): ${reason}${source ? ` at ${source}` : ''}`, error.errno, text, { cause: error });
+}
+
+/**
+ * "file.c:12: x = t->pid;" for the last instruction the verifier printed ("7: (79) r1 = ..."):
+ * from the program's line info, or else from the source the verifier quoted itself ("; x = t->pid;
+ * @ file.c:12", which kernels before 6.3 print without the place).
+ */
+function sourceOf(lines: readonly string[], sources: readonly SourceLine[]): string | undefined {
+  const instruction = lines.map((l) => /^(\d+): \([0-9a-f]{2}\)/.exec(l)).findLast((m) => m !== null);
+  const known = instruction ? sources.findLast((s) => s.instruction <= Number(instruction[1])) : undefined;
+  if (known) return `${basename(known.fileName)}:${known.lineNumber}: ${known.line.trim()}`;
+  const quoted = lines.map((l) => /^; (.*) @ (\S+:\d+)$/.exec(l)).findLast((m) => m !== null);
+  return quoted ? `${quoted[2]}: ${quoted[1]!.trim()}` : undefined;
 }

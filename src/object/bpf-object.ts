@@ -18,7 +18,7 @@ import {
 import { ObjectError, UsageError } from '../errors.js';
 import { printable } from '../text.js';
 import { BTF_KIND, BTF_LINKAGE, parseBtf, type Btf } from '../btf/btf.js';
-import { coreRelocationCount } from '../btf/ext.js';
+import { coreRelocationCount, parseBtfExt, type BtfExt, type CoreRelocation } from '../btf/ext.js';
 import { BTF_MAPS_SECTION, BTF_SECTION, btfMapDefinitions, parseBtfMaps } from './btf-maps.js';
 import { isBccProgramName, programMeaning } from './conventions.js';
 import { INSN_SIZE } from './instructions.js';
@@ -77,17 +77,8 @@ export function parseBpfObject(bytes: Uint8Array): BpfObjectSpec {
     kernelVersion = new DataView(data.slice().buffer).getUint32(0, elf.littleEndian);
   }
 
-  const btfExt = elf.sectionByName('.BTF.ext');
-  if (btfExt) {
-    const relocations = coreRelocationCount(elf.sectionData(btfExt), elf.littleEndian);
-    if (relocations > 0) {
-      throw new ObjectError(
-        `the object has ${relocations} CO-RE relocation(s) (.BTF.ext), which load-kp-bpf does not apply; build it without BPF_CORE_READ()/__builtin_preserve_access_index, or load it with libbpf`,
-      );
-    }
-  }
-
   const btf = objectBtf(elf, notices);
+  const ext = btfExtOf(elf, btf);
   const maps: MapSpec[] = [];
   const mapsSection = elf.sectionByName(LEGACY_MAPS_SECTION);
   const legacy = mapsSection && mapsSection.size > 0 ? parseLegacyMaps(elf, mapsSection) : undefined;
@@ -118,7 +109,7 @@ export function parseBpfObject(bytes: Uint8Array): BpfObjectSpec {
   const code = new Map<number, CodeSection>();
   for (const section of elf.sections) {
     if ((section.flags & SHF_EXECINSTR) === 0n || section.size === 0) continue;
-    code.set(section.index, codeSection(elf, section, resolve));
+    code.set(section.index, codeSection(elf, section, resolve, ext));
   }
 
   const linkedPrograms: ProgramSpec[] = [...code.values()].flatMap((cs) => entryFunctions(cs)).map((entry) => {
@@ -129,6 +120,9 @@ export function parseBpfObject(bytes: Uint8Array): BpfObjectSpec {
       instructions: linked.instructions,
       mapReferences: linked.mapReferences,
       externReferences: linked.externReferences,
+      funcInfo: linked.funcInfo,
+      lineInfo: linked.lineInfo,
+      coreRelocations: linked.coreRelocations,
       ...meaningOf(entry.sectionName, entry.name),
     };
   });
@@ -258,8 +252,43 @@ function dataMapSpec(elf: ElfFile, section: ElfSection, btf: Btf | undefined): M
   };
 }
 
+/**
+ * The object's .BTF.ext (function types, source lines, CO-RE relocations), read against its .BTF.
+ * Without .BTF, the types it names cannot be known: fine for lines, not for CO-RE.
+ */
+function btfExtOf(elf: ElfFile, btf: Btf | undefined): BtfExt | undefined {
+  const section = elf.sectionByName('.BTF.ext');
+  if (!section) return undefined;
+  const data = elf.sectionData(section);
+  if (btf) return parseBtfExt(data, elf.littleEndian, btf);
+  const relocations = coreRelocationCount(data, elf.littleEndian);
+  if (relocations > 0) throw new ObjectError(`the object has ${relocations} CO-RE relocation(s) in .BTF.ext but no .BTF section with the types they name`);
+  return undefined;
+}
+
+/** A section's .BTF.ext records by instruction index; each must name one of its instructions. */
+function sectionExt(ext: BtfExt | undefined, section: ElfSection, count: number): Pick<CodeSection, 'funcInfo' | 'lineInfo' | 'coreRelocations'> {
+  if (!ext) return {};
+  const index = (insnOff: number, what: string): number => {
+    const i = insnOff / INSN_SIZE;
+    if (i >= count) throw new ObjectError(`BTF.ext ${what} record for instruction ${i} of section '${printable(section.name)}', which has ${count}`);
+    return i;
+  };
+  const funcInfo = new Map((ext.funcInfo.get(section.name) ?? []).map((f) => [index(f.insnOff, 'func_info'), f.typeId]));
+  const lineInfo = (ext.lineInfo.get(section.name) ?? [])
+    .map(({ insnOff, ...line }) => ({ ...line, instruction: index(insnOff, 'line_info') }))
+    .sort((a, b) => a.instruction - b.instruction);
+  const coreRelocations = new Map<number, CoreRelocation>();
+  for (const r of ext.coreRelocations.get(section.name) ?? []) {
+    const i = index(r.insnOff, 'CO-RE');
+    if (coreRelocations.has(i)) throw new ObjectError(`BTF.ext has two CO-RE relocations for instruction ${i} of section '${printable(section.name)}'`);
+    coreRelocations.set(i, r);
+  }
+  return { funcInfo, lineInfo, coreRelocations };
+}
+
 /** A code section's functions (by their symbols) and what its instructions refer to. */
-function codeSection(elf: ElfFile, section: ElfSection, resolve: (symbol: ElfSymbol, offset: bigint) => DataTarget | undefined): CodeSection {
+function codeSection(elf: ElfFile, section: ElfSection, resolve: (symbol: ElfSymbol, offset: bigint) => DataTarget | undefined, ext?: BtfExt): CodeSection {
   const where = `section '${printable(section.name)}'`;
   if (section.type !== SHT_PROGBITS) {
     throw new ObjectError(`${where} is executable but of type ${section.type}, not SHT_PROGBITS: it has no instructions in the file`);
@@ -295,6 +324,7 @@ function codeSection(elf: ElfFile, section: ElfSection, resolve: (symbol: ElfSym
     bytes: elf.sectionData(section),
     functions: functions.length > 0 ? functions : [whole],
     relocations: sectionRelocations(elf, section, resolve),
+    ...sectionExt(ext, section, count),
   };
 }
 

@@ -2,8 +2,9 @@
 import { ObjectError } from '../errors.js';
 import { printable } from '../text.js';
 import { BPF_PSEUDO_KFUNC_CALL, INSN_SIZE, Instructions } from './instructions.js';
+import type { CoreRelocation } from '../btf/ext.js';
 import type { RelocationTarget } from './relocations.js';
-import type { ExternReference, MapReference } from './spec.js';
+import type { CoreReference, ExternReference, FuncInfo, LineInfo, MapReference } from './spec.js';
 
 export interface CodeFunction {
   sectionIndex: number;
@@ -22,12 +23,19 @@ export interface CodeSection {
   functions: CodeFunction[];
   /** What relocated (and pc-relative call) instructions refer to, by instruction index in the section. */
   relocations: Map<number, RelocationTarget>;
+  /** .BTF.ext records of the section, by instruction index in it (line info in instruction order). */
+  funcInfo?: ReadonlyMap<number, number>;
+  lineInfo?: readonly LineInfo[];
+  coreRelocations?: ReadonlyMap<number, CoreRelocation>;
 }
 
 export interface LinkedProgram {
   instructions: Uint8Array;
   mapReferences: MapReference[];
   externReferences: ExternReference[];
+  funcInfo: FuncInfo[];
+  lineInfo: LineInfo[];
+  coreRelocations: CoreReference[];
 }
 
 /**
@@ -70,9 +78,24 @@ export function linkProgram(entry: CodeFunction, sections: ReadonlyMap<number, C
   const insns = new Instructions(output, littleEndian);
   const mapReferences: MapReference[] = [];
   const externReferences: ExternReference[] = [];
+  const funcInfo: FuncInfo[] = [];
+  const lineInfo: LineInfo[] = [];
+  const coreRelocations: CoreReference[] = [];
+  // The kernel takes function and line records only whole: one at the start of every function.
+  let functionsComplete = true;
+  let linesComplete = true;
   for (const fn of order) {
     const base = placed.get(fn)!;
     const section = sections.get(fn.sectionIndex)!;
+    const typeId = section.funcInfo?.get(fn.start);
+    if (typeId === undefined) functionsComplete = false;
+    else funcInfo.push({ instruction: base, typeId });
+    const lines = (section.lineInfo ?? []).filter((l) => l.instruction >= fn.start && l.instruction < fn.start + fn.count);
+    if (lines[0]?.instruction !== fn.start) linesComplete = false;
+    for (const l of lines) lineInfo.push({ ...l, instruction: base + (l.instruction - fn.start) });
+    for (const [i, relocation] of section.coreRelocations ?? []) {
+      if (i >= fn.start && i < fn.start + fn.count) coreRelocations.push({ instruction: base + (i - fn.start), relocation });
+    }
     output.set(section.bytes.subarray(fn.start * INSN_SIZE, (fn.start + fn.count) * INSN_SIZE), base * INSN_SIZE);
     for (let i = fn.start; i < fn.start + fn.count; i++) {
       const target = section.relocations.get(i);
@@ -93,5 +116,14 @@ export function linkProgram(entry: CodeFunction, sections: ReadonlyMap<number, C
       }
     }
   }
-  return { instructions: output, mapReferences, externReferences };
+  coreRelocations.sort((a, b) => a.instruction - b.instruction);
+  const increasing = lineInfo.every((l, i) => i === 0 || l.instruction > lineInfo[i - 1]!.instruction);
+  return {
+    instructions: output,
+    mapReferences,
+    externReferences,
+    funcInfo: functionsComplete ? funcInfo : [],
+    lineInfo: functionsComplete && linesComplete && increasing ? lineInfo : [],
+    coreRelocations,
+  };
 }

@@ -1,5 +1,6 @@
 // The object model: plain data describing an object's programs and maps, before any kernel object exists.
 import type { Btf } from '../btf/btf.js';
+import type { BtfLineInfo, CoreRelocation } from '../btf/ext.js';
 import type { ProgramRole } from './conventions.js';
 
 /** 0: not pinned; 1: /sys/fs/bpf/<name>; 2: /sys/fs/bpf/tc/globals/<name> (shared with tc). */
@@ -53,6 +54,21 @@ export interface ExternSpec {
   size: number;
 }
 
+/** The function (a BTF FUNC) that starts at an instruction: bpf_func_info at its linked index. */
+export interface FuncInfo {
+  instruction: number;
+  typeId: number;
+}
+
+/** The source line of the instructions from `instruction` on: bpf_line_info at its linked index. */
+export type LineInfo = Omit<BtfLineInfo, 'insnOff'> & { instruction: number };
+
+/** An instruction to adjust to the kernel's types at load (CO-RE), at its linked index. */
+export interface CoreReference {
+  instruction: number;
+  relocation: CoreRelocation;
+}
+
 export interface ProgramSpec {
   /** The function's name (its symbol), or the section name when it has none. */
   name: string;
@@ -62,6 +78,11 @@ export interface ProgramSpec {
   mapReferences: MapReference[];
   /** Instructions that name __ksym externs and kfuncs, patched at load with what the kernel says. */
   externReferences: ExternReference[];
+  /** From .BTF.ext, kept through linking: each function's BTF type and start (empty when the object lacks them for any function it calls). */
+  funcInfo: FuncInfo[];
+  /** Source lines (empty when incomplete, or without funcInfo, which the kernel requires beside them). */
+  lineInfo: LineInfo[];
+  coreRelocations: CoreReference[];
   /** How its section or function name asks it to be attached; undefined when they say nothing known. */
   role: ProgramRole | undefined;
   /** BPF_PROG_TYPE_*, expected attach type and prog_flags its section implies (0 when unknown). */

@@ -1,12 +1,17 @@
 // The library: parse BPF objects, load them, attach them, and read their maps from Node.
 export { readElf, type ElfFile, type ElfSection, type ElfSymbol, type ElfRelocation } from './elf/reader.js';
 export { parseBpfObject } from './object/bpf-object.js';
-export type { BpfObjectSpec, MapSpec, ProgramSpec, MapReference, PinningMode } from './object/spec.js';
+export type { BpfObjectSpec, MapSpec, ProgramSpec, MapReference, PinningMode, FuncInfo, LineInfo, CoreReference, ExternSpec } from './object/spec.js';
+export { globalVariables, withGlobals, type GlobalVariable } from './object/globals.js';
+export { parseBtf, type Btf, type BtfType } from './btf/btf.js';
+export { BtfDecoder, decodedJson } from './btf/decode.js';
 export { LoadedObject, type LoadOptions, type StartOptions, type LoadedMap, type LoadedProgram, type PinChange } from './loader.js';
 export { prepareKprobe } from './attach/kprobe.js';
 export { prepareUprobe } from './attach/uprobe.js';
 export { prepareTracepoint } from './attach/tracepoint.js';
-export { planAttachments, type PlanOptions, type PlannedAttachment } from './attach/plan.js';
+export { planAttachments, type Plan, type PlanOptions, type PlannedAttachment } from './attach/plan.js';
+export { prepareTracing, prepareRawTracepoint } from './attach/tracing.js';
+export { TracePipeReader, parseTraceLine, type TraceLine } from './attach/trace-pipe.js';
 export type { PreparedAttachment } from './attach/prepared.js';
 export type { AttachMode } from './attach/probe.js';
 export type { Attachment, ProbeKind, EventSource } from './attach/attachment.js';
@@ -15,6 +20,10 @@ export { BpfMap, BPF_ANY, BPF_NOEXIST, BPF_EXIST, type MapBatch } from './kernel
 export { BpfProgram, PROG_TYPE } from './kernel/program.js';
 export { BpfLink } from './kernel/link.js';
 export { PerfEvent } from './kernel/perf-event.js';
+export { PerfBufferReader } from './kernel/perf-buffer.js';
+export { RingBufferReader } from './kernel/ring-buffer.js';
+export type { OutputRecord, LostRecords, RecordHandlers } from './kernel/records.js';
+export { useKernelBtfFile } from './kernel/kernel-btf.js';
 export { Fd } from './kernel/fd.js';
 export { MAP_TYPE, mapTypeName } from './object/map-types.js';
 export type { ProgramRole } from './object/conventions.js';

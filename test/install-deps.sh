@@ -25,6 +25,8 @@ for entry in "${TOOLS[@]}"; do
   command -v "${entry%%:*}" >/dev/null || need+=("${entry#*:}")
 done
 [ -e /usr/include/linux/bpf.h ] || need+=(linux-libc-dev)
+# libbpf's headers (bpf_helpers.h, bpf_core_read.h, bpf_tracing.h) for the libbpf-style fixtures.
+[ -e /usr/include/bpf/bpf_core_read.h ] || need+=(libbpf-dev)
 [ -e "/usr/include/$(uname -m)-linux-gnu/sys/sdt.h" ] || [ -e /usr/include/sys/sdt.h ] || need+=(systemtap-sdt-dev)
 # Unique, in order.
 mapfile -t need < <(printf '%s\n' "${need[@]}" | awk 'NF && !seen[$0]++')

@@ -113,7 +113,7 @@ export class RunOutput extends Output {
     return presenter;
   }
 
-  loaded(objectPath: string, loaded: LoadedObject, notes: { tracePipe: boolean; readers: string[]; duration?: number }): void {
+  loaded(objectPath: string, loaded: LoadedObject, notes: { tracePipe: boolean; readers: string[]; skipped: ReadonlyArray<{ program: string; reason: string }>; duration?: number }): void {
     const maps = [...loaded.maps.values()];
     const programs = [...loaded.programs.values()];
     if (notes.tracePipe) this.note('the programs call bpf_trace_printk: showing trace_pipe, which is system-wide (lines of other programs appear too) and consumed by reading it (--no-trace-pipe turns this off)');
@@ -134,6 +134,7 @@ export class RunOutput extends Output {
         })),
         programs: programs.map((p) => ({ name: p.name, section: p.section, type: programTypeName(p.type), id: p.id, tag: p.tag, instructions: p.instructionCount })),
         attachments: loaded.attachments.map((a) => ({ ...a, event: a.event ?? null })),
+        skipped: notes.skipped,
         reading: { tracePipe: notes.tracePipe, maps: notes.readers },
       });
       return;

@@ -102,7 +102,7 @@ export async function runLoader(objectPath: string, functionName: string | undef
     });
     outcome = 'success';
     loaded.notices.forEach((n) => out.note(n));
-    out.loaded(objectPath, loaded, { tracePipe: live.readingTracePipe, readers: live.readerNames, duration: options.duration });
+    out.loaded(objectPath, loaded, { tracePipe: live.readingTracePipe, readers: live.readerNames, skipped: plan.skipped, duration: options.duration });
     live.start(loaded);
 
     const ended = options.duration > 0 ? new Promise<'duration'>((resolve) => (duration = setTimeout(() => resolve('duration'), options.duration * 1000))) : new Promise<never>(() => undefined);

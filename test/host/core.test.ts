@@ -73,11 +73,13 @@ describe('a libbpf-style CO-RE object, unchanged', () => {
       assert.equal(result.code, 0, result.stderr);
 
       const events = jsonEvents(result.stdout);
-      const attached = events.find((e) => e.event === 'attached') as { attachments: Array<{ program: string; kind: string }> };
+      const attached = events.find((e) => e.event === 'attached') as { attachments: Array<{ program: string; kind: string }>; skipped: Array<{ program: string; reason: string }> };
       const programs = attached.attachments.map((a) => a.program).sort();
       if (GUEST) {
         assert.deepEqual(programs, ['fe_read', 'fx_read', 'kp_read', 'on_switch', 'tp_read']);
+        assert.deepEqual(attached.skipped, []);
       } else {
+        assert.deepEqual(attached.skipped.map((s) => s.program).sort(), ['fe_read', 'fx_read', 'kp_read']);
         // The host has no kprobes, and refuses BPF trampolines (EPERM) even to root: said, one line each.
         assert.deepEqual(programs, ['on_switch', 'tp_read']);
         assert.match(result.stderr, /skipped program 'kp_read': this kernel has no kprobe support/);

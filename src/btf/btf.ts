@@ -1,6 +1,7 @@
 // BTF: a bounds-checked reader of the header, type records and strings, indexed by name, with the lookups
 // a loader needs (resolve modifiers, sizes). Every malformed input becomes one ObjectError saying what
 // is wrong and where (type id, offset).
+import { isAscii } from 'node:buffer';
 import { ObjectError } from '../errors.js';
 import { printable } from '../text.js';
 
@@ -364,16 +365,17 @@ class BtfReader {
     let offsets = new Uint32Array(Math.max(16, (end - start) >> 4));
     let count = 0;
     let at = start;
+    // Kernel BTF has over 100,000 records: the message is made only when there is an error.
+    const where = (): string => `BTF type ${firstId + count + 1} at offset ${at}`;
     while (at < end) {
-      const where = `BTF type ${firstId + count + 1} at offset ${at}`;
-      if (at + 12 > end) throw new ObjectError(`${where}: the record's 12 bytes run past the end of the type section (offset ${end})`);
+      if (at + 12 > end) throw new ObjectError(`${where()}: the record's 12 bytes run past the end of the type section (offset ${end})`);
       const info = this.u32(at + 4);
       const vlen = info & 0xffff;
       const kind = (info >>> 24) & 0x1f;
       const extra = extraSize(kind, vlen);
-      if (extra === undefined) throw new ObjectError(`${where}: unknown kind ${kind}`);
+      if (extra === undefined) throw new ObjectError(`${where()}: unknown kind ${kind}`);
       if (at + 12 + extra > end) {
-        throw new ObjectError(`${where}: ${btfKindName(kind)} with vlen ${vlen} needs ${12 + extra} bytes but the type section ends at offset ${end}`);
+        throw new ObjectError(`${where()}: ${btfKindName(kind)} with vlen ${vlen} needs ${12 + extra} bytes but the type section ends at offset ${end}`);
       }
       if (count === offsets.length) {
         const grown = new Uint32Array(offsets.length * 2);
@@ -420,6 +422,12 @@ function extraSize(kind: number, vlen: number): number | undefined {
   }
 }
 
+/** Type ids by name: looked up one name at a time, or all listed. */
+interface NameIndex {
+  ids(name: string): number[];
+  entries(): Iterable<[string, number[]]>;
+}
+
 class ParsedBtf implements Btf {
   /** Decoded types by own index (id - firstId - 1), filled as they are asked for. */
   private readonly decoded: Array<BtfType | undefined>;
@@ -427,7 +435,7 @@ class ParsedBtf implements Btf {
   private readonly ascii: string | undefined;
   private readonly firstId: number;
   private readonly baseStrings: number;
-  private byName: Map<string, number[]> | undefined;
+  private byName: NameIndex | undefined;
 
   constructor(
     readonly littleEndian: boolean,
@@ -443,7 +451,7 @@ class ParsedBtf implements Btf {
     this.baseStrings = base ? base.header.strLen : 0;
     this.decoded = new Array<BtfType | undefined>(offsets.length);
     const strings = raw.subarray(stringsStart, stringsEnd);
-    this.ascii = strings.every((b) => b < 0x80) ? Buffer.from(strings.buffer, strings.byteOffset, strings.byteLength).toString('latin1') : undefined;
+    this.ascii = isAscii(strings) ? Buffer.from(strings.buffer, strings.byteOffset, strings.byteLength).toString('latin1') : undefined;
   }
 
   private u32(at: number): number {
@@ -633,21 +641,55 @@ class ParsedBtf implements Btf {
   }
 
   /**
-   * Own type ids by name, built on first use from the names alone (kernel BTF has over 100,000
-   * types: they are not decoded for this).
+   * Own type ids by name, built on first use. With an ASCII string section (kernel BTF) the index
+   * is by name offset, from the records alone, and a name is found in the section when asked for:
+   * kernel BTF has over 100,000 names and a load asks for a few dozen.
    */
-  private nameIndex(): Map<string, number[]> {
+  private nameIndex(): NameIndex {
     if (this.byName) return this.byName;
-    const index = new Map<string, number[]>();
+    const byOffset = new Map<number, number | number[]>();
     for (let i = 0; i < this.offsets.length; i++) {
       const nameOffset = this.u32(this.offsets[i]!);
       if (nameOffset === 0) continue;
-      const name = this.stringFor(nameOffset, `BTF type ${this.firstId + i + 1}: name`);
-      const list = index.get(name);
-      if (list) list.push(this.firstId + i + 1);
-      else index.set(name, [this.firstId + i + 1]);
+      const id = this.firstId + i + 1;
+      const ids = byOffset.get(nameOffset);
+      if (ids === undefined) byOffset.set(nameOffset, id);
+      else if (typeof ids === 'number') byOffset.set(nameOffset, [ids, id]);
+      else ids.push(id);
     }
-    return (this.byName = index);
+    const idsAt = (offset: number): number[] => {
+      const ids = byOffset.get(offset);
+      return ids === undefined ? [] : typeof ids === 'number' ? [ids] : ids;
+    };
+    const ascii = this.ascii;
+    const base = this.baseStrings;
+    if (ascii !== undefined) {
+      const nameAt = (offset: number): string => (offset >= base ? ascii.slice(offset - base, ascii.indexOf('\0', offset - base)) : this.stringFor(offset, 'BTF name'));
+      return (this.byName = {
+        // A split BTF's names may be strings of its base (module BTF reuses vmlinux's).
+        ids: (name) => [...(this.base instanceof ParsedBtf ? this.base.stringOffsets(name) : []), ...this.stringOffsets(name)].flatMap(idsAt).sort((a, b) => a - b),
+        *entries() {
+          for (const offset of byOffset.keys()) yield [nameAt(offset), idsAt(offset)];
+        },
+      });
+    }
+    const byName = new Map<string, number[]>();
+    for (const offset of byOffset.keys()) {
+      const ids = idsAt(offset);
+      const name = this.stringFor(offset, `BTF type ${ids[0]}: name`);
+      byName.set(name, [...(byName.get(name) ?? []), ...ids].sort((a, b) => a - b));
+    }
+    return (this.byName = { ids: (name) => byName.get(name) ?? [], entries: () => byName.entries() });
+  }
+
+  /** Where `name` is a whole string of the own string section: kernel BTF has each once, an object's may repeat it. */
+  private stringOffsets(name: string): number[] {
+    if (name === '' || name.includes('\0')) return [];
+    const strings = Buffer.from(this.raw.buffer, this.raw.byteOffset + this.stringsStart, this.stringsEnd - this.stringsStart);
+    const needle = Buffer.from(`\0${name}\0`);
+    const found = strings.subarray(0, needle.length - 1).equals(needle.subarray(1)) ? [this.baseStrings] : [];
+    for (let at = strings.indexOf(needle); at >= 0; at = strings.indexOf(needle, at + 1)) found.push(this.baseStrings + at + 1);
+    return found;
   }
 
   setDatasecLayout(id: number, size: number, vars: readonly BtfVarSecinfo[]): void {
@@ -675,11 +717,11 @@ class ParsedBtf implements Btf {
 
   *namedTypeIds(): Iterable<[name: string, ids: readonly number[]]> {
     if (this.base) yield* this.base.namedTypeIds();
-    yield* this.nameIndex();
+    yield* this.nameIndex().entries();
   }
 
   typesNamed(name: string, kind?: number): BtfType[] {
-    const named = [...(this.base?.typesNamed(name) ?? []), ...(this.nameIndex().get(name) ?? []).map((id) => this.type(id))];
+    const named = [...(this.base?.typesNamed(name) ?? []), ...this.nameIndex().ids(name).map((id) => this.type(id))];
     return kind === undefined ? named : named.filter((t) => t.kind === kind);
   }
 

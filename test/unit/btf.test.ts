@@ -674,3 +674,30 @@ describe('coreRelocationCount: the CO-RE records of .BTF.ext', () => {
     }
   });
 });
+
+describe('split BTF (a module on vmlinux): names by lookup', () => {
+  for (const ascii of [true, false]) {
+    test(`${ascii ? 'ASCII' : 'non-ASCII'} strings: own types are found by names of the base's strings and by their own`, () => {
+      const base = new BtfBuilder();
+      const int = base.int('int', 4, true);
+      const task = base.struct('task_struct', 8, [['pid', int]]);
+      if (!ascii) base.strings.add('caf\u00e9');
+      const vmlinux = parseBtf(base.bytes(), true, { trusted: true });
+      const module = new BtfBuilder();
+      const strLen = vmlinux.header.strLen;
+      // A module's own task_struct reuses the base's string; its other names are its own strings.
+      const own = module.raw(base.strings.add('task_struct'), BTF_KIND.STRUCT, 0, 16);
+      const thing = module.raw(strLen + module.strings.add('mod_thing'), BTF_KIND.TYPEDEF, 0, int);
+      const twice = module.raw(strLen + module.strings.add('mod_thing'), BTF_KIND.TYPEDEF, 0, task);
+      const split = parseBtf(module.bytes(), true, { trusted: true, base: vmlinux });
+      const firstOwn = vmlinux.count;
+      assert.deepEqual(split.typesNamed('task_struct').map((t) => t.id), [task, firstOwn + own]);
+      assert.deepEqual(split.typesNamed('mod_thing').map((t) => t.id), [firstOwn + thing, firstOwn + twice]);
+      assert.deepEqual(split.typesNamed('int').map((t) => t.id), [int]);
+      assert.deepEqual(split.typesNamed('nothing'), []);
+      const names = new Map([...split.namedTypeIds()].map(([name, ids]) => [name, [...ids]]));
+      assert.deepEqual(names.get('mod_thing'), [firstOwn + thing, firstOwn + twice]);
+      assert.deepEqual(names.get('int'), [int]);
+    });
+  }
+});

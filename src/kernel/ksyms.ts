@@ -37,8 +37,15 @@ export function resolveKernelExterns(instructions: Uint8Array, littleEndian: boo
     if (extern.kind === 'kfunc') {
       const found = findKernelType(ref.name, BTF_KIND.FUNC);
       if (found?.module) throw new KernelError(`kfunc '${printable(ref.name)}' is in module ${found.module}; kfuncs of modules are not supported yet`);
+      if (!found && !extern.weak) missing('kfunc');
+      if (!ref.call) {
+        // Its address loaded (bpf_ksym_exists()): the FUNC's BTF id, or 0 for a missing weak one.
+        insns.setSrcReg(ref.instruction, found ? BPF_PSEUDO_BTF_ID : 0);
+        insns.setImm(ref.instruction, found?.id ?? 0);
+        insns.setImm(ref.instruction + 1, 0);
+        continue;
+      }
       if (!found) {
-        if (!extern.weak) missing('kfunc');
         insns.setSrcReg(ref.instruction, 0);
         insns.setImm(ref.instruction, POISON_KFUNC_CALL);
         continue;

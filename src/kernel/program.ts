@@ -119,7 +119,8 @@ export function loadProgram(options: ProgramLoadRequest, sources: readonly Sourc
       if (log.text === '' && first.errno === ERRNO.EPERM) throw kernelError(step, first, permissionHint(ERRNO.EPERM));
       throw verifierError(step, first, log, sources);
     }
-    if (first.errno === ERRNO.EINVAL || first.errno === ERRNO.E2BIG || first.errno === ERRNO.ENOSPC) throw verifierError(step, first, verifierLog(options), sources);
+    // ENOENT: a kernel symbol or BTF id the program names is missing, which the log says.
+    if (first.errno === ERRNO.EINVAL || first.errno === ERRNO.E2BIG || first.errno === ERRNO.ENOSPC || first.errno === ERRNO.ENOENT) throw verifierError(step, first, verifierLog(options), sources);
     throw kernelError(step, first);
   }
   try {

@@ -5,8 +5,9 @@
 // LKB_TEST_KERNEL names the kernel and kprobes and BPF trampolines exist.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { release, tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { release, tmpdir, version } from 'node:os';
+import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { LoadedObject } from '../../src/loader.js';
@@ -21,6 +22,12 @@ after(removeScratchPinRoots);
 const GUEST = process.env.LKB_TEST_KERNEL;
 const TARGET = 'lkb-core-task';
 const ATTACHED = /"event":"attached"/;
+
+/** The running kernel's configuration, as the loader reads it. */
+function kernelConfigText(): string {
+  if (existsSync('/proc/config.gz')) return gunzipSync(readFileSync('/proc/config.gz')).toString('utf8');
+  return readFileSync(`/boot/config-${release()}`, 'utf8');
+}
 
 /** What this kernel's BTF says, read with bpftool: task_struct's size and members, enumerator values. */
 function kernelBtfFacts(): { taskSize: number; taskMembers: Set<string>; enumValues: Map<string, bigint> } {
@@ -156,6 +163,50 @@ describe('a libbpf-style CO-RE object, unchanged', () => {
       }
     } finally {
       loaded.close();
+    }
+  });
+
+  test('externs: kernel config values, a kernel symbol by address, a per-CPU variable by BTF type', async () => {
+    const config = kernelConfigText();
+    const value = (name: string): string | undefined => new RegExp(`^${name}=(.*)$`, 'm').exec(config)?.[1];
+    const kallsymsAll = value('CONFIG_KALLSYMS_ALL') === 'y';
+    const programs = kallsymsAll ? ['-p', 'read_externs', '-p', 'read_typed_ksym'] : ['-p', 'read_externs'];
+    const cli = new RunningCli([fixture('core_externs.o'), '--json', '--set', `target_pid=${process.pid}`, ...programs]);
+    await cli.waitFor(ATTACHED);
+    // Some system calls of this process for the raw tracepoint.
+    for (let i = 0; i < 20; i++) readFileSync('/proc/self/stat');
+    const result = await cli.stop('SIGINT');
+    assert.equal(result.code, 0, result.stderr);
+    const detached = jsonEvents(result.stdout).find((e) => e.event === 'detached') as { maps: Array<{ name: string; entries: Array<{ formatted: { value: unknown } }> }> };
+    const bss = detached.maps.find((m) => m.name === '.bss')!.entries[0]!.formatted.value as {
+      results: { version: number; hz: number; bpf_syscall: number; ext4: number; hostname: string; missing: number; vfs_read: string | number; hits: number };
+      typed: { rq_cpu: number; cpu: number; seen: number };
+    };
+    // libbpf's LINUX_KERNEL_VERSION: Debian's real sublevel is in uname -v, the release says .0.
+    const [major, minor, patch] = (/Debian (\d+)\.(\d+)\.(\d+)/.exec(version()) ?? /^(\d+)\.(\d+)\.?(\d*)/.exec(release()))!.slice(1).map((n) => Number(n || 0)) as [number, number, number];
+    const kallsyms = /^([0-9a-f]+) \S+ vfs_read$/m.exec(readFileSync('/proc/kallsyms', 'utf8'))![1]!;
+    const tristate = { y: 1, m: 2 }[value('CONFIG_EXT4_FS') ?? ''] ?? 0;
+    assert.ok(bss.results.hits > 0, 'the program ran for this process');
+    // Integers past 2^53 are exact in the JSON text, which JSON.parse rounds: read the digits.
+    const address = /"vfs_read":(\d+)/.exec(result.stdout)?.[1];
+    assert.deepEqual({ ...bss.results, vfs_read: address, hits: 1 }, {
+      version: (major << 16) + (minor << 8) + Math.min(patch, 255),
+      hz: Number(value('CONFIG_HZ')),
+      bpf_syscall: 1,
+      ext4: tristate,
+      hostname: JSON.parse(value('CONFIG_DEFAULT_HOSTNAME') ?? '""') as string,
+      missing: 0,
+      vfs_read: String(BigInt(`0x${kallsyms}`)),
+      hits: 1,
+    });
+    if (kallsymsAll) {
+      assert.equal(bss.typed.seen, 1);
+      assert.equal(bss.typed.rq_cpu, bss.typed.cpu, "runqueues on this CPU is this CPU's");
+    } else {
+      // Without CONFIG_KALLSYMS_ALL (the host) the kernel cannot find a variable's address: said in its words.
+      const refused = await runCli([fixture('core_externs.o'), '-p', 'read_typed_ksym']);
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /loading program 'read_typed_ksym': the verifier rejected it \(ENOENT\): ldimm64 failed to find the address for kernel symbol 'runqueues'\.\n$/);
     }
   });
 

@@ -43,11 +43,11 @@ const EXPECTED_ATTACH_TYPE: Record<TracingAttach, number> = {
 function suggestions(name: string, kind: number, prefix = ''): string {
   const btf = vmlinuxBtf();
   const names: string[] = [];
-  for (let id = 1; id <= btf.count; id++) {
-    const t = btf.type(id);
-    if (t.kind === kind && t.name.startsWith(prefix)) names.push(t.name.slice(prefix.length));
-  }
-  const close = closestNames(name, names, 5);
+  for (const [typeName] of btf.namedTypeIds()) if (typeName.startsWith(prefix)) names.push(typeName.slice(prefix.length));
+  // Names first, from the index; then the kind, decoding only the few closest types.
+  const close = closestNames(name, names, 50)
+    .filter((n) => btf.typesNamed(`${prefix}${n}`).some((t) => t.kind === kind))
+    .slice(0, 5);
   return close.length > 0 ? `; closest: ${close.join(', ')}` : '';
 }
 

@@ -1,4 +1,5 @@
 // .BTF.ext: the header and the records that tie instructions to BTF (func_info, line_info, CO-RE relocations), per ELF section.
+import { FUNC_INFO_SIZE, LINE_INFO_SIZE } from '../abi.js';
 import { ObjectError } from '../errors.js';
 import { printable } from '../text.js';
 import { BTF_KIND, BTF_VERSION, readMagic, region, type Btf } from './btf.js';
@@ -7,10 +8,6 @@ import { BTF_KIND, BTF_VERSION, readMagic, region, type Btf } from './btf.js';
 export const BTF_EXT_HEADER_MIN_SIZE = 24;
 /** struct btf_ext_header with core_relo_off and core_relo_len. */
 export const BTF_EXT_HEADER_CORE_SIZE = 32;
-/** sizeof(struct bpf_func_info): insn_off, type_id. */
-export const BPF_FUNC_INFO_SIZE = 8;
-/** sizeof(struct bpf_line_info): insn_off, file_name_off, line_off, line_col. */
-export const BPF_LINE_INFO_SIZE = 16;
 /** sizeof(struct bpf_core_relo): insn_off, type_id, access_str_off, kind. */
 export const BPF_CORE_RELO_SIZE = 16;
 /** Instructions are 8 bytes; insn_off is a byte offset into the section. */
@@ -252,8 +249,8 @@ interface InfoKind {
   readonly minRecordSize: number;
 }
 
-const FUNC_INFO: InfoKind = { what: 'func_info', minRecordSize: BPF_FUNC_INFO_SIZE };
-const LINE_INFO: InfoKind = { what: 'line_info', minRecordSize: BPF_LINE_INFO_SIZE };
+const FUNC_INFO: InfoKind = { what: 'func_info', minRecordSize: FUNC_INFO_SIZE };
+const LINE_INFO: InfoKind = { what: 'line_info', minRecordSize: LINE_INFO_SIZE };
 const CORE_RELO: InfoKind = { what: 'core_relo', minRecordSize: BPF_CORE_RELO_SIZE };
 
 /** One section's block of records: struct btf_ext_info_sec {sec_name_off, num_info} and its records. */

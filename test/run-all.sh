@@ -11,6 +11,8 @@ fi
 
 test/install-deps.sh || exit 1
 make -s -C test/fixtures && make -s -C examples uprobe_target || exit 1
+# The addon as native/ now says: npm ci keeps an existing build/, which would test a stale addon.
+npm run --silent build:addon >/dev/null || exit 1
 npx tsc -p tsconfig.build.json || exit 1
 
 results=$(mktemp -d "${TMPDIR:-/tmp}/lkb-results.XXXXXX")

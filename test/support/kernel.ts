@@ -1,13 +1,39 @@
 // Kernel-side checks for tests: pinned counters, our programs still loaded, scratch pin roots.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { BpfMap } from '../../src/kernel/maps.js';
 import { programFdById, programIds, programInfo } from '../../src/kernel/bpf.js';
 import { closeFd } from '../../src/native.js';
 
 const scratchRoots: string[] = [];
+let staleRootsRemoved = false;
+
+/** Whether a process of this pid still runs (a signal 0 reaches it, or it is someone else's). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Scratch roots of test processes that are gone: a run killed midway leaves its maps pinned, and
+ * their names would then be found twice by the next run's lookups by name.
+ */
+function removeStaleScratchRoots(): void {
+  for (const entry of readdirSync('/sys/fs/bpf')) {
+    const pid = /^lkb-test-.*-(\d+)-\d+$/.exec(entry)?.[1];
+    if (pid !== undefined && !processAlive(Number(pid))) rmSync(`/sys/fs/bpf/${entry}`, { recursive: true, force: true });
+  }
+}
 
 /** A fresh directory on bpffs for one test's pins; removeScratchPinRoots() removes them all. */
 export function scratchPinRoot(label: string): string {
+  if (!staleRootsRemoved) {
+    staleRootsRemoved = true;
+    removeStaleScratchRoots();
+  }
   const root = `/sys/fs/bpf/lkb-test-${label}-${process.pid}-${scratchRoots.length}`;
   scratchRoots.push(root);
   return root;

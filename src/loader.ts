@@ -1,6 +1,6 @@
 // LoadedObject: creates an object's maps and programs in the kernel, attaches them, publishes its pins, and owns them all.
-import { ERRNO, MAP_TYPE } from './abi.js';
-import { KernelError, LoaderError, ObjectError } from './errors.js';
+import { ATTACH_TYPE, ERRNO, MAP_TYPE } from './abi.js';
+import { KernelError, LoaderError, ObjectError, kernelError } from './errors.js';
 import { BtfObject } from './kernel/btf-load.js';
 import type { Attachment } from './attach/attachment.js';
 import { attachPrepared, type PreparedAttachment } from './attach/prepared.js';
@@ -22,6 +22,7 @@ import { programsNamed } from './object/bpf-object.js';
 import { requireRole } from './object/conventions.js';
 import { applyMapReferences } from './object/relocations.js';
 import type { BpfObjectSpec, MapSpec, ProgramSpec } from './object/spec.js';
+import type { ProgramSlot } from './object/tail-calls.js';
 import { printable } from './text.js';
 
 export interface LoadOptions {
@@ -129,10 +130,41 @@ class OwnedFd {
   }
 }
 
+/**
+ * A program-array slot this run filled. Closing empties it if it still holds our program: an
+ * unpinned array empties itself when its last user goes, but a pinned one would keep our programs
+ * loaded after we are gone.
+ */
+class FilledSlot {
+  constructor(
+    private readonly map: BpfMap,
+    private readonly slot: ProgramSlot,
+    private readonly programId: number,
+  ) {}
+
+  get releaseDescription(): string {
+    return `empty slot ${this.slot.index} of program array '${this.slot.map}'`;
+  }
+
+  close(): void {
+    if (this.map.closed) return;
+    const key = u32(this.slot.index);
+    if (this.map.lookup(key)?.readUInt32LE(0) === this.programId) this.map.delete(key);
+  }
+}
+
+function u32(value: number): Buffer {
+  const buffer = Buffer.alloc(4);
+  buffer.writeUInt32LE(value);
+  return buffer;
+}
+
 export class LoadedObject {
   readonly maps = new Map<string, LoadedMap>();
   readonly programs = new Map<string, LoadedProgram>();
   readonly attachments: Attachment[] = [];
+  /** The program-array slots this run filled (tail calls), in the object's order. */
+  readonly filledSlots: ProgramSlot[] = [];
   private readonly scope = new ResourceScope();
   /** The object's BTF in the kernel, when it has BTF and the kernel took it. */
   private btf: BtfObject | undefined;
@@ -161,6 +193,8 @@ export class LoadedObject {
       for (const mapSpec of spec.maps) loaded.createMap(mapSpec, pinRoot);
       const kernelVersion = spec.kernelVersion ?? kernelVersionCode();
       for (const program of programs) loaded.loadProgram(program, (options.programType ?? defaultProgramType)(program), kernelVersion, options.targets?.get(program.name));
+      // Before any attach: a chain is whole by the time its first program can run.
+      for (const slot of spec.programSlots) loaded.fillSlot(slot);
       return loaded;
     });
   }
@@ -251,6 +285,8 @@ export class LoadedObject {
     const poisoned = program.coreRelocations.length > 0 ? relocateForKernel(instructions, this.spec.littleEndian, this.spec.btf!, program.coreRelocations) : [];
     // fentry, fexit, fmod_ret and tp_btf programs are verified against their target: its BTF id (and module) go with the load.
     const tracing = target?.kind === 'tracing' ? target : undefined;
+    // A kprobe.multi link takes only a program loaded for it; PMU events refuse such a program.
+    const expectedAttachType = target?.kind === 'kprobe_multi' ? (target.method === 'link' ? ATTACH_TYPE.TRACE_KPROBE_MULTI : 0) : program.expectedAttachType;
     const moduleFd = tracing?.module ? this.scope.own(new OwnedFd(moduleBtfFd(tracing.module))) : undefined;
     // Function and line records let the verifier check global functions and quote the C source.
     const btf = this.btf && { fd: this.btf.fd.value, ...(this.btf.functions ? { funcInfo: program.funcInfo, lineInfo: program.lineInfo } : {}) };
@@ -260,7 +296,7 @@ export class LoadedObject {
       license: this.spec.license,
       kernelVersion,
       name: program.name,
-      expectedAttachType: program.expectedAttachType,
+      expectedAttachType,
       flags: program.flags,
       ...(tracing ? { attachBtfId: tracing.btfId, attachBtfObjFd: moduleFd?.fd.value ?? 0 } : {}),
       ...(btf ? { btf } : {}),
@@ -275,6 +311,22 @@ export class LoadedObject {
       tag: handle.info.tag,
       instructionCount: instructions.length / 8,
     });
+  }
+
+  /** Puts a loaded program into its program-array slot (a program not chosen leaves its slot empty: the tail call falls through). */
+  private fillSlot(slot: ProgramSlot): void {
+    const program = this.programs.get(slot.program);
+    if (!program) return;
+    const map = this.maps.get(slot.map)!.map;
+    try {
+      map.update(u32(slot.index), u32(program.program.fd.value));
+    } catch (error) {
+      const cause = error instanceof KernelError ? error.cause : error;
+      const hint = error instanceof KernelError && error.errno === ERRNO.EINVAL ? '; a program array holds programs of one type, the type of the programs that tail call through it' : '';
+      throw kernelError(`putting program '${printable(slot.program)}' into slot ${slot.index} of program array '${printable(slot.map)}'`, cause, hint);
+    }
+    this.scope.own(new FilledSlot(map, slot, program.id));
+    this.filledSlots.push(slot);
   }
 
   /** Takes ownership of a handle that belongs with this object (a reader of one of its maps): it closes first. */

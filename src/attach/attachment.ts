@@ -3,8 +3,8 @@ import type { ProgramBinding } from './perf-event.js';
 
 export type ProbeKind = 'kprobe' | 'kretprobe' | 'tracepoint' | 'uprobe' | 'uretprobe' | 'fentry' | 'fexit' | 'fmod_ret' | 'tp_btf' | 'raw_tracepoint';
 
-/** Where the attachment comes from: a tracefs event, the kprobe/uprobe PMU, or kernel BTF (trampolines, raw tracepoints). */
-export type EventSource = 'tracefs' | 'pmu' | 'btf';
+/** Where the attachment comes from: a tracefs event, the kprobe/uprobe PMU, kernel BTF (trampolines, raw tracepoints), or a kprobe.multi link. */
+export type EventSource = 'tracefs' | 'pmu' | 'btf' | 'multi';
 
 export interface Attachment {
   kind: ProbeKind;
@@ -18,4 +18,6 @@ export interface Attachment {
   binding: ProgramBinding;
   /** The tracefs event this attachment created ("kprobes/load_kp_bpf_123_0_x"), if any. */
   event?: string;
+  /** For a pattern: the functions attached, function i with BPF cookie i (bpf_get_attach_cookie). */
+  functions?: string[];
 }

@@ -74,6 +74,14 @@ export class KernelFunctions {
     return this.kallsyms;
   }
 
+  /** Each vmlinux line of available_filter_functions, in order, duplicates kept (static functions share names). */
+  vmlinuxFilterFunctions(): string[] {
+    const text = this.tracefs ? readOptional(join(this.tracefs, 'available_filter_functions')) : undefined;
+    if (text === undefined) throw new AttachError('cannot read available_filter_functions in tracefs: a pattern needs the list of functions kprobes can take');
+    // "__ftrace_invalid_address___N" stands for functions ftrace dropped; "[module]" marks module functions.
+    return text.split('\n').filter((l) => l !== '' && !l.includes('[') && !l.startsWith('__ftrace_invalid_address__')).map((l) => l.split(/\s/)[0]!);
+  }
+
   has(name: string): boolean {
     return this.ftraceable()?.has(name) === true || this.textSymbols().has(name);
   }

@@ -5,6 +5,7 @@ import { parseUprobeSpec } from '../object/sections.js';
 import type { BpfObjectSpec, ProgramSpec } from '../object/spec.js';
 import { printable } from '../text.js';
 import { prepareKprobe } from './kprobe.js';
+import { isFunctionPattern, prepareKprobeMulti } from './kprobe-multi.js';
 import type { AttachMode } from './modes.js';
 import type { PreparedAttachment } from './prepared.js';
 import { prepareRawTracepoint, prepareTracing } from './tracing.js';
@@ -97,8 +98,10 @@ function prepare(program: ProgramSpec, role: ProgramRole, options: PlanOptions):
         if (options.function === undefined) {
           throw new UsageError(`program '${program.name}' (section '${program.section}') attaches to a kernel function named on the command line: load-kp-bpf <object> <function>`);
         }
-        return prepareKprobe(options.function, { retprobe: role.retprobe || (options.retprobe ?? false), mode });
+        const retprobe = role.retprobe || (options.retprobe ?? false);
+        return isFunctionPattern(options.function) ? prepareKprobeMulti(options.function, { retprobe, mode }) : prepareKprobe(options.function, { retprobe, mode });
       }
+      if (role.multi || isFunctionPattern(role.function)) return prepareKprobeMulti(role.function, { retprobe: role.retprobe, mode });
       return prepareKprobe(role.function, { retprobe: role.retprobe, mode, syscall: role.syscall });
     case 'tracepoint':
       return prepareTracepoint(role.tracepoint, mode);

@@ -2,17 +2,20 @@
 import type { ResourceScope } from '../kernel/scope.js';
 import type { Attachment } from './attachment.js';
 import type { BpfProgram } from '../kernel/program.js';
+import { attachKprobeMulti, type PreparedKprobeMulti } from './kprobe-multi.js';
 import { attachProbe, type PreparedProbe } from './probe.js';
 import { attachTracepoint, type PreparedTracepoint } from './tracepoint.js';
 import { attachRawTracepoint, attachTracing, type PreparedRawTracepoint, type PreparedTracing } from './tracing.js';
 
-export type PreparedAttachment = PreparedProbe | PreparedTracepoint | PreparedTracing | PreparedRawTracepoint;
+export type PreparedAttachment = PreparedProbe | PreparedKprobeMulti | PreparedTracepoint | PreparedTracing | PreparedRawTracepoint;
 
 /** The one place that maps a prepared target to its attach method. */
 export function attachPrepared(scope: ResourceScope, prepared: PreparedAttachment, program: BpfProgram): Attachment {
   switch (prepared.kind) {
     case 'probe':
       return attachProbe(scope, prepared, program);
+    case 'kprobe_multi':
+      return attachKprobeMulti(scope, prepared, program);
     case 'tracepoint':
       return attachTracepoint(scope, prepared, program);
     case 'tracing':

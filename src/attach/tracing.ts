@@ -76,7 +76,7 @@ export function prepareTracing(attach: TracingAttach, target: string): PreparedT
 }
 
 /** r0 = 0; exit: the same bytes in either byte order. */
-const RETURN_ZERO = Uint8Array.of(0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0);
+export const RETURN_ZERO = Uint8Array.of(0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0);
 
 /**
  * Loads (and closes) an empty program of the kind for the target: some kernels refuse trampoline

@@ -134,6 +134,7 @@ export class RunOutput extends Output {
         })),
         programs: programs.map((p) => ({ name: p.name, section: p.section, type: programTypeName(p.type), id: p.id, tag: p.tag, instructions: p.instructionCount })),
         attachments: loaded.attachments.map((a) => ({ ...a, event: a.event ?? null })),
+        tailCalls: loaded.filledSlots.map((s) => ({ map: s.map, index: s.index, program: s.program })),
         skipped: notes.skipped,
         reading: { tracePipe: notes.tracePipe, maps: notes.readers },
       });
@@ -158,6 +159,16 @@ export class RunOutput extends Output {
     section(
       'attached',
       loaded.attachments.map((a) => [a.kind, a.resolved === a.target ? a.target : `${a.target} -> ${a.resolved}`, `${a.source}, ${a.binding}`, `program ${a.program}`, a.event ? `event ${a.event}` : '']),
+    );
+    for (const a of loaded.attachments.filter((x) => x.functions)) {
+      section(
+        `cookies of ${a.program} (bpf_get_attach_cookie() -> function)`,
+        a.functions!.map((name, cookie) => [String(cookie), name]),
+      );
+    }
+    section(
+      'tail calls',
+      loaded.filledSlots.map((s) => [`${s.map}[${s.index}]`, `program ${s.program}`]),
     );
     if (notes.readers.length > 0) lines.push(`reading ${notes.readers.map((r) => `'${r}'`).join(', ')} as records come`);
     this.lines([...lines, notes.duration ? `detaching in ${notes.duration} s, or press Ctrl-C` : 'press Ctrl-C to detach']);

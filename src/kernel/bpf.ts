@@ -1,5 +1,5 @@
 // The bpf() commands, one typed call each, with attributes laid out by src/abi.ts; fds in and out are plain numbers here.
-import { ATTACH_TYPE, ATTR, BPF_ANY, BPF_CMD, BPF_EXIST, BPF_NOEXIST, BPF_OBJ_NAME_LEN, BTF_INFO, ERRNO, FUNC_INFO_SIZE, LINE_INFO_SIZE, LINK_INFO, MAP_INFO, PROG_INFO } from '../abi.js';
+import { ATTACH_TYPE, ATTR, BPF_ANY, BPF_F_KPROBE_MULTI_RETURN, BPF_CMD, BPF_EXIST, BPF_NOEXIST, BPF_OBJ_NAME_LEN, BTF_INFO, ERRNO, FUNC_INFO_SIZE, LINE_INFO_SIZE, LINK_INFO, MAP_INFO, PROG_INFO } from '../abi.js';
 import { SyscallError } from '../errors.js';
 import { bpf, type PointerField } from '../native.js';
 import { Attr } from './attr.js';
@@ -367,6 +367,26 @@ export function linkCreatePerfEvent(programFd: number, perfEventFd: number, cook
   const attr = new Attr(l.size).u32(l.prog_fd, programFd).u32(l.target_fd, perfEventFd).u32(l.attach_type, ATTACH_TYPE.PERF_EVENT);
   if (cookie !== 0n) attr.u64(l.perf_event_bpf_cookie, cookie);
   return call(BPF_CMD.LINK_CREATE, attr.buffer);
+}
+
+/**
+ * BPF_LINK_CREATE of a kprobe.multi link (5.18+): one link for every function named, each with
+ * its BPF cookie. The kernel takes `syms`, an array of pointers to the names.
+ */
+export function linkCreateKprobeMulti(programFd: number, functions: readonly string[], cookies: readonly bigint[], retprobe: boolean): number {
+  const l = ATTR.LINK_CREATE;
+  const attr = new Attr(l.size)
+    .u32(l.prog_fd, programFd)
+    .u32(l.attach_type, ATTACH_TYPE.TRACE_KPROBE_MULTI)
+    .u32(l.kprobe_multi_flags, retprobe ? BPF_F_KPROBE_MULTI_RETURN : 0)
+    .u32(l.kprobe_multi_cnt, functions.length);
+  const syms = Buffer.alloc(8 * functions.length);
+  const cookieArray = new Attr(8 * cookies.length);
+  cookies.forEach((cookie, i) => cookieArray.u64(i * 8, cookie));
+  const pointers: PointerField[] = functions.map((name, i) => [i * 8, Buffer.from(`${name}\0`), syms]);
+  pointers.push([l.kprobe_multi_syms, syms]);
+  if (cookies.length > 0) pointers.push([l.kprobe_multi_cookies, cookieArray.buffer]);
+  return call(BPF_CMD.LINK_CREATE, attr.buffer, pointers);
 }
 
 /** BPF_LINK_CREATE of a tracing program (fentry, fexit, fmod_ret, tp_btf) at the target it was loaded for. */

@@ -1,6 +1,6 @@
 // BpfLink: a BPF link handle; closing it detaches the program (unless the link is pinned).
 import { kernelError } from '../errors.js';
-import { linkCreatePerfEvent } from './bpf.js';
+import { linkCreateKprobeMulti, linkCreatePerfEvent } from './bpf.js';
 import { Fd } from './fd.js';
 
 export class BpfLink {
@@ -23,7 +23,16 @@ export class BpfLink {
     }
   }
 
-  get releaseDescription(): string {
+  /** BPF_LINK_CREATE of a kprobe.multi link (5.18+): the program on every function, function i with cookie i. */
+  static forKprobeMulti(programFd: number, functions: readonly string[], retprobe: boolean, what: string): BpfLink {
+    try {
+      return new BpfLink(linkCreateKprobeMulti(programFd, functions, functions.map((_, i) => BigInt(i)), retprobe), what);
+    } catch (error) {
+      throw kernelError(`linking the program to ${what} (BPF_LINK_CREATE kprobe.multi)`, error);
+    }
+  }
+
+    get releaseDescription(): string {
     return `close the BPF link of ${this.what}`;
   }
 

@@ -26,6 +26,7 @@ import { collectExterns, kconfigReferences } from './externs.js';
 import { LEGACY_MAPS_SECTION, parseLegacyMaps } from './legacy-maps.js';
 import { linkProgram, type CodeFunction, type CodeSection } from './program-linker.js';
 import { sectionRelocations, type DataTarget } from './relocations.js';
+import { programSlots } from './tail-calls.js';
 import type { BpfObjectSpec, MapSpec, ProgramSpec } from './spec.js';
 
 /** BPF_F_RDONLY_PROG: the program may only read the map (constants in .rodata). */
@@ -128,7 +129,9 @@ export function parseBpfObject(bytes: Uint8Array): BpfObjectSpec {
   });
   const { externs, kconfigMap } = collectExterns(elf, btf, linkedPrograms);
   if (kconfigMap) maps.push(kconfigMap);
-  const programs = linkedPrograms.map((p) => kconfigReferences(p, externs));
+  const withExterns = linkedPrograms.map((p) => kconfigReferences(p, externs));
+  const tailCalls = programSlots(elf, maps, withExterns, btfMapsSection && btfMaps.length > 0 ? { section: btfMapsSection, definitions: btfMaps } : undefined);
+  const programs = tailCalls.programs;
   if (programs.length === 0) {
     const text = elf.sectionByName('.text');
     if (text && text.size > 0) {
@@ -147,6 +150,7 @@ export function parseBpfObject(bytes: Uint8Array): BpfObjectSpec {
     programs,
     ...(btf ? { btf } : {}),
     externs,
+    programSlots: tailCalls.slots,
     notices,
   };
 }

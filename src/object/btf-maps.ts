@@ -15,7 +15,7 @@ export const BTF_SECTION = '.BTF';
 export const LIBBPF_PIN_NONE = 0;
 export const LIBBPF_PIN_BY_NAME = 1;
 
-/** The members libbpf knows in a map definition (`values` is known but refused here). */
+/** The members libbpf knows in a map definition (`values`: a program array's initial slots; refused for map-in-map). */
 export const BTF_MAP_MEMBERS = [
   'type',
   'key',
@@ -34,6 +34,10 @@ export interface BtfMapDefinition {
   spec: MapSpec;
   /** The variable's offset inside `.maps`: relocations against the map's symbol point here. */
   offset: bigint;
+  /** The variable's size in `.maps`: its initialised `values` slots end here. */
+  size: number;
+  /** A program array's `values` member: its byte offset in the definition (relocations there name programs). */
+  valuesOffset?: number;
 }
 
 /**
@@ -117,7 +121,7 @@ export function btfMapDefinitions(btf: Btf, elf: ElfFile, mapsSection: ElfSectio
     if (offset + BigInt(entry.size) > BigInt(mapsSection.size)) {
       throw new ObjectError(`${map}: ${entry.size} bytes at offset ${offset} run past the end of section '${sectionName}' (${mapsSection.size} bytes)`);
     }
-    const result = { spec: mapSpec(btf, name, definition), offset };
+    const result = { ...mapSpec(btf, name, definition), offset, size: entry.size };
     maps.push(result);
     sizes.set(result, entry.size);
   });
@@ -142,14 +146,14 @@ export function btfMapDefinitions(btf: Btf, elf: ElfFile, mapsSection: ElfSectio
 }
 
 /** The MapSpec a definition struct describes, following libbpf's parse_btf_map_def. */
-function mapSpec(btf: Btf, name: string, definition: BtfComposite): MapSpec {
+function mapSpec(btf: Btf, name: string, definition: BtfComposite): { spec: MapSpec; valuesOffset?: number } {
   const map = `map '${printable(name)}'`;
   const fields = new Map<string, number>();
   let mapExtra = 0n;
   let keyType: number | undefined;
   let valueType: number | undefined;
   const typeIds = { key: 0, value: 0 };
-  let hasValues = false;
+  let valuesOffset: number | undefined;
 
   const integer = (member: BtfMember): number => {
     const what = `${map}: member '${member.name}'`;
@@ -207,7 +211,7 @@ function mapSpec(btf: Btf, name: string, definition: BtfComposite): MapSpec {
         break;
       case 'values':
         if (index !== definition.members.length - 1) throw new ObjectError(`${map}: member 'values' must be the last one`);
-        hasValues = true;
+        valuesOffset = valuesMemberOffset(btf, map, member, definition.kindFlag);
         break;
       default:
         throw new ObjectError(`${map}: unknown member '${printable(member.name)}' in its definition (known: ${BTF_MAP_MEMBERS.join(', ')})`);
@@ -219,17 +223,13 @@ function mapSpec(btf: Btf, name: string, definition: BtfComposite): MapSpec {
   const kind = `${map} (${mapTypeName(type)})`;
   if (type === MAP_TYPE.ARRAY_OF_MAPS || type === MAP_TYPE.HASH_OF_MAPS) {
     throw new ObjectError(
-      hasValues
+      valuesOffset !== undefined
         ? `${kind}: inner map definitions (member 'values') are not supported: map-in-map needs an inner map this loader cannot create`
         : `${kind}: map-in-map is not supported (it needs an inner map this loader cannot create)`,
     );
   }
-  if (hasValues) {
-    throw new ObjectError(
-      type === MAP_TYPE.PROG_ARRAY
-        ? `${kind}: initial program slots (member 'values') are not supported; fill the program array after loading`
-        : `${kind}: member 'values' is only for map-in-map and program-array maps, and is not supported here`,
-    );
+  if (valuesOffset !== undefined && type !== MAP_TYPE.PROG_ARRAY) {
+    throw new ObjectError(`${kind}: member 'values' is only for map-in-map and program-array maps`);
   }
   const pinning = fields.get('pinning') ?? LIBBPF_PIN_NONE;
   if (pinning !== LIBBPF_PIN_NONE && pinning !== LIBBPF_PIN_BY_NAME) {
@@ -244,9 +244,11 @@ function mapSpec(btf: Btf, name: string, definition: BtfComposite): MapSpec {
     if (declared && fromType && declared !== fromType) {
       throw new ObjectError(`${map}: ${what}_size is ${declared} but the ${what} type is ${fromType} bytes`);
     }
-    return declared || fromType || (type === MAP_TYPE.PERF_EVENT_ARRAY ? 4 : 0);
+    // A perf event array's values are fds, and so are a program array's slots when `values` says them.
+    const fdSized = type === MAP_TYPE.PERF_EVENT_ARRAY || (what === 'value' && valuesOffset !== undefined);
+    return declared || fromType || (fdSized ? 4 : 0);
   };
-  return {
+  const spec: MapSpec = {
     name,
     type,
     keySize: size('key', fields.get('key_size'), keyType),
@@ -256,6 +258,19 @@ function mapSpec(btf: Btf, name: string, definition: BtfComposite): MapSpec {
     pinning: pinning as PinningMode,
     ...(typeIds.key || typeIds.value ? { btf: { keyTypeId: typeIds.key, valueTypeId: typeIds.value } } : {}),
   };
+  return valuesOffset === undefined ? { spec } : { spec, valuesOffset };
+}
+
+/** `void *values[]` (or `int (*values[])(void *)`): an array of pointers, byte-aligned; its byte offset. */
+function valuesMemberOffset(btf: Btf, map: string, member: BtfMember, kindFlag: boolean): number {
+  const array = btf.resolveType(member.type);
+  const element = array?.kind === BTF_KIND.ARRAY ? btf.resolveType(array.type) : undefined;
+  if (!array || array.kind !== BTF_KIND.ARRAY || !element || element.kind !== BTF_KIND.PTR) {
+    throw new ObjectError(`${map}: member 'values' is BTF ${btf.describe(btf.resolve(member.type))}, expected an array of pointers (void *values[])`);
+  }
+  const bits = kindFlag ? member.offset & 0xffffff : member.offset;
+  if (bits % 64 !== 0) throw new ObjectError(`${map}: member 'values' is at bit ${bits}, not on a pointer boundary`);
+  return bits / 8;
 }
 
 /** map_extra is __uint(map_extra, N) or, for 64-bit values, __ulong: an enum with one enumerator. */

@@ -7,7 +7,8 @@ import { printable } from '../text.js';
 export type ProgramRole =
   /** The legacy layout's `prog` section, or a bare SEC("kprobe")/SEC("kretprobe"): the command line names the function. */
   | { kind: 'kprobe'; retprobe: boolean; function?: undefined; syscall: false; fromCommandLine: true }
-  | { kind: 'kprobe'; retprobe: boolean; function: string; syscall: boolean; fromCommandLine: false }
+  /** `function` may be a glob ("vfs_*"); `multi`: a kprobe.multi section, attached as one even to a single function. */
+  | { kind: 'kprobe'; retprobe: boolean; function: string; syscall: boolean; fromCommandLine: false; multi?: boolean }
   | { kind: 'tracepoint'; tracepoint: string }
   /** A uprobe; libbpf allows SEC("uprobe") and SEC("uretprobe/func") with the binary given when attaching. */
   | { kind: 'uprobe'; retprobe: boolean; binary?: string; symbol?: string; offset: bigint; sleepable?: boolean }
@@ -65,6 +66,11 @@ const kprobe = (retprobe: boolean) => (rest: string | undefined, where: string):
     ? { kind: 'kprobe', retprobe, syscall: false, fromCommandLine: true }
     : { kind: 'kprobe', retprobe, function: nonEmpty(rest, where, 'function'), syscall: false, fromCommandLine: false };
 
+const kprobeMulti = (retprobe: boolean) => (rest: string | undefined, where: string): ProgramRole => {
+  if (rest === undefined) throw new ObjectError(`${where}: kprobe.multi sections name the functions, e.g. kprobe.multi/vfs_*`);
+  return { kind: 'kprobe', retprobe, function: nonEmpty(rest, where, 'function pattern'), syscall: false, fromCommandLine: false, multi: true };
+};
+
 const ksyscall = (retprobe: boolean) => (rest: string | undefined, where: string): ProgramRole => {
   if (rest === undefined) throw new ObjectError(`${where}: ksyscall sections name the system call, e.g. ksyscall/bpf`);
   return { kind: 'kprobe', retprobe, function: nonEmpty(rest, where, 'system call'), syscall: true, fromCommandLine: false };
@@ -103,6 +109,8 @@ const SECTION_DEFS: readonly SectionDef[] = [
   { prefix: LEGACY_PROGRAM_SECTION, programType: PROG_TYPE.KPROBE, role: (rest, where) => (rest === undefined ? kprobe(false)(undefined, where) : unknown(where)) },
   { prefix: 'kprobe', programType: PROG_TYPE.KPROBE, role: kprobe(false) },
   { prefix: 'kretprobe', programType: PROG_TYPE.KPROBE, role: kprobe(true) },
+  { prefix: 'kprobe.multi', programType: PROG_TYPE.KPROBE, expectedAttachType: ATTACH_TYPE.TRACE_KPROBE_MULTI, role: kprobeMulti(false) },
+  { prefix: 'kretprobe.multi', programType: PROG_TYPE.KPROBE, expectedAttachType: ATTACH_TYPE.TRACE_KPROBE_MULTI, role: kprobeMulti(true) },
   { prefix: 'ksyscall', programType: PROG_TYPE.KPROBE, role: ksyscall(false) },
   { prefix: 'kretsyscall', programType: PROG_TYPE.KPROBE, role: ksyscall(true) },
   { prefix: 'uprobe', programType: PROG_TYPE.KPROBE, role: uprobe(false, false) },

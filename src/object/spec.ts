@@ -2,6 +2,7 @@
 import type { Btf } from '../btf/btf.js';
 import type { BtfLineInfo, CoreRelocation } from '../btf/ext.js';
 import type { ProgramRole } from './conventions.js';
+import type { ProgramSlot } from './tail-calls.js';
 
 /** 0: not pinned; 1: /sys/fs/bpf/<name>; 2: /sys/fs/bpf/tc/globals/<name> (shared with tc). */
 export type PinningMode = 0 | 1 | 2;
@@ -104,6 +105,8 @@ export interface BpfObjectSpec {
   btf?: Btf;
   /** The externs its programs use; the __kconfig ones live in the map '.kconfig'. */
   externs: ExternSpec[];
+  /** Program-array slots the loader fills with the object's programs (tail calls). */
+  programSlots: ProgramSlot[];
   /** Things the user should know about the object that are not errors. */
   notices: string[];
 }

@@ -217,6 +217,7 @@ describe('parseBpfObject refuses what it cannot load', () => {
           kernelVersion: undefined,
           maps: [],
           externs: [],
+          programSlots: [],
           programs: [
             {
               name: 'kprobe/x',

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { KernelFunctions, resolveKernelFunction, syscallPrefix } from '../../src/attach/kernel-functions.js';
+import { matchKernelFunctions } from '../../src/attach/kprobe-multi.js';
 import { AttachError, UsageError } from '../../src/errors.js';
 import { thrown } from './helpers.js';
 
@@ -165,5 +166,28 @@ describe('resolveKernelFunction', () => {
     const error = thrown(() => resolveKernelFunction('vfs_read\n-:kprobes/x', fns(), 'x64'));
     assert.ok(error instanceof UsageError);
     assert.match(error.message, /contains a line break at position 9/);
+  });
+});
+
+describe('matchKernelFunctions: the functions a pattern attaches to', () => {
+  const filter = ['vfs_read', 'vfs_readv', 'vfs_write', 'vfs_fsync [ext4]', 'vfs_open', 'vfs_open', 'vfs_blocked', '__ftrace_invalid_address___64', 'do_sys_open', ''].join('\n');
+  const blacklist = '0xffffffff81000000-0xffffffff81000010\tvfs_blocked\n';
+
+  test('sorted vmlinux names, without module functions, shared names or blacklisted ones', () => {
+    assert.deepEqual(matchKernelFunctions('vfs_*', functions({ filter, blacklist })), { matched: ['vfs_read', 'vfs_readv', 'vfs_write'], ambiguous: 1, blacklisted: 1 });
+    assert.deepEqual(matchKernelFunctions('vfs_rea?', functions({ filter, blacklist })).matched, ['vfs_read']);
+    assert.deepEqual(matchKernelFunctions('*', functions({ filter, blacklist })).matched, ['do_sys_open', 'vfs_read', 'vfs_readv', 'vfs_write']);
+  });
+
+  test('a pattern with other characters is refused before tracefs is read', () => {
+    const error = thrown(() => matchKernelFunctions('vfs_*\np:x', functions({ filter })));
+    assert.ok(error instanceof UsageError);
+    assert.equal(error.message, 'kernel function pattern "vfs_*\\\\np:x" may hold only [A-Za-z0-9_.] and the wildcards * and ?');
+  });
+
+  test('without available_filter_functions a pattern cannot be matched, and says so', () => {
+    const error = thrown(() => matchKernelFunctions('vfs_*', functions({ filter: undefined })));
+    assert.ok(error instanceof AttachError);
+    assert.match(error.message, /cannot read available_filter_functions/);
   });
 });

@@ -69,8 +69,9 @@ describe('programRole: section names', () => {
     // Program types this tool loads but does not attach.
     ['xdp', { kind: 'load-only', why: 'XDP programs attach to network devices (ip link set dev DEV xdp pinned ...)' }],
     ['socket', { kind: 'load-only', why: 'socket filters attach to sockets' }],
+    ['kprobe.multi/vfs_*', { kind: 'kprobe', retprobe: false, function: 'vfs_*', syscall: false, fromCommandLine: false, multi: true }],
+    ['kretprobe.multi/tcp_v4_connect', { kind: 'kprobe', retprobe: true, function: 'tcp_v4_connect', syscall: false, fromCommandLine: false, multi: true }],
     // Sections that say nothing this loader knows.
-    ['kprobe.multi/vfs_*', undefined],
     ['prog/extra', undefined],
     ['.text', undefined],
     ['maps', undefined],

@@ -7,6 +7,7 @@ import { attachPrepared, type PreparedAttachment } from './attach/prepared.js';
 import type { MapDefinition } from './kernel/bpf.js';
 import { machineCpuCount } from './kernel/cpus.js';
 import { BpfMap } from './kernel/maps.js';
+import { hostU32Bytes } from './kernel/records.js';
 import type { Fd } from './kernel/fd.js';
 import { moduleBtfFd } from './kernel/kernel-btf.js';
 import { fillKconfig } from './kernel/kconfig.js';
@@ -148,15 +149,9 @@ class FilledSlot {
 
   close(): void {
     if (this.map.closed) return;
-    const key = u32(this.slot.index);
-    if (this.map.lookup(key)?.readUInt32LE(0) === this.programId) this.map.delete(key);
+    const key = hostU32Bytes(this.slot.index);
+    if (this.map.lookup(key)?.equals(hostU32Bytes(this.programId))) this.map.delete(key);
   }
-}
-
-function u32(value: number): Buffer {
-  const buffer = Buffer.alloc(4);
-  buffer.writeUInt32LE(value);
-  return buffer;
 }
 
 export class LoadedObject {
@@ -319,7 +314,7 @@ export class LoadedObject {
     if (!program) return;
     const map = this.maps.get(slot.map)!.map;
     try {
-      map.update(u32(slot.index), u32(program.program.fd.value));
+      map.update(hostU32Bytes(slot.index), hostU32Bytes(program.program.fd.value));
     } catch (error) {
       const cause = error instanceof KernelError ? error.cause : error;
       const hint = error instanceof KernelError && error.errno === ERRNO.EINVAL ? '; a program array holds programs of one type, the type of the programs that tail call through it' : '';

@@ -43,6 +43,11 @@ export function closestNames(target: string, names: Iterable<string>, limit: num
  * A name from an input file, made safe to put in a one-line message: control characters (line
  * breaks included), DEL, C1 controls and the Unicode line/paragraph separators become escapes.
  */
+/** A glob ("vfs_*", "handle_?") as a whole-name pattern: * any run of characters, ? one. */
+export function globRegExp(glob: string): RegExp {
+  return new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+}
+
 export function printable(name: string): string {
   return name.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\\]/g, (c) => {
     switch (c) {

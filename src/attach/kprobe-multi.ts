@@ -6,7 +6,7 @@ import { BpfLink } from '../kernel/link.js';
 import { loadProgram, type BpfProgram } from '../kernel/program.js';
 import type { ResourceScope } from '../kernel/scope.js';
 import { closeFd } from '../native.js';
-import { closestNames, printable } from '../text.js';
+import { closestNames, globRegExp, printable } from '../text.js';
 import type { Attachment } from './attachment.js';
 import { KernelFunctions } from './kernel-functions.js';
 import type { AttachMode } from './modes.js';
@@ -33,10 +33,6 @@ export interface PreparedKprobeMulti {
 /** Whether a kprobe target is a glob ("vfs_*", "tcp_?etsockopt"). */
 export function isFunctionPattern(text: string): boolean {
   return /[*?]/.test(text);
-}
-
-function globRegExp(glob: string): RegExp {
-  return new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
 }
 
 let multiLinks: boolean | undefined;

@@ -3,7 +3,7 @@ import { LoaderError, UsageError } from '../errors.js';
 import { describeRole, requireRole, type ProgramRole } from '../object/conventions.js';
 import { parseUprobeSpec } from '../object/sections.js';
 import type { BpfObjectSpec, ProgramSpec } from '../object/spec.js';
-import { printable } from '../text.js';
+import { globRegExp, printable } from '../text.js';
 import { prepareKprobe } from './kprobe.js';
 import { isFunctionPattern, prepareKprobeMulti } from './kprobe-multi.js';
 import type { AttachMode } from './modes.js';
@@ -40,17 +40,12 @@ export interface Plan {
   skipped: Array<{ program: string; reason: string }>;
 }
 
-/** A glob ("kprobe_*", "handle_?") as a whole-name pattern. */
-function globPattern(glob: string): RegExp {
-  return new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-}
-
 /** The programs these names or globs choose (each once, in object order); all when none are given. */
 export function choosePrograms(spec: BpfObjectSpec, names: readonly string[] | undefined): ProgramSpec[] {
   if (!names || names.length === 0) return spec.programs;
   const chosen = new Set<ProgramSpec>();
   for (const name of names) {
-    const pattern = /[*?]/.test(name) ? globPattern(name) : undefined;
+    const pattern = /[*?]/.test(name) ? globRegExp(name) : undefined;
     const matched = spec.programs.filter((p) => (pattern ? pattern.test(p.name) : p.name === name));
     if (matched.length === 0) {
       throw new UsageError(`the object has no program ${pattern ? 'matching' : ''}${pattern ? ` '${printable(name)}'` : `'${printable(name)}'`}; it has ${spec.programs.map((p) => `'${printable(p.name)}'`).join(', ')}`);

@@ -43,6 +43,8 @@ export function syscallPrefix(arch: string = process.arch): string | undefined {
 
 /** Functions the running kernel can probe, read lazily from tracefs, kallsyms and the blacklist. */
 export class KernelFunctions {
+  /** null: tried, unreadable. */
+  private filterLineCache: string[] | null | undefined;
   private filterFunctions: Set<string> | undefined;
   private kallsyms: Set<string> | undefined;
   private blacklist: Set<string> | undefined;
@@ -52,12 +54,16 @@ export class KernelFunctions {
     private readonly paths = { kallsyms: '/proc/kallsyms', blacklist: '/sys/kernel/debug/kprobes/blacklist' },
   ) {}
 
-  /** Names in available_filter_functions ("name" or "name [module]"); undefined when unreadable. */
+  /** The lines of available_filter_functions ("name" or "name [module]"), read once; undefined when unreadable. */
+  private filterLines(): string[] | undefined {
+    if (this.filterLineCache === undefined && this.tracefs) this.filterLineCache = readOptional(join(this.tracefs, 'available_filter_functions'))?.split('\n') ?? null;
+    return this.filterLineCache ?? undefined;
+  }
+
+  /** Names in available_filter_functions; undefined when unreadable. */
   private ftraceable(): Set<string> | undefined {
-    if (this.filterFunctions === undefined && this.tracefs) {
-      const text = readOptional(join(this.tracefs, 'available_filter_functions'));
-      if (text !== undefined) this.filterFunctions = new Set(text.split('\n').map((l) => l.split(/\s/)[0]!).filter(Boolean));
-    }
+    const lines = this.filterLines();
+    if (this.filterFunctions === undefined && lines) this.filterFunctions = new Set(lines.map((l) => l.split(/\s/)[0]!).filter(Boolean));
     return this.filterFunctions;
   }
 
@@ -76,10 +82,10 @@ export class KernelFunctions {
 
   /** Each vmlinux line of available_filter_functions, in order, duplicates kept (static functions share names). */
   vmlinuxFilterFunctions(): string[] {
-    const text = this.tracefs ? readOptional(join(this.tracefs, 'available_filter_functions')) : undefined;
-    if (text === undefined) throw new AttachError('cannot read available_filter_functions in tracefs: a pattern needs the list of functions kprobes can take');
+    const lines = this.filterLines();
+    if (lines === undefined) throw new AttachError('cannot read available_filter_functions in tracefs: a pattern needs the list of functions kprobes can take');
     // "__ftrace_invalid_address___N" stands for functions ftrace dropped; "[module]" marks module functions.
-    return text.split('\n').filter((l) => l !== '' && !l.includes('[') && !l.startsWith('__ftrace_invalid_address__')).map((l) => l.split(/\s/)[0]!);
+    return lines.filter((l) => l !== '' && !l.includes('[') && !l.startsWith('__ftrace_invalid_address__')).map((l) => l.split(/\s/)[0]!);
   }
 
   has(name: string): boolean {

@@ -1,6 +1,6 @@
 // Kprobes on every kernel function a glob matches: one kprobe.multi link (5.18+) or one PMU event per function, function i given BPF cookie i.
 import { ATTACH_TYPE, ERRNO, PROG_TYPE } from '../abi.js';
-import { AttachError, KernelError, UsageError } from '../errors.js';
+import { AttachError, UsageError, nodeErrno } from '../errors.js';
 import { linkCreateKprobeMulti } from '../kernel/bpf.js';
 import { BpfLink } from '../kernel/link.js';
 import { loadProgram, type BpfProgram } from '../kernel/program.js';
@@ -11,7 +11,7 @@ import type { Attachment } from './attachment.js';
 import { KernelFunctions } from './kernel-functions.js';
 import type { AttachMode } from './modes.js';
 import { openAndAttachPerfEvent } from './perf-event.js';
-import type { ProbePmu } from './pmu.js';
+import { pmuProbeRequest, type ProbePmu } from './pmu.js';
 import { chooseAttachMethod, probeSupport } from './probe.js';
 import { RETURN_ZERO } from './tracing.js';
 
@@ -49,8 +49,7 @@ export function kernelHasKprobeMulti(): boolean {
     closeFd(linkCreateKprobeMulti(program.fd.value, ['__load_kp_bpf_no_such_function__'], [], false));
     multiLinks = true;
   } catch (error) {
-    const errno = error instanceof KernelError ? error.errno : (error as { errno?: number }).errno;
-    multiLinks = errno === ERRNO.ESRCH;
+    multiLinks = nodeErrno(error) === ERRNO.ESRCH;
   } finally {
     program?.close();
   }
@@ -124,7 +123,7 @@ export function attachKprobeMulti(scope: ResourceScope, prepared: PreparedKprobe
   }
   const pmu = prepared.pmu!;
   prepared.functions.forEach((name, cookie) => {
-    const request = { type: pmu.type, config: prepared.retprobe ? 1n << BigInt(pmu.retprobeBit) : 0n, config1String: name, config2: 0n };
+    const request = pmuProbeRequest(pmu, name, 0n, prepared.retprobe);
     // Cookies need the link binding (5.15+): without them the functions could not be told apart.
     openAndAttachPerfEvent(scope, { request, program, binding: 'link', what: `${kind} on ${name}`, cookie: BigInt(cookie) });
   });

@@ -1,5 +1,6 @@
 // The kprobe and uprobe PMUs (4.17+): perf event types that need no tracefs event and vanish with their fd.
 import { readFileSync } from 'node:fs';
+import type { PerfEventRequest } from '../kernel/perf-event.js';
 
 export type ProbeFamily = 'kprobe' | 'uprobe';
 
@@ -8,6 +9,11 @@ export interface ProbePmu {
   type: number;
   /** The config bit that makes a return probe, from format/retprobe ("config:0"). */
   retprobeBit: number;
+}
+
+/** The perf event of a PMU probe: the function (or path) in config1, the offset in config2, the retprobe bit in config. */
+export function pmuProbeRequest(pmu: ProbePmu, target: string, offset: bigint, retprobe: boolean): PerfEventRequest {
+  return { type: pmu.type, config: retprobe ? 1n << BigInt(pmu.retprobeBit) : 0n, config1String: target, config2: offset };
 }
 
 const PMU_ROOT = '/sys/bus/event_source/devices';

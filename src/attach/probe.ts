@@ -8,7 +8,7 @@ import { PERF_TYPE } from '../abi.js';
 import type { PerfEventRequest } from '../kernel/perf-event.js';
 import type { BpfProgram } from '../kernel/program.js';
 import { openAndAttachPerfEvent, type ProgramBinding } from './perf-event.js';
-import { probePmu, type ProbeFamily, type ProbePmu } from './pmu.js';
+import { pmuProbeRequest, probePmu, type ProbeFamily, type ProbePmu } from './pmu.js';
 import { EVENT_GROUP, createProbeEvent, probeEventName, removeStaleProbeEvents, type ProbeEventsFile } from './probe-events.js';
 import { tracefsRoot } from './tracefs.js';
 
@@ -142,13 +142,7 @@ export function attachProbe(scope: ResourceScope, prepared: PreparedProbe, progr
   let perfEvent: PerfEventRequest;
   let event: string | undefined;
   if (method.source === 'pmu') {
-    const pmu = method.pmu!;
-    perfEvent = {
-      type: pmu.type,
-      config: location.retprobe ? 1n << BigInt(pmu.retprobeBit) : 0n,
-      config1String: location.target,
-      config2: location.offset,
-    };
+    perfEvent = pmuProbeRequest(method.pmu!, location.target, location.offset, location.retprobe);
   } else {
     const file = EVENTS_FILE[location.family];
     const name = probeEventName(location.family === 'kprobe' ? location.target : location.requested.split('/').pop()!);

@@ -22,6 +22,11 @@ export function isBccProgramName(name: string): boolean {
   return roleFromFunctionName(name) !== undefined;
 }
 
+/** A role that names no target of its own: a bcc function name or a program-array slot may say more. */
+export function isWeakRole(role: ProgramRole | undefined): boolean {
+  return !role || role.kind === 'load-only' || (role.kind === 'kprobe' && role.fromCommandLine);
+}
+
 /**
  * What the program `functionName` in `section` is: a section that names its target wins, then a
  * bcc function name, then a section that leaves the target to the command line or says the
@@ -29,8 +34,7 @@ export function isBccProgramName(name: string): boolean {
  */
 export function programMeaning(section: string, functionName: string): SectionMeaning | undefined {
   const bySection = sectionMeaning(section);
-  const weak = bySection && ((bySection.role.kind === 'kprobe' && bySection.role.fromCommandLine) || bySection.role.kind === 'load-only');
-  if (bySection && !weak) return bySection;
+  if (bySection && !isWeakRole(bySection.role)) return bySection;
   return roleFromFunctionName(functionName) ?? bySection;
 }
 

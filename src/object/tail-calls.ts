@@ -4,6 +4,7 @@ import { STT_FUNC, type ElfFile, type ElfSection } from '../elf/reader.js';
 import { ObjectError } from '../errors.js';
 import { printable } from '../text.js';
 import type { BtfMapDefinition } from './btf-maps.js';
+import { isWeakRole } from './conventions.js';
 import type { MapSpec, ProgramSpec } from './spec.js';
 
 /** A slot of a program array (BPF_MAP_TYPE_PROG_ARRAY) that holds one of the object's programs once loaded. */
@@ -22,7 +23,7 @@ const IPROUTE2_TAIL = /^(\d+)\/(\d+)$/;
 const SAMPLES_TAIL = /^k(?:ret)?probe\/(\d+)$/;
 
 /** Whether a section holds a program reached by tail call under a naming convention (its role is then 'load-only'). */
-export function isTailCallSection(section: string): boolean {
+function isTailCallSection(section: string): boolean {
   return IPROUTE2_TAIL.test(section) || SAMPLES_TAIL.test(section);
 }
 
@@ -104,8 +105,7 @@ function tailCallPrograms(programs: readonly ProgramSpec[], slots: readonly Prog
     const slot = slots.find((s) => s.program === program.name);
     if (!slot) return program;
     const why = `reached by tail call through ${slot.map}[${slot.index}]`;
-    const weak = !program.role || program.role.kind === 'load-only' || (program.role.kind === 'kprobe' && program.role.fromCommandLine);
-    if (!isTailCallSection(program.section) && !weak) return program;
+    if (!isTailCallSection(program.section) && !isWeakRole(program.role)) return program;
     let programType = program.programType;
     if (IPROUTE2_TAIL.test(program.section)) {
       const callers = programs.filter((p) => !IPROUTE2_TAIL.test(p.section) && p.programType !== 0 && p.mapReferences.some((r) => r.map === slot.map));
@@ -113,6 +113,7 @@ function tailCallPrograms(programs: readonly ProgramSpec[], slots: readonly Prog
       if (types.length > 1) {
         throw new ObjectError(`program '${printable(program.name)}' (section '${program.section}') is ${why}, whose callers have different program types: ${callers.map((p) => `'${printable(p.name)}'`).join(', ')}`);
       }
+      // No typed caller: the legacy layout's default, as its `prog` section.
       programType = types[0] ?? PROG_TYPE.KPROBE;
     }
     return { ...program, programType, role: { kind: 'load-only', why } };

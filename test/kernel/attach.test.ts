@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
 import { tracefsRoot } from '../../src/attach/tracefs.js';
 import { EXAMPLE, REPO, RunningCli, detachedMaps, fixture, jsonEvents, runCli, runProgram, stopRunningClis } from '../support/cli.js';
-import { loadedProgramIds, pinnedCounter, removeScratchPinRoots, scratchPinRoot } from '../support/kernel.js';
+import { pinnedCounter, programsGone, removeScratchPinRoots, scratchPinRoot } from '../support/kernel.js';
 
 const ATTACHED = /press Ctrl-C to detach|"event":"attached"/;
 const kprobeEvents = (): string => readFileSync(`${tracefsRoot()}/kprobe_events`, 'utf8');
@@ -17,12 +17,6 @@ after(async () => {
 
 function readFiles(count: number): void {
   for (let i = 0; i < count; i++) readFileSync('/proc/self/stat');
-}
-
-/** Waits until no program of that name is loaded (closing the last fd frees it after an RCU grace period). */
-async function programGone(name: string): Promise<void> {
-  for (let i = 0; i < 50 && loadedProgramIds(name).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
-  assert.deepEqual(loadedProgramIds(name), [], `program '${name}' is still loaded`);
 }
 
 describe('kprobe and kretprobe through every attach method', () => {
@@ -47,7 +41,7 @@ describe('kprobe and kretprobe through every attach method', () => {
         const result = await cli.stop('SIGINT');
         assert.equal(result.code, 0, result.stderr);
         assert.doesNotMatch(kprobeEvents(), ours(cli.pid));
-        await programGone('count_bpf_calls');
+        await programsGone('count_bpf_calls');
       });
     }
   }
@@ -57,7 +51,7 @@ describe('kprobe and kretprobe through every attach method', () => {
     await cli.waitFor(ATTACHED);
     await cli.stop('SIGKILL');
     assert.doesNotMatch(kprobeEvents(), ours(cli.pid));
-    await programGone('count_bpf_calls');
+    await programsGone('count_bpf_calls');
   });
 });
 
@@ -84,7 +78,7 @@ describe('objects with several programs', () => {
     assert.ok(after[1]! - before[1]! >= 50n, `kretprobe: ${after[1]! - before[1]!}`);
     assert.ok(after[2]! - before[2]! >= 3n, `tracepoint: ${after[2]! - before[2]!}`);
     assert.equal((await cli.stop('SIGINT')).code, 0);
-    for (const name of ['mp_read_entry', 'mp_read_return', 'mp_bpf_enter']) await programGone(name);
+    await programsGone('mp_read_entry', 'mp_read_return', 'mp_bpf_enter');
   });
 
   test('bcc-named functions attach to the functions their names give', async () => {
@@ -113,7 +107,7 @@ describe('objects with several programs', () => {
       assert.equal(result.code, 1);
       assert.match(result.stderr.trim(), /^load-kp-bpf: (creating|opening a perf event for) the kprobe on vfs_read\+0x1.*: EILSEQ/m);
       assert.equal(kprobeEvents(), before, 'the first program’s event is removed again');
-      await programGone('saf_first');
+      await programsGone('saf_first');
     });
   }
 });

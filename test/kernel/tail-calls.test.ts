@@ -5,19 +5,13 @@ import { readFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
 import { BpfMap } from '../../src/kernel/maps.js';
 import { RunningCli, detachedMaps, fixture, jsonEvents, stopRunningClis } from '../support/cli.js';
-import { loadedProgramIds, removeScratchPinRoots, scratchPinRoot } from '../support/kernel.js';
+import { loadedProgramIds, programsGone, removeScratchPinRoots, scratchPinRoot } from '../support/kernel.js';
 
 after(async () => {
   await stopRunningClis();
   removeScratchPinRoots();
 });
 
-/** Waits until no program of these names is loaded (closing the last fd frees it after an RCU grace period). */
-async function programsGone(names: string[]): Promise<void> {
-  const left = (): string[] => names.filter((n) => loadedProgramIds(n).length > 0);
-  for (let i = 0; i < 50 && left().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
-  assert.deepEqual(left(), [], 'programs still loaded');
-}
 
 const CONVENTIONS = [
   { name: "iproute2's ID/KEY sections", object: 'tail_iproute2.o', args: ['vfs_read'], jumps: 'ti_jumps', steps: 'ti_steps', prefix: 'ti' },
@@ -49,7 +43,7 @@ describe('tail calls', () => {
       const entry = BigInt(counts['0']!);
       assert.ok(entry >= 100n, `the entry ran ${entry} times, expected at least our 100 reads`);
       assert.deepEqual([1, 2, 3, 4].map((k) => BigInt(counts[String(k)]!)), [entry, entry, entry, entry], `keys 0-4: ${JSON.stringify(counts)}`);
-      await programsGone([`${c.prefix}_entry`, ...steps]);
+      await programsGone(`${c.prefix}_entry`, ...steps);
     });
   }
 
@@ -73,6 +67,6 @@ describe('tail calls', () => {
     } finally {
       jumps.close();
     }
-    await programsGone(['ti_entry', 'ti_step1', 'ti_step2', 'ti_step3']);
+    await programsGone('ti_entry', 'ti_step1', 'ti_step2', 'ti_step3');
   });
 });

@@ -1,4 +1,5 @@
 // Kernel-side checks for tests: pinned counters, our programs still loaded, scratch pin roots.
+import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { BpfMap } from '../../src/kernel/maps.js';
 import { programFdById, programIds, programInfo } from '../../src/kernel/bpf.js';
@@ -98,4 +99,11 @@ export function tracefsFile(name: string): string | undefined {
     if (existsSync(`${root}/${name}`)) return readFileSync(`${root}/${name}`, 'utf8');
   }
   return undefined;
+}
+
+/** Waits until no program of these names is loaded (closing the last fd frees it after an RCU grace period), then asserts it. */
+export async function programsGone(...names: string[]): Promise<void> {
+  const left = (): string[] => names.filter((n) => loadedProgramIds(n).length > 0);
+  for (let i = 0; i < 50 && left().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(left(), [], `still loaded: ${left().map((n) => `program '${n}'`).join(', ')}`);
 }

@@ -339,6 +339,21 @@ export const PERF_EVENT_ATTR = {
   config2: 64,
 } as const;
 
+/** struct pt_regs of x86-64: where each register lies in the context of a kprobe or uprobe program. */
+export const X86_64_PT_REGS = {
+  r15: 0, r14: 8, r13: 16, r12: 24, bp: 32, bx: 40, r11: 48, r10: 56, r9: 64, r8: 72,
+  ax: 80, cx: 88, dx: 96, si: 104, di: 112, orig_ax: 120, ip: 128, cs: 136, flags: 144, sp: 152, ss: 160,
+} as const;
+
+/**
+ * libbpf's usdt.bpf.h: the map of argument specs a USDT program reads by its BPF cookie, the map
+ * from probe address to spec for kernels without cookies (left empty: USDT needs cookies here),
+ * and the most arguments a spec holds.
+ */
+export const USDT_SPECS_MAP = '__bpf_usdt_specs';
+export const USDT_IP_MAP = '__bpf_usdt_ip_to_spec_id';
+export const USDT_MAX_ARGS = 12;
+
 /** Bits of perf_event_attr's flags word. */
 export const PERF_ATTR_FLAG = { DISABLED: 1n << 0n, WATERMARK: 1n << 14n } as const;
 

@@ -1,9 +1,10 @@
 // LoadedObject: creates an object's maps and programs in the kernel, attaches them, publishes its pins, and owns them all.
-import { ATTACH_TYPE, ERRNO, MAP_TYPE } from './abi.js';
+import { ATTACH_TYPE, ERRNO, MAP_TYPE, USDT_SPECS_MAP } from './abi.js';
 import { KernelError, LoaderError, ObjectError, kernelError } from './errors.js';
 import { BtfObject } from './kernel/btf-load.js';
 import type { Attachment } from './attach/attachment.js';
 import { attachPrepared, type PreparedAttachment } from './attach/prepared.js';
+import { UsdtSpecTable } from './attach/usdt.js';
 import type { MapDefinition } from './kernel/bpf.js';
 import { machineCpuCount } from './kernel/cpus.js';
 import { BpfMap } from './kernel/maps.js';
@@ -167,6 +168,8 @@ export class LoadedObject {
   readonly notices: string[] = [];
   /** Maps created by this run that are to be pinned once everything else has worked. */
   private readonly unpublished: Array<{ loaded: LoadedMap; path: string }> = [];
+  /** The argument specs of the USDT probes attached so far (usdt.bpf.h's spec map), made at the first. */
+  private usdtSpecs: UsdtSpecTable | undefined;
 
   private constructor(readonly spec: BpfObjectSpec) {}
 
@@ -341,7 +344,14 @@ export class LoadedObject {
    */
   attach(programName: string, prepared: PreparedAttachment): Attachment {
     const program = this.program(programName);
-    const attachment = this.scope.guard(() => attachPrepared(this.scope, prepared, program.program));
+    const context = {
+      usdtSpecs: (): UsdtSpecTable => {
+        const map = this.maps.get(USDT_SPECS_MAP);
+        if (!map) throw new ObjectError(`the object has no map ${USDT_SPECS_MAP} for the arguments of its USDT probes`);
+        return (this.usdtSpecs ??= new UsdtSpecTable(map.map, map.spec.maxEntries));
+      },
+    };
+    const attachment = this.scope.guard(() => attachPrepared(this.scope, prepared, program.program, context));
     this.attachments.push(attachment);
     return attachment;
   }

@@ -1,7 +1,7 @@
 // Attach plans: which programs of an object load and attach where, every target checked before anything is loaded.
 import { LoaderError, UsageError } from '../errors.js';
 import { describeRole, requireRole, type ProgramRole } from '../object/conventions.js';
-import { parseUprobeSpec } from '../object/sections.js';
+import { parseUprobeSpec, parseUsdtSpec } from '../object/sections.js';
 import type { BpfObjectSpec, ProgramSpec } from '../object/spec.js';
 import { globRegExp, printable } from '../text.js';
 import { prepareKprobe } from './kprobe.js';
@@ -11,6 +11,7 @@ import type { PreparedAttachment } from './prepared.js';
 import { prepareRawTracepoint, prepareTracing } from './tracing.js';
 import { prepareTracepoint } from './tracepoint.js';
 import { prepareUprobe } from './uprobe.js';
+import { prepareUsdt } from './usdt.js';
 
 export interface PlanOptions {
   /** Names or glob patterns ("kprobe_*") of the programs to load and attach; default all. */
@@ -23,6 +24,8 @@ export interface PlanOptions {
   retprobePrograms?: readonly string[];
   /** A target per program (--attach PROG=TARGET), filling in or replacing its section's. */
   targets?: ReadonlyMap<string, string>;
+  /** USDT probes (--usdt [PROG=]BINARY:PROVIDER:NAME): the program (undefined: the one USDT program) attached to each. */
+  usdt?: ReadonlyArray<{ program?: string; target: string }>;
   /** Leave out programs whose target this kernel lacks, and say why, instead of refusing the object. */
   skipMissing?: boolean;
   mode?: AttachMode;
@@ -71,6 +74,8 @@ function roleWithOverrides(program: ProgramSpec, role: ProgramRole, target: stri
       if (!target.includes(':') && role.symbol) return { ...role, retprobe: r, binary: target };
       return { kind: 'uprobe', retprobe: r, ...parseUprobeSpec(target, where), ...(role.sleepable ? { sleepable: true } : {}) };
     }
+    case 'usdt':
+      return target === undefined ? role : { ...role, target: parseUsdtSpec(target, where) };
     case 'tracing':
       return target === undefined ? role : { ...role, target };
     case 'raw_tracepoint':
@@ -81,8 +86,36 @@ function roleWithOverrides(program: ProgramSpec, role: ProgramRole, target: stri
   }
 }
 
+/**
+ * The programs --usdt names, each with its USDT role. Without "PROG=", the one chosen program
+ * whose section is a bare SEC("usdt"), or the only program chosen. A program of another kind becomes a USDT
+ * program if it loads as a kprobe-type program (uprobe and kprobe sections), as in libbpf.
+ */
+function usdtRoles(programs: readonly ProgramSpec[], probes: NonNullable<PlanOptions['usdt']>): Array<{ program: ProgramSpec; role: ProgramRole }> {
+  return probes.map(({ program: name, target }) => {
+    const where = `--usdt ${name === undefined ? '' : `${name}=`}${target}`;
+    let program: ProgramSpec | undefined;
+    if (name !== undefined) {
+      program = programs.find((p) => p.name === name);
+      if (!program) throw new UsageError(`${where}: no program '${printable(name)}' is chosen; the programs are ${programs.map((p) => `'${p.name}'`).join(', ')}`);
+    } else {
+      const open = programs.filter((p) => p.role?.kind === 'usdt' && !p.role.target);
+      const candidates = open.length > 0 ? open : programs.length === 1 ? programs : [];
+      if (candidates.length !== 1) throw new UsageError(`${where}: which program? name it: --usdt PROG=${target} (the programs are ${programs.map((p) => `'${p.name}'`).join(', ')})`);
+      program = candidates[0]!;
+    }
+    const role = requireRole(program);
+    // A kprobe.multi program is loaded for its link type, which uprobes refuse.
+    const kprobeType = role.kind === 'usdt' || role.kind === 'uprobe' || (role.kind === 'kprobe' && !(!role.fromCommandLine && role.multi));
+    if (!kprobeType) {
+      throw new UsageError(`${where}: program '${program.name}' is ${describeRole(role)}; a USDT probe takes a usdt, uprobe or kprobe program`);
+    }
+    return { program, role: { kind: 'usdt', target: parseUsdtSpec(target, where), ...(role.kind === 'usdt' && role.sleepable ? { sleepable: true } : {}) } };
+  });
+}
+
 /** Checks one program's target with the kernel. */
-function prepare(program: ProgramSpec, role: ProgramRole, options: PlanOptions): PreparedAttachment | undefined {
+function prepare(program: ProgramSpec, role: ProgramRole, options: PlanOptions, spec: BpfObjectSpec): PreparedAttachment | undefined {
   const mode = options.mode ?? 'auto';
   const missing = (what: string): never => {
     throw new UsageError(`program '${program.name}' (section '${program.section}') needs ${what}: give it with --attach ${program.name}=TARGET`);
@@ -103,6 +136,11 @@ function prepare(program: ProgramSpec, role: ProgramRole, options: PlanOptions):
     case 'uprobe':
       if (role.binary === undefined) return missing('the binary to probe');
       return prepareUprobe({ binary: role.binary, ...(role.symbol === undefined ? {} : { symbol: role.symbol }), offset: role.offset, retprobe: role.retprobe }, mode);
+    case 'usdt':
+      if (role.target === undefined) {
+        throw new UsageError(`program '${program.name}' (section '${program.section}') attaches to a USDT probe: give it with --usdt ${program.name}=BINARY:PROVIDER:NAME`);
+      }
+      return prepareUsdt(role.target, spec, mode);
     case 'tracing':
       if (role.target === undefined) return missing(role.attach === 'tp_btf' ? 'the tracepoint' : 'the kernel function');
       return prepareTracing(role.attach, role.target);
@@ -127,6 +165,7 @@ export function planAttachments(spec: BpfObjectSpec, options: PlanOptions = {}):
   }
   for (const program of programs) requireRole(program, programs.length > 1 ? '; choose the others with --program' : '');
   const roles = new Map(programs.map((p) => [p, roleWithOverrides(p, p.role!, options.targets?.get(p.name), options.retprobePrograms?.includes(p.name) ?? false)]));
+  for (const { program, role } of usdtRoles(programs, options.usdt ?? [])) roles.set(program, role);
   const fromCommandLine = programs.filter((p) => {
     const role = roles.get(p)!;
     return role.kind === 'kprobe' && role.fromCommandLine;
@@ -147,7 +186,7 @@ export function planAttachments(spec: BpfObjectSpec, options: PlanOptions = {}):
   const skipped: Plan['skipped'] = [];
   for (const program of programs) {
     try {
-      attachments.push({ program, prepared: prepare(program, roles.get(program)!, options) });
+      attachments.push({ program, prepared: prepare(program, roles.get(program)!, options, spec) });
     } catch (error) {
       // Only what this kernel or machine lacks is skipped; a mistake in the command line is not.
       if (!options.skipMissing || !(error instanceof LoaderError) || error instanceof UsageError) {

@@ -1,5 +1,6 @@
 // The kprobe and uprobe PMUs (4.17+): perf event types that need no tracefs event and vanish with their fd.
 import { readFileSync } from 'node:fs';
+import { AttachError } from '../errors.js';
 import type { PerfEventRequest } from '../kernel/perf-event.js';
 
 export type ProbeFamily = 'kprobe' | 'uprobe';
@@ -9,11 +10,21 @@ export interface ProbePmu {
   type: number;
   /** The config bit that makes a return probe, from format/retprobe ("config:0"). */
   retprobeBit: number;
+  /** Where a uprobe's ref_ctr_offset starts in config, from format/ref_ctr_offset ("config:32-63"; 4.20+). */
+  refCtrShift?: number;
 }
 
-/** The perf event of a PMU probe: the function (or path) in config1, the offset in config2, the retprobe bit in config. */
-export function pmuProbeRequest(pmu: ProbePmu, target: string, offset: bigint, retprobe: boolean): PerfEventRequest {
-  return { type: pmu.type, config: retprobe ? 1n << BigInt(pmu.retprobeBit) : 0n, config1String: target, config2: offset };
+/**
+ * The perf event of a PMU probe: the function (or path) in config1, the offset in config2, the
+ * retprobe bit and a uprobe's semaphore offset (ref_ctr_offset) in config.
+ */
+export function pmuProbeRequest(pmu: ProbePmu, target: string, offset: bigint, retprobe: boolean, refCtrOffset = 0n): PerfEventRequest {
+  let config = retprobe ? 1n << BigInt(pmu.retprobeBit) : 0n;
+  if (refCtrOffset !== 0n) {
+    if (pmu.refCtrShift === undefined) throw new AttachError("this kernel's uprobe PMU takes no semaphore offset (ref_ctr_offset needs 4.20); use --attach-mode tracefs");
+    config |= refCtrOffset << BigInt(pmu.refCtrShift);
+  }
+  return { type: pmu.type, config, config1String: target, config2: offset };
 }
 
 const PMU_ROOT = '/sys/bus/event_source/devices';
@@ -28,12 +39,16 @@ export function probePmu(family: ProbeFamily, root = PMU_ROOT): ProbePmu | undef
   }
   const type = Number.parseInt(typeText.trim(), 10);
   if (!Number.isSafeInteger(type)) return undefined;
-  let retprobeBit = 0;
-  try {
-    const match = /^config:(\d+)/.exec(readFileSync(`${root}/${family}/format/retprobe`, 'utf8').trim());
-    if (match) retprobeBit = Number(match[1]);
-  } catch {
-    // Kernels with the PMU but without the format file use bit 0.
-  }
-  return { type, retprobeBit };
+  const firstBit = (field: string): number | undefined => {
+    try {
+      const match = /^config:(\d+)/.exec(readFileSync(`${root}/${family}/format/${field}`, 'utf8').trim());
+      return match ? Number(match[1]) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  // Kernels with the PMU but without the retprobe format file use bit 0.
+  const retprobeBit = firstBit('retprobe') ?? 0;
+  const refCtrShift = family === 'uprobe' ? firstBit('ref_ctr_offset') : undefined;
+  return { type, retprobeBit, ...(refCtrShift === undefined ? {} : { refCtrShift }) };
 }

@@ -5,17 +5,25 @@ import type { BpfProgram } from '../kernel/program.js';
 import { attachKprobeMulti, type PreparedKprobeMulti } from './kprobe-multi.js';
 import { attachProbe, type PreparedProbe } from './probe.js';
 import { attachTracepoint, type PreparedTracepoint } from './tracepoint.js';
+import { attachUsdt, type PreparedUsdt, type UsdtSpecTable } from './usdt.js';
 import { attachRawTracepoint, attachTracing, type PreparedRawTracepoint, type PreparedTracing } from './tracing.js';
 
-export type PreparedAttachment = PreparedProbe | PreparedKprobeMulti | PreparedTracepoint | PreparedTracing | PreparedRawTracepoint;
+export type PreparedAttachment = PreparedProbe | PreparedKprobeMulti | PreparedUsdt | PreparedTracepoint | PreparedTracing | PreparedRawTracepoint;
+
+/** What some attachments need of the loaded object: USDT probes, its argument spec map. */
+export interface AttachContext {
+  usdtSpecs(): UsdtSpecTable;
+}
 
 /** The one place that maps a prepared target to its attach method. */
-export function attachPrepared(scope: ResourceScope, prepared: PreparedAttachment, program: BpfProgram): Attachment {
+export function attachPrepared(scope: ResourceScope, prepared: PreparedAttachment, program: BpfProgram, context: AttachContext): Attachment {
   switch (prepared.kind) {
     case 'probe':
       return attachProbe(scope, prepared, program);
     case 'kprobe_multi':
       return attachKprobeMulti(scope, prepared, program);
+    case 'usdt':
+      return attachUsdt(scope, prepared, program, context.usdtSpecs());
     case 'tracepoint':
       return attachTracepoint(scope, prepared, program);
     case 'tracing':

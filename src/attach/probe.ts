@@ -23,6 +23,8 @@ export interface ProbeLocation {
   target: string;
   /** kprobe: offset into the function; uprobe: offset into the file. */
   offset: bigint;
+  /** uprobe: the file offset of a USDT semaphore the kernel counts up while the probe is in (ref_ctr_offset). */
+  refCtrOffset?: bigint;
   /** What the user asked for: "sys_bpf", "./a.out:main". */
   requested: string;
   /** What it resolved to, for people: "__x64_sys_bpf", "/usr/bin/a.out:main (0x1139)". */
@@ -37,6 +39,8 @@ export interface PreparedProbe {
   method: AttachMethod;
   /** Things worth telling the user (syscall name resolved, stale events removed). */
   notes: string[];
+  /** A BPF cookie for the program (bpf_get_attach_cookie); needs the link binding. */
+  cookie?: bigint;
 }
 
 export interface AttachMethod {
@@ -129,7 +133,8 @@ function probeKind(location: ProbeLocation): ProbeKind {
 export function tracefsLocation(location: ProbeLocation): string {
   if (location.family === 'uprobe') {
     if (/\s/.test(location.target)) throw new AttachError(`uprobe path ${JSON.stringify(location.target)} contains white space, which tracefs cannot take; use --attach-mode pmu`);
-    return `${location.target}:0x${location.offset.toString(16)}`;
+    const refCtr = location.refCtrOffset ? `(0x${location.refCtrOffset.toString(16)})` : '';
+    return `${location.target}:0x${location.offset.toString(16)}${refCtr}`;
   }
   return location.offset === 0n ? location.target : `${location.target}+0x${location.offset.toString(16)}`;
 }
@@ -142,7 +147,7 @@ export function attachProbe(scope: ResourceScope, prepared: PreparedProbe, progr
   let perfEvent: PerfEventRequest;
   let event: string | undefined;
   if (method.source === 'pmu') {
-    perfEvent = pmuProbeRequest(method.pmu!, location.target, location.offset, location.retprobe);
+    perfEvent = pmuProbeRequest(method.pmu!, location.target, location.offset, location.retprobe, location.refCtrOffset);
   } else {
     const file = EVENTS_FILE[location.family];
     const name = probeEventName(location.family === 'kprobe' ? location.target : location.requested.split('/').pop()!);
@@ -156,7 +161,7 @@ export function attachProbe(scope: ResourceScope, prepared: PreparedProbe, progr
     perfEvent = { type: PERF_TYPE.TRACEPOINT, config: BigInt(id) };
     event = `${EVENT_GROUP[file]}/${name}`;
   }
-  const binding = openAndAttachPerfEvent(scope, { request: perfEvent, program, binding: method.binding, what });
+  const binding = openAndAttachPerfEvent(scope, { request: perfEvent, program, binding: method.binding, what, ...(prepared.cookie === undefined ? {} : { cookie: prepared.cookie }) });
   return {
     kind,
     program: program.name,

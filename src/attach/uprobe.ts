@@ -1,7 +1,7 @@
 // Uprobes and uretprobes: finding the binary and turning a function name into a file offset.
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
-import { ET_DYN, ET_EXEC, SHN_LORESERVE, SHN_UNDEF, STT_FUNC, readElf, type ElfSymbol } from '../elf/reader.js';
+import { ET_DYN, ET_EXEC, SHN_LORESERVE, SHN_UNDEF, STT_FUNC, fileOffsetOfAddress, readElf, type ElfFile, type ElfSymbol } from '../elf/reader.js';
 import { AttachError, ElfError, UsageError, kernelError } from '../errors.js';
 import { closestNames, printable } from '../text.js';
 import { findLibrary, parseLdCache, type LdCacheEntry } from './ld-cache.js';
@@ -47,16 +47,22 @@ export function resolveBinaryPath(binary: string, path = process.env.PATH ?? '',
   );
 }
 
-/** The file offset of a function: its symbol's address moved from its section's address to the section's file offset. */
-export function functionFileOffset(path: string, name: string): bigint {
+/** An executable or shared library, read; every problem with it is an AttachError naming the file. */
+export function readTargetElf(path: string, what: string): ElfFile {
   let elf;
   try {
     elf = readElf(readFileSync(path));
   } catch (error) {
-    if (error instanceof ElfError) throw new AttachError(`uprobe binary ${path}: ${error.message}`);
-    throw kernelError(`reading uprobe binary ${path}`, error);
+    if (error instanceof ElfError) throw new AttachError(`${what} ${path}: ${error.message}`);
+    throw kernelError(`reading ${what} ${path}`, error);
   }
-  if (elf.type !== ET_EXEC && elf.type !== ET_DYN) throw new AttachError(`uprobe binary ${path} is not an executable or shared library (ELF type ${elf.type})`);
+  if (elf.type !== ET_EXEC && elf.type !== ET_DYN) throw new AttachError(`${what} ${path} is not an executable or shared library (ELF type ${elf.type})`);
+  return elf;
+}
+
+/** The file offset of a function: its symbol's address moved by the executable PT_LOAD segment that maps it. */
+export function functionFileOffset(path: string, name: string): bigint {
+  const elf = readTargetElf(path, 'uprobe binary');
   const isFunction = (s: ElfSymbol): boolean =>
     (s.type === STT_FUNC || s.type === STT_GNU_IFUNC) && s.sectionIndex !== SHN_UNDEF && s.sectionIndex < SHN_LORESERVE;
   const functions = [...elf.symbols, ...elf.dynamicSymbols].filter(isFunction);
@@ -66,11 +72,9 @@ export function functionFileOffset(path: string, name: string): bigint {
     const none = functions.length === 0 ? ' (it has no function symbols: is it stripped?)' : '';
     throw new AttachError(`function '${printable(name)}' is not in the symbol tables of ${path}${none}${suggestions.length > 0 ? `; closest: ${suggestions.join(', ')}` : ''}`);
   }
-  const section = elf.sections[symbol.sectionIndex]!;
-  if (symbol.value < section.addr || symbol.value - section.addr >= BigInt(section.size)) {
-    throw new AttachError(`function '${printable(name)}' of ${path} lies outside its section '${printable(section.name)}'`);
-  }
-  return symbol.value - section.addr + BigInt(section.offset);
+  const offset = fileOffsetOfAddress(elf, symbol.value, true);
+  if (offset === undefined) throw new AttachError(`function '${printable(name)}' of ${path} (address 0x${symbol.value.toString(16)}) lies in no executable segment of the file`);
+  return offset;
 }
 
 export interface UprobeTarget {

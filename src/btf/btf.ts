@@ -254,6 +254,8 @@ export interface Btf {
   setDatasecLayout(id: number, size: number, vars: readonly BtfVarSecinfo[]): void;
   /** Changes a VAR's type and linkage (extern VARs become allocated ones for the kernel, as libbpf does). */
   setVar(id: number, type: number, linkage: number): void;
+  /** Changes a FUNC's linkage (hidden global functions become static ones, as libbpf does). */
+  setFuncLinkage(id: number, linkage: number): void;
   /** The id reached by skipping typedef/const/volatile/restrict/type_tag (0 for void). */
   resolve(id: number): number;
   /** resolve(), then the type; undefined for void. */
@@ -713,6 +715,15 @@ class ParsedBtf implements Btf {
     this.decoded[id - this.firstId - 1] = { ...variable, type, linkage };
     this.view.setUint32(variable.offset + 8, type, this.littleEndian);
     this.view.setUint32(variable.offset + 12, linkage, this.littleEndian);
+  }
+
+  setFuncLinkage(id: number, linkage: number): void {
+    const func = this.type(id);
+    if (func.kind !== BTF_KIND.FUNC || id <= this.firstId) throw new ObjectError(`BTF ${this.describe(id)} is not a FUNC of this BTF`);
+    this.decoded[id - this.firstId - 1] = { ...func, linkage };
+    // The linkage is kept in vlen, the low 16 bits of the info word.
+    const info = this.view.getUint32(func.offset + 4, this.littleEndian);
+    this.view.setUint32(func.offset + 4, ((info & 0xffff0000) | linkage) >>> 0, this.littleEndian);
   }
 
   *namedTypeIds(): Iterable<[name: string, ids: readonly number[]]> {

@@ -71,6 +71,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--retprobe', "attach to the function's return (a kretprobe) instead of its entry; --retprobe=PROG for one program's target (repeatable)", false)
     .addOption(new Option('--retprobe-program <name>').hideHelp().argParser(collect).default([] as string[]))
     .option('--attach <prog=target>', "a program's target: a kernel function, binary:function, category/event or tracepoint name, filling in or replacing its section's (repeatable)", collect, [] as string[])
+    .option('--usdt <[prog=]binary:provider:name>', "attach a program to a USDT probe of a binary (every site of it); PROG= may be left out when the object has one usdt program (repeatable)", collect, [] as string[])
     .option('--skip-missing', 'attach what this kernel has and say what was skipped and why, instead of refusing the object', false)
     .option('--set <name=value>', 'set a global variable (.rodata, .data, .bss) before load, typed by BTF (repeatable)', collect, [] as string[])
     .option('--btf <file>', "the kernel's BTF, for kernels without /sys/kernel/btf/vmlinux (CO-RE, fentry, tp_btf)")

@@ -1,4 +1,5 @@
 // What the run command prints: the loaded object, live records, trace lines and losses, map snapshots, and the detach report.
+import { USDT_IP_MAP, USDT_SPECS_MAP } from '../abi.js';
 import { BTF_KIND } from '../btf/btf.js';
 import { BtfDecoder, type Decoded } from '../btf/decode.js';
 import { UsageError, type ReleaseFailure } from '../errors.js';
@@ -14,6 +15,8 @@ import { Output, messageOf, type OutputOptions } from './output.js';
 import type { FdWriter } from './writer.js';
 
 /** Map types whose entries are worth showing; the others hold fds or are streams. */
+/** usdt.bpf.h's maps are the loader's plumbing, not what the program collected: shown only when named with --map. */
+const USDT_MAPS = new Set([USDT_SPECS_MAP, USDT_IP_MAP]);
 const SHOWN_MAP_TYPES = new Set<number>([MAP_TYPE.HASH, MAP_TYPE.ARRAY, MAP_TYPE.PERCPU_HASH, MAP_TYPE.PERCPU_ARRAY, MAP_TYPE.LRU_HASH, MAP_TYPE.LRU_PERCPU_HASH]);
 const MAX_ENTRIES_READ = 65536;
 const MAX_ENTRIES_SHOWN = 20;
@@ -239,7 +242,7 @@ export class RunOutput extends Output {
     const moved = new Set(changed.map((c) => c.path));
     const contents: MapContents[] = [];
     for (const m of loaded.maps.values()) {
-      if (only && only.length > 0 ? !only.includes(m.name) : !SHOWN_MAP_TYPES.has(m.map.definition.type)) continue;
+      if (only && only.length > 0 ? !only.includes(m.name) : !SHOWN_MAP_TYPES.has(m.map.definition.type) || USDT_MAPS.has(m.name)) continue;
       const presenter = this.presenter(m, loaded.spec);
       const entries: EntryView[] = [];
       let truncated = false;

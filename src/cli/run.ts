@@ -36,6 +36,8 @@ export interface RunOptions {
   /** Programs' targets (--attach), programs attached at their target's return (--retprobe=PROG). */
   targets: ReadonlyMap<string, string>;
   retprobePrograms: readonly string[];
+  /** USDT probes (--usdt [PROG=]BINARY:PROVIDER:NAME), as given. */
+  usdt: readonly string[];
   skipMissing: boolean;
   /** Global variables to set before load (--set). */
   globals: ReadonlyMap<string, string>;
@@ -57,6 +59,12 @@ function readObject(path: string): BpfObjectSpec {
 function openFilesNeeded(spec: BpfObjectSpec, attachments: number): number {
   const perfArrays = spec.maps.filter((m) => m.type === MAP_TYPE.PERF_EVENT_ARRAY).length;
   return spec.maps.length + attachments * 4 + perfArrays * machineCpuCount() + 4;
+}
+
+/** A --usdt value: "PROG=" is a C name before '=' (a binary's path may hold '=' itself). */
+function usdtOption(text: string): { program?: string; target: string } {
+  const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.+)$/.exec(text);
+  return match ? { program: match[1]!, target: match[2]! } : { target: text };
 }
 
 /** Loads, attaches, shows, and detaches on SIGINT/SIGTERM/SIGHUP or after --duration. Returns the exit code. */
@@ -83,6 +91,7 @@ export async function runLoader(objectPath: string, functionName: string | undef
       retprobe: options.retprobe,
       retprobePrograms: options.retprobePrograms,
       targets: options.targets,
+      usdt: options.usdt.map(usdtOption),
       skipMissing: options.skipMissing,
       mode: options.attachMode,
     });

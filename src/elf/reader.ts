@@ -1,4 +1,4 @@
-// ELF64 reader: bytes -> sections, symbols, relocations; every malformed input becomes one ElfError.
+// ELF64 reader: bytes -> sections, segments, symbols, relocations, notes; every malformed input becomes one ElfError.
 import { ElfError } from '../errors.js';
 import { printable } from '../text.js';
 
@@ -7,10 +7,15 @@ export const SHT_PROGBITS = 1;
 export const SHT_SYMTAB = 2;
 export const SHT_STRTAB = 3;
 export const SHT_RELA = 4;
+export const SHT_NOTE = 7;
 export const SHT_NOBITS = 8;
 export const SHT_REL = 9;
 export const SHT_DYNSYM = 11;
 export const SHT_SYMTAB_SHNDX = 18;
+
+export const PT_LOAD = 1;
+/** p_flags: the segment is mapped executable. */
+export const PF_X = 1;
 
 export const SHF_ALLOC = 0x2n;
 export const SHF_EXECINSTR = 0x4n;
@@ -29,6 +34,8 @@ export const STT_SECTION = 3;
 export const STB_LOCAL = 0;
 export const STB_GLOBAL = 1;
 export const STB_WEAK = 2;
+export const STV_INTERNAL = 1;
+export const STV_HIDDEN = 2;
 
 export const SHN_UNDEF = 0;
 export const SHN_LORESERVE = 0xff00;
@@ -37,6 +44,8 @@ export const SHN_XINDEX = 0xffff;
 
 const EHDR_SIZE = 64;
 const SHDR_SIZE = 64;
+const PHDR_SIZE = 56;
+const NOTE_HEADER_SIZE = 12;
 const SYM_SIZE = 24;
 const REL_SIZE = 16;
 const RELA_SIZE = 24;
@@ -54,6 +63,24 @@ export interface ElfSection {
   readonly info: number;
   readonly addralign: bigint;
   readonly entsize: number;
+}
+
+/** A program header: how part of the file is mapped into memory. */
+export interface ElfSegment {
+  readonly type: number;
+  readonly flags: number;
+  readonly offset: bigint;
+  readonly vaddr: bigint;
+  readonly fileSize: bigint;
+  readonly memorySize: bigint;
+}
+
+/** One entry of a note section. */
+export interface ElfNote {
+  readonly name: string;
+  readonly type: number;
+  /** A view of the descriptor bytes. */
+  readonly desc: Uint8Array;
 }
 
 export interface ElfSymbol {
@@ -83,6 +110,8 @@ export interface ElfFile {
   readonly type: number;
   readonly machine: number;
   readonly sections: readonly ElfSection[];
+  /** The program headers (empty for relocatable objects). */
+  readonly segments: readonly ElfSegment[];
   /** Entries of .symtab (index 0 is the null symbol); empty when there is none. */
   readonly symbols: readonly ElfSymbol[];
   /** Entries of .dynsym; empty when there is none. */
@@ -94,6 +123,21 @@ export interface ElfFile {
   relocationSectionsFor(target: ElfSection): ElfSection[];
   /** The entries of a REL or RELA section, each checked against the symbol table. */
   relocations(relSection: ElfSection): ElfRelocation[];
+  /** The entries of a SHT_NOTE section. */
+  notes(noteSection: ElfSection): ElfNote[];
+}
+
+/**
+ * Where a virtual address of an executable or shared library lies in the file, by the PT_LOAD
+ * segment that maps it (the file offset uprobes take); undefined when no segment (executable
+ * ones, if asked) holds it in its file bytes.
+ */
+export function fileOffsetOfAddress(elf: Pick<ElfFile, 'segments'>, address: bigint, executable = false): bigint | undefined {
+  for (const segment of elf.segments) {
+    if (segment.type !== PT_LOAD || (executable && (segment.flags & PF_X) === 0)) continue;
+    if (address >= segment.vaddr && address < segment.vaddr + segment.fileSize) return address - segment.vaddr + segment.offset;
+  }
+  return undefined;
 }
 
 /** Reads an ELF64 file of either byte order. Throws ElfError for anything malformed. */
@@ -156,7 +200,10 @@ class ElfReader {
     this.need(0, EHDR_SIZE, 'ELF header');
     const type = this.u16(16);
     const machine = this.u16(18);
+    const phoff = this.u64(32);
     const shoff = this.u64(40);
+    const phentsize = this.u16(54);
+    const phnum = this.u16(56);
     const shentsize = this.u16(58);
     let shnum = this.u16(60);
     let shstrndx = this.u16(62);
@@ -191,6 +238,24 @@ class ElfReader {
       });
     }
 
+    const segments: ElfSegment[] = [];
+    if (phoff !== 0n && phnum > 0) {
+      if (phentsize !== PHDR_SIZE) throw new ElfError(`program header size is ${phentsize}, expected ${PHDR_SIZE} (offset 54)`);
+      const tableOffset = this.fileOffset(phoff, 'program header table offset');
+      this.need(tableOffset, phnum * PHDR_SIZE, `program header table (${phnum} entries)`);
+      for (let i = 0; i < phnum; i++) {
+        const at = tableOffset + i * PHDR_SIZE;
+        segments.push({
+          type: this.u32(at),
+          flags: this.u32(at + 4),
+          offset: this.u64(at + 8),
+          vaddr: this.u64(at + 16),
+          fileSize: this.u64(at + 32),
+          memorySize: this.u64(at + 40),
+        });
+      }
+    }
+
     const symbolTable = (sectionType: number): ElfSymbol[] => {
       const tables = sections.filter((s) => s.type === sectionType);
       if (tables.length > 1) throw new ElfError(`more than one symbol table of type ${sectionType}`);
@@ -204,6 +269,7 @@ class ElfReader {
       type,
       machine,
       sections,
+      segments,
       symbols,
       dynamicSymbols,
       sectionData: (section) =>
@@ -212,6 +278,7 @@ class ElfReader {
       relocationSectionsFor: (target) =>
         sections.filter((s) => (s.type === SHT_REL || s.type === SHT_RELA) && s.info === target.index && s.index !== target.index),
       relocations: (relSection) => this.readRelocations(relSection, sections),
+      notes: (noteSection) => this.readNotes(noteSection),
     };
     return file;
   }
@@ -308,6 +375,29 @@ class ElfReader {
       });
     }
     return symbols;
+  }
+
+  /** Notes: namesz, descsz, type, then the name and the descriptor, each padded to 4 bytes. */
+  private readNotes(section: ElfSection): ElfNote[] {
+    const where = `note section ${section.index} (${printable(section.name)})`;
+    if (section.type !== SHT_NOTE) throw new ElfError(`${where} is not a SHT_NOTE section`);
+    const end = section.offset + section.size;
+    const notes: ElfNote[] = [];
+    const pad = (n: number): number => (n + 3) & ~3;
+    for (let at = section.offset; at < end; ) {
+      if (end - at < NOTE_HEADER_SIZE) throw new ElfError(`${where}: a note header at offset ${at} is cut off by the end of the section`);
+      const nameSize = this.u32(at);
+      const descSize = this.u32(at + 4);
+      const type = this.u32(at + 8);
+      const nameAt = at + NOTE_HEADER_SIZE;
+      const descAt = nameAt + pad(nameSize);
+      if (descAt + descSize > end) throw new ElfError(`${where}: the note at offset ${at} (name ${nameSize} bytes, descriptor ${descSize}) runs past the end of the section`);
+      // The name's size counts its NUL.
+      const name = textDecoder.decode(this.bytes.subarray(nameAt, nameAt + Math.max(0, nameSize - 1)));
+      notes.push({ name, type, desc: this.bytes.subarray(descAt, descAt + descSize) });
+      at = descAt + pad(descSize);
+    }
+    return notes;
   }
 
   private readRelocations(rel: ElfSection, sections: readonly ElfSection[]): ElfRelocation[] {

@@ -8,8 +8,11 @@ import {
   SHT_NOBITS,
   SHT_PROGBITS,
   STB_GLOBAL,
+  STB_LOCAL,
   STB_WEAK,
   STT_FUNC,
+  STV_HIDDEN,
+  STV_INTERNAL,
   readElf,
   type ElfFile,
   type ElfSection,
@@ -182,6 +185,7 @@ function objectBtf(elf: ElfFile, notices: string[]): Btf | undefined {
     if (data.length !== section.size) throw new ObjectError(`section '${BTF_SECTION}' has no contents in the file`);
     const btf = parseBtf(data, elf.littleEndian);
     fixDataSections(btf, elf);
+    markHiddenFunctionsStatic(btf, elf);
     return btf;
   } catch (error) {
     if (!(error instanceof ObjectError)) throw error;
@@ -189,6 +193,19 @@ function objectBtf(elf: ElfFile, notices: string[]): Btf | undefined {
     if (elf.sectionByName(BTF_MAPS_SECTION)) return undefined;
     notices.push(`the object's BTF cannot be read (${error.message}); values are shown without their C types`);
     return undefined;
+  }
+}
+
+/**
+ * Global functions the object hides (__hidden: STV_HIDDEN or STV_INTERNAL) are verified as static
+ * ones, in their caller's context, as libbpf marks them; usdt.bpf.h's bpf_usdt_arg() needs it.
+ */
+function markHiddenFunctionsStatic(btf: Btf, elf: ElfFile): void {
+  for (const symbol of elf.symbols) {
+    if (symbol.type !== STT_FUNC || symbol.bind === STB_LOCAL || (symbol.visibility !== STV_HIDDEN && symbol.visibility !== STV_INTERNAL)) continue;
+    for (const func of btf.typesNamed(symbol.name, BTF_KIND.FUNC)) {
+      if (func.kind === BTF_KIND.FUNC && func.linkage === BTF_LINKAGE.GLOBAL) btf.setFuncLinkage(func.id, BTF_LINKAGE.STATIC);
+    }
   }
 }
 

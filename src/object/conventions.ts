@@ -4,7 +4,7 @@ import { ObjectError } from '../errors.js';
 import { printable } from '../text.js';
 import { knownSectionPrefixes, sectionMeaning, type ProgramRole, type SectionMeaning } from './sections.js';
 
-export { LEGACY_PROGRAM_SECTION, parseUprobeSpec, type ProgramRole, type TracingAttach } from './sections.js';
+export { LEGACY_PROGRAM_SECTION, parseUprobeSpec, parseUsdtSpec, type ProgramRole, type TracingAttach, type UsdtTarget } from './sections.js';
 
 /** bcc's names: kprobe__<fn>, kretprobe__<fn>, tracepoint__<category>__<event>. */
 function roleFromFunctionName(name: string): SectionMeaning | undefined {
@@ -68,6 +68,8 @@ export function describeRole(role: ProgramRole): string {
       if (role.binary === undefined) return `${kind} on ${where ? `${where}${offset} of ` : ''}a binary given with --attach`;
       return `${kind} on ${role.binary}:${where}${offset}`;
     }
+    case 'usdt':
+      return role.target ? `USDT probe ${role.target.provider}:${role.target.name} of ${role.target.binary}` : 'USDT probe given with --usdt';
     case 'tracing':
       return `${role.attach} on ${role.target ?? (role.attach === 'tp_btf' ? 'a tracepoint given with --attach' : 'a function given with --attach')}`;
     case 'raw_tracepoint':

@@ -12,11 +12,20 @@ export type ProgramRole =
   | { kind: 'tracepoint'; tracepoint: string }
   /** A uprobe; libbpf allows SEC("uprobe") and SEC("uretprobe/func") with the binary given when attaching. */
   | { kind: 'uprobe'; retprobe: boolean; binary?: string; symbol?: string; offset: bigint; sleepable?: boolean }
+  /** A USDT probe (libbpf's SEC("usdt/<binary>:<provider>:<name>")); without a target it is given with --usdt or --attach. */
+  | { kind: 'usdt'; target?: UsdtTarget; sleepable?: boolean }
   /** BTF-based tracing: fentry, fexit, fmod_ret on a kernel function, tp_btf on a tracepoint; target from the section or --attach. */
   | { kind: 'tracing'; attach: TracingAttach; target?: string; sleepable?: boolean }
   | { kind: 'raw_tracepoint'; tracepoint?: string; writable: boolean }
   /** Loaded but never attached by this tool (network program types, or reached only by tail call). */
   | { kind: 'load-only'; why: string };
+
+/** A USDT probe by the binary (path, program on PATH or library) and the probe's provider and name. */
+export interface UsdtTarget {
+  binary: string;
+  provider: string;
+  name: string;
+}
 
 export type TracingAttach = 'fentry' | 'fexit' | 'fmod_ret' | 'tp_btf';
 
@@ -61,6 +70,13 @@ export function parseUprobeSpec(text: string, where: string): { binary: string; 
   return { binary, symbol: match[1]!, offset: match[2] ? BigInt(match[2]) : 0n };
 }
 
+/** Splits "binary:provider:name" at its last two colons (a path may hold colons, a provider or name cannot). */
+export function parseUsdtSpec(text: string, where: string): UsdtTarget {
+  const match = /^(.+):([A-Za-z_][A-Za-z0-9_]*):([A-Za-z_][A-Za-z0-9_]*)$/.exec(text);
+  if (!match) throw new ObjectError(`${where}: expected <binary>:<provider>:<name>, got ${JSON.stringify(printable(text))}`);
+  return { binary: match[1]!, provider: match[2]!, name: match[3]! };
+}
+
 const kprobe = (retprobe: boolean) => (rest: string | undefined, where: string): ProgramRole =>
   rest === undefined
     ? { kind: 'kprobe', retprobe, syscall: false, fromCommandLine: true }
@@ -88,6 +104,12 @@ const uprobe = (retprobe: boolean, sleepable: boolean) => (rest: string | undefi
   if (!rest.includes(':') && /^[A-Za-z_][A-Za-z0-9_.@]*$/.test(rest)) return { kind: 'uprobe', retprobe, symbol: rest, offset: 0n, ...extra };
   return { kind: 'uprobe', retprobe, ...parseUprobeSpec(rest, where), ...extra };
 };
+
+const usdt = (sleepable: boolean) => (rest: string | undefined, where: string): ProgramRole => ({
+  kind: 'usdt',
+  ...(rest === undefined ? {} : { target: parseUsdtSpec(rest, where) }),
+  ...(sleepable ? { sleepable } : {}),
+});
 
 const tracing = (attach: TracingAttach, sleepable = false) => (rest: string | undefined, where: string): ProgramRole => ({
   kind: 'tracing',
@@ -117,6 +139,8 @@ const SECTION_DEFS: readonly SectionDef[] = [
   { prefix: 'uretprobe', programType: PROG_TYPE.KPROBE, role: uprobe(true, false) },
   { prefix: 'uprobe.s', programType: PROG_TYPE.KPROBE, sleepable: true, role: uprobe(false, true) },
   { prefix: 'uretprobe.s', programType: PROG_TYPE.KPROBE, sleepable: true, role: uprobe(true, true) },
+  { prefix: 'usdt', programType: PROG_TYPE.KPROBE, role: usdt(false) },
+  { prefix: 'usdt.s', programType: PROG_TYPE.KPROBE, sleepable: true, role: usdt(true) },
   { prefix: 'tracepoint', programType: PROG_TYPE.TRACEPOINT, role: tracepoint },
   { prefix: 'tp', programType: PROG_TYPE.TRACEPOINT, role: tracepoint },
   { prefix: 'raw_tracepoint', programType: PROG_TYPE.RAW_TRACEPOINT, role: rawTracepoint(false) },

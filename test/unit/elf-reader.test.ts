@@ -73,7 +73,8 @@ interface ReadelfSymbol {
   Size: number;
   Binding: { RawValue: number };
   Type: { RawValue: number };
-  Other: number;
+  /** A number, or (for a symbol with visibility) { RawFlags }. */
+  Other: number | { RawFlags: number };
   Section: { RawValue: number };
 }
 interface ReadelfFile {
@@ -155,7 +156,7 @@ function compareWithReadelf(path: string, elf: ElfFile): void {
     assert.equal(s.size, BigInt(r.Size), `${where}: size`);
     assert.equal(s.type, r.Type.RawValue, `${where}: type`);
     assert.equal(s.bind, r.Binding.RawValue, `${where}: bind`);
-    assert.equal(s.visibility, r.Other & 3, `${where}: visibility`);
+    assert.equal(s.visibility, (typeof r.Other === 'number' ? r.Other : r.Other.RawFlags) & 3, `${where}: visibility`);
     assert.equal(s.sectionIndex, r.Section.RawValue, `${where}: section index`);
   });
 

@@ -38,7 +38,7 @@ const multi = (): BpfObjectSpec => parseBpfObject(loadFixture('elf_multi.o'));
 const bcc = (): BpfObjectSpec => parseBpfObject(loadFixture('link_bcc.o'));
 
 const NO_ROLE = (program: string, section: string): string =>
-  `program '${program}' is in section '${section}', which names no kind of program load-kp-bpf knows (prog, kprobe, kretprobe, kprobe.multi, kretprobe.multi, ksyscall, kretsyscall, uprobe, uretprobe, uprobe.s, uretprobe.s, tracepoint, tp, raw_tracepoint, raw_tp, raw_tracepoint.w, raw_tp.w, tp_btf, fentry, fexit, fmod_ret, fentry.s, fexit.s, fmod_ret.s, perf_event, socket, xdp, tc, classifier, action, or bcc's kprobe__<fn>)`;
+  `program '${program}' is in section '${section}', which names no kind of program load-kp-bpf knows (prog, kprobe, kretprobe, kprobe.multi, kretprobe.multi, ksyscall, kretsyscall, uprobe, uretprobe, uprobe.s, uretprobe.s, usdt, usdt.s, tracepoint, tp, raw_tracepoint, raw_tp, raw_tracepoint.w, raw_tp.w, tp_btf, fentry, fexit, fmod_ret, fentry.s, fexit.s, fmod_ret.s, perf_event, socket, xdp, tc, classifier, action, or bcc's kprobe__<fn>)`;
 
 describe('planAttachments: --program names', () => {
   test('an unknown name lists the programs the object has', () => {

@@ -1,0 +1,203 @@
+// USDT probes: a binary's stapsdt notes -> one uprobe per site (semaphore as ref_ctr_offset), arguments as libbpf's usdt.bpf.h reads them (spec map, BPF cookie = spec id).
+import { USDT_MAX_ARGS, USDT_SPECS_MAP, X86_64_PT_REGS } from '../abi.js';
+import type { Btf } from '../btf/btf.js';
+import { BtfEncoder, EncodeError } from '../btf/encode.js';
+import { placeUsdtSites, readStapsdtNotes, type UsdtSite } from '../elf/stapsdt.js';
+import { AttachError, ElfError, ObjectError } from '../errors.js';
+import type { BpfMap } from '../kernel/maps.js';
+import { hostU32Bytes } from '../kernel/records.js';
+import type { BpfProgram } from '../kernel/program.js';
+import type { ResourceScope } from '../kernel/scope.js';
+import type { MapSpec } from '../object/spec.js';
+import type { UsdtTarget } from '../object/sections.js';
+import { closestNames, printable } from '../text.js';
+import type { Attachment } from './attachment.js';
+import type { AttachMode } from './modes.js';
+import { attachProbe, chooseAttachMethod, probeSupport, removeStaleEvents, type AttachMethod, type ProbeSupport } from './probe.js';
+import { readTargetElf, resolveBinaryPath } from './uprobe.js';
+
+/** Where one USDT argument is: a constant, a register, or memory at a register plus an offset. */
+export type UsdtArgument =
+  | { kind: 'const'; size: number; signed: boolean; value: bigint }
+  | { kind: 'reg'; size: number; signed: boolean; register: keyof typeof X86_64_PT_REGS }
+  | { kind: 'deref'; size: number; signed: boolean; register: keyof typeof X86_64_PT_REGS; offset: bigint };
+
+/** x86-64 register names, at every width, by the pt_regs slot that holds them. */
+const X86_64_REGISTERS: ReadonlyMap<string, keyof typeof X86_64_PT_REGS> = new Map([
+  ...(['ax', 'bx', 'cx', 'dx'] as const).flatMap((r) => [`r${r}`, `e${r}`, r, `${r[0]}l`].map((n) => [n, r] as const)),
+  ...(['si', 'di', 'bp', 'sp'] as const).flatMap((r) => [`r${r}`, `e${r}`, r, `${r}l`].map((n) => [n, r] as const)),
+  ...(['rip', 'eip'] as const).map((n) => [n, 'ip'] as const),
+  ...([8, 9, 10, 11, 12, 13, 14, 15] as const).flatMap((i) => {
+    const slot = `r${i}` as keyof typeof X86_64_PT_REGS;
+    return [slot, `${slot}d`, `${slot}w`, `${slot}b`].map((n) => [n, slot] as const);
+  }),
+]);
+
+/**
+ * The arguments of a probe site from its note's text ("-4@%eax 8@-16(%rbp) -1@$5"), each
+ * "[-]size@location" with the size in bytes (negative: signed), locations as GNU as writes them
+ * for x86-64.
+ */
+export function parseUsdtArguments(text: string, what: string): UsdtArgument[] {
+  const items = text.trim() === '' ? [] : text.trim().split(/\s+/);
+  if (items.length > USDT_MAX_ARGS) throw new AttachError(`${what} has ${items.length} arguments; usdt.bpf.h reads at most ${USDT_MAX_ARGS}`);
+  return items.map((item, i) => {
+    const refuse = (why: string): never => {
+      throw new AttachError(`${what}: argument ${i} ('${printable(item)}') ${why}`);
+    };
+    const match = /^(-?\d+)@(.+)$/.exec(item) ?? refuse('is not [-]size@location');
+    const sizeText = Number(match[1]);
+    const size = Math.abs(sizeText);
+    if (![1, 2, 4, 8].includes(size)) refuse(`has size ${size}; sizes are 1, 2, 4 or 8 bytes`);
+    const common = { size, signed: sizeText < 0 };
+    const location = match[2]!;
+    const register = (name: string): keyof typeof X86_64_PT_REGS =>
+      X86_64_REGISTERS.get(name) ?? refuse(`names register '${printable(name)}', which is not one usdt.bpf.h can read from pt_regs`);
+    let m = /^\$(-?(?:0x[0-9a-fA-F]+|\d+))$/.exec(location);
+    if (m) return { kind: 'const', ...common, value: BigInt.asIntN(64, m[1]!.startsWith('-') ? -BigInt(m[1]!.slice(1)) : BigInt(m[1]!)) };
+    m = /^%([a-z0-9]+)$/.exec(location);
+    if (m) return { kind: 'reg', ...common, register: register(m[1]!) };
+    m = /^(-?\d+)?\(%([a-z0-9]+)\)$/.exec(location);
+    if (m) return { kind: 'deref', ...common, register: register(m[2]!), offset: BigInt(m[1] ?? '0') };
+    if (/^-?\d*\(%[a-z0-9]+,%[a-z0-9]+(,\d+)?\)$/.test(location)) return refuse('uses base + index * scale addressing, which usdt.bpf.h of libbpf 1.1 cannot read');
+    return refuse('has a location that is neither $constant, %register nor offset(%register)');
+  });
+}
+
+const ARG_TYPE = { const: 'BPF_USDT_ARG_CONST', reg: 'BPF_USDT_ARG_REG', deref: 'BPF_USDT_ARG_REG_DEREF' } as const;
+
+/**
+ * The bytes of a struct __bpf_usdt_spec for these arguments, laid out by the object's own BTF of
+ * the spec map's value (so any version of usdt.bpf.h the object was built with is followed).
+ */
+export function encodeUsdtSpec(btf: Btf, valueTypeId: number, args: readonly UsdtArgument[], cookie = 0n): Buffer {
+  return new BtfEncoder(btf).encode(
+    valueTypeId,
+    {
+      args: args.map((a) => ({
+        val_off: a.kind === 'const' ? a.value : a.kind === 'deref' ? a.offset : 0n,
+        arg_type: ARG_TYPE[a.kind],
+        reg_off: a.kind === 'const' ? 0 : X86_64_PT_REGS[a.register],
+        arg_signed: a.signed,
+        // The value's upper bits are cleared (or sign-extended) by shifting left and back.
+        arg_bitshift: 64 - a.size * 8,
+      })),
+      usdt_cookie: cookie,
+      arg_cnt: args.length,
+    },
+    USDT_SPECS_MAP,
+  );
+}
+
+/** A USDT probe checked before loading: its sites in the binary, each with the spec its arguments need. */
+export interface PreparedUsdt {
+  kind: 'usdt';
+  target: UsdtTarget;
+  /** The binary's absolute path. */
+  path: string;
+  sites: Array<{ site: UsdtSite; spec: Buffer }>;
+  support: ProbeSupport;
+  method: AttachMethod;
+  reason: string;
+  notes: string[];
+}
+
+/**
+ * Finds the probe in the binary's notes and lays out each site's argument spec. Refuses a probe
+ * the binary lacks (naming the closest), arguments usdt.bpf.h cannot read, and an object without
+ * usdt.bpf.h's spec map.
+ */
+export function prepareUsdt(target: UsdtTarget, object: { btf?: Btf | undefined; maps: readonly MapSpec[] }, mode: AttachMode = 'auto'): PreparedUsdt {
+  const specsMap = object.maps.find((m) => m.name === USDT_SPECS_MAP);
+  if (!specsMap) throw new ObjectError(`a USDT program reads its arguments through the map ${USDT_SPECS_MAP}, which the object lacks: include <bpf/usdt.bpf.h> and read them with bpf_usdt_arg() or BPF_USDT()`);
+  if (!object.btf || !specsMap.btf?.valueTypeId) throw new ObjectError(`map ${USDT_SPECS_MAP} has no BTF value type, which lays out the argument specs: compile with clang -g`);
+  const path = resolveBinaryPath(target.binary);
+  const elf = readTargetElf(path, 'USDT binary');
+  const probe = `${target.provider}:${target.name}`;
+  let sites: UsdtSite[];
+  try {
+    const notes = readStapsdtNotes(elf);
+    const all = notes.map((n) => `${n.provider}:${n.name}`);
+    const chosen = notes.filter((n) => n.provider === target.provider && n.name === target.name);
+    if (chosen.length === 0) {
+      const closest = closestNames(probe, new Set(all), 5);
+      throw new AttachError(
+        notes.length === 0 ? `${path} has no USDT probes (no ${'.note.stapsdt'} notes)` : `${path} has no USDT probe ${printable(probe)}${closest.length > 0 ? `; closest: ${closest.join(', ')}` : ''}`,
+      );
+    }
+    sites = placeUsdtSites(elf, chosen, path);
+  } catch (error) {
+    if (error instanceof ElfError) throw new AttachError(`USDT binary ${path}: ${error.message}`);
+    throw error;
+  }
+  const specs = sites.map((site, i) => {
+    const args = parseUsdtArguments(site.arguments, `USDT probe ${printable(probe)} of ${path} at 0x${site.address.toString(16)}`);
+    try {
+      return { site, spec: encodeUsdtSpec(object.btf!, specsMap.btf!.valueTypeId, args) };
+    } catch (error) {
+      if (error instanceof EncodeError) throw new ObjectError(`the ${USDT_SPECS_MAP} map's value is not usdt.bpf.h's struct __bpf_usdt_spec (site ${i}): ${error.message}`);
+      throw error;
+    }
+  });
+  const distinct = new Set(specs.map((s) => s.spec.toString('hex'))).size;
+  if (distinct > specsMap.maxEntries) throw new AttachError(`USDT probe ${printable(probe)} needs ${distinct} argument specs; map ${USDT_SPECS_MAP} holds ${specsMap.maxEntries} (define BPF_USDT_MAX_SPEC_CNT larger)`);
+  if (mode === 'link') mode = 'auto';
+  const support = probeSupport('uprobe');
+  const chosen = chooseAttachMethod(mode, support);
+  // The spec id travels as the BPF cookie, which only a BPF link sets.
+  const method: AttachMethod = { ...chosen, binding: 'link', reason: `${sites.length} uprobe(s) through the ${chosen.source === 'pmu' ? 'uprobe PMU' : 'uprobe_events file'}, each on a BPF link carrying its argument spec id as cookie` };
+  return { kind: 'usdt', target, path, sites: specs, support, method, reason: method.reason, notes: removeStaleEvents(support) };
+}
+
+/** The spec map of a loaded object: identical specs share an id, so sites and programs with the same arguments use one entry. */
+export class UsdtSpecTable {
+  private readonly ids = new Map<string, number>();
+
+  constructor(
+    private readonly map: BpfMap,
+    private readonly capacity: number,
+  ) {}
+
+  idFor(spec: Buffer): number {
+    const key = spec.toString('hex');
+    let id = this.ids.get(key);
+    if (id === undefined) {
+      id = this.ids.size;
+      if (id >= this.capacity) throw new AttachError(`map ${USDT_SPECS_MAP} is full (${this.capacity} argument specs); define BPF_USDT_MAX_SPEC_CNT larger`);
+      this.map.update(hostU32Bytes(id), spec);
+      this.ids.set(key, id);
+    }
+    return id;
+  }
+}
+
+/** One uprobe per site, each carrying its spec id as BPF cookie; every handle is owned by the scope. */
+export function attachUsdt(scope: ResourceScope, prepared: PreparedUsdt, program: BpfProgram, specs: UsdtSpecTable): Attachment {
+  const { target, path, method, support } = prepared;
+  const probe = `${target.provider}:${target.name}`;
+  let binding: Attachment['binding'] = 'link';
+  for (const { site, spec } of prepared.sites) {
+    const cookie = BigInt(specs.idFor(spec));
+    const location = {
+      family: 'uprobe' as const,
+      retprobe: false,
+      target: path,
+      offset: site.fileOffset,
+      ...(site.semaphoreFileOffset !== 0n ? { refCtrOffset: site.semaphoreFileOffset } : {}),
+      requested: `${target.binary}:${probe}`,
+      resolved: `${path}:${probe} at file offset 0x${site.fileOffset.toString(16)}`,
+    };
+    binding = attachProbe(scope, { kind: 'probe', location, support, method, notes: [], cookie }, program).binding;
+  }
+  const count = prepared.sites.length;
+  const semaphore = prepared.sites.find((s) => s.site.semaphoreFileOffset !== 0n)?.site.semaphoreFileOffset;
+  return {
+    kind: 'usdt',
+    program: program.name,
+    target: `${target.binary}:${probe}`,
+    resolved: `${path}:${probe} (${count} site${count === 1 ? '' : 's'}${semaphore === undefined ? '' : `, semaphore at file offset 0x${semaphore.toString(16)}`})`,
+    source: method.source,
+    binding,
+    sites: count,
+  };
+}

@@ -141,5 +141,6 @@ function integer(value: unknown, path: string): bigint {
     const text = value.trim();
     return text.startsWith('-') ? -BigInt(text.slice(1)) : BigInt(text);
   }
-  throw new EncodeError(`${path}: expected a whole number, got ${JSON.stringify(value)}`);
+  // Values built in code may hold bigints, which JSON.stringify refuses.
+  throw new EncodeError(`${path}: expected a whole number, got ${JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`);
 }

@@ -14,6 +14,7 @@ TOOLS=(
   bpftool:bpftool
   make:make
   cc:gcc
+  c++:g++
   nm:binutils
   readelf:binutils
   strip:binutils

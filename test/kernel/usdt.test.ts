@@ -67,6 +67,19 @@ describe('USDT probes', () => {
     });
   }
 
+  test("a shared library's probe without a semaphore, the library found by name: libstdc++'s libstdcxx:throw counts every throw", async () => {
+    const cli = new RunningCli([fixture('usdt_args.o'), '--program', 'usdt_count', '--usdt', 'usdt_count=libstdc++.so.6:libstdcxx:throw', '--json']);
+    await cli.waitFor(/"event":"attached"/);
+    const [attachment] = jsonEvents(cli.stdout)[0]!.attachments as Array<Record<string, unknown>>;
+    assert.equal(attachment!.target, 'libstdc++.so.6:libstdcxx:throw');
+    assert.match(String(attachment!.resolved), /^\/\S+\/libstdc\+\+\.so\.6(\.[\d.]+)?:libstdcxx:throw \(\d+ sites?\)$/);
+    assert.equal((await runProgram(fixture('usdt_throw'), ['7'])).trim(), '7');
+    const result = await cli.stop('SIGINT');
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(detachedMaps(result.stdout).usdt_hits!['0'], '7', 'one hit per throw');
+    await programsGone('usdt_count');
+  });
+
   test('a probe the binary lacks is refused in one line with the closest names, before anything loads', async () => {
     const result = await runCli([fixture('usdt_args.o'), '--usdt', `usdt_fire=${TARGET}:lkb:fir`, '--program', 'usdt_fire']);
     assert.equal(result.code, 1);

@@ -1,6 +1,6 @@
 // USDT probes: a binary's stapsdt notes -> one uprobe per site (semaphore as ref_ctr_offset), arguments as libbpf's usdt.bpf.h reads them (spec map, BPF cookie = spec id).
 import { USDT_MAX_ARGS, USDT_SPECS_MAP, X86_64_PT_REGS } from '../abi.js';
-import type { Btf } from '../btf/btf.js';
+import { BTF_KIND, type Btf } from '../btf/btf.js';
 import { BtfEncoder, EncodeError } from '../btf/encode.js';
 import { placeUsdtSites, readStapsdtNotes, type UsdtSite } from '../elf/stapsdt.js';
 import { AttachError, ElfError, ObjectError } from '../errors.js';
@@ -20,7 +20,9 @@ import { readTargetElf, resolveBinaryPath } from './uprobe.js';
 export type UsdtArgument =
   | { kind: 'const'; size: number; signed: boolean; value: bigint }
   | { kind: 'reg'; size: number; signed: boolean; register: keyof typeof X86_64_PT_REGS }
-  | { kind: 'deref'; size: number; signed: boolean; register: keyof typeof X86_64_PT_REGS; offset: bigint };
+  | { kind: 'deref'; size: number; signed: boolean; register: keyof typeof X86_64_PT_REGS; offset: bigint }
+  /** Memory at base + index * scale + offset ("8@-96(%rbp,%rax,8)"): libbpf 1.7's usdt.bpf.h reads these. */
+  | { kind: 'sib'; size: number; signed: boolean; register: keyof typeof X86_64_PT_REGS; index: keyof typeof X86_64_PT_REGS; scale: 1 | 2 | 4 | 8; offset: bigint };
 
 /** x86-64 register names, at every width, by the pt_regs slot that holds them. */
 const X86_64_REGISTERS: ReadonlyMap<string, keyof typeof X86_64_PT_REGS> = new Map([
@@ -59,12 +61,26 @@ export function parseUsdtArguments(text: string, what: string): UsdtArgument[] {
     if (m) return { kind: 'reg', ...common, register: register(m[1]!) };
     m = /^(-?\d+)?\(%([a-z0-9]+)\)$/.exec(location);
     if (m) return { kind: 'deref', ...common, register: register(m[2]!), offset: BigInt(m[1] ?? '0') };
-    if (/^-?\d*\(%[a-z0-9]+,%[a-z0-9]+(,\d+)?\)$/.test(location)) return refuse('uses base + index * scale addressing, which usdt.bpf.h of libbpf 1.1 cannot read');
+    m = /^(-?\d+)?\(%([a-z0-9]+),%([a-z0-9]+)(?:,(\d+))?\)$/.exec(location);
+    if (m) {
+      const scale = Number(m[4] ?? '1');
+      if (scale !== 1 && scale !== 2 && scale !== 4 && scale !== 8) return refuse(`has scale ${scale}; scales are 1, 2, 4 or 8`);
+      return { kind: 'sib', ...common, register: register(m[2]!), index: register(m[3]!), scale, offset: BigInt(m[1] ?? '0') };
+    }
     return refuse('has a location that is neither $constant, %register nor offset(%register)');
   });
 }
 
-const ARG_TYPE = { const: 'BPF_USDT_ARG_CONST', reg: 'BPF_USDT_ARG_REG', deref: 'BPF_USDT_ARG_REG_DEREF' } as const;
+const ARG_TYPE = { const: 'BPF_USDT_ARG_CONST', reg: 'BPF_USDT_ARG_REG', deref: 'BPF_USDT_ARG_REG_DEREF', sib: 'BPF_USDT_ARG_SIB' } as const;
+
+/** Whether the object's struct __bpf_usdt_arg_spec has the index register of libbpf 1.7's base + index * scale arguments. */
+export function usdtSpecHasIndexRegister(btf: Btf, valueTypeId: number): boolean {
+  const spec = btf.resolveType(valueTypeId);
+  const args = spec?.kind === BTF_KIND.STRUCT ? spec.members.find((m) => m.name === 'args') : undefined;
+  const array = args ? btf.resolveType(args.type) : undefined;
+  const arg = array?.kind === BTF_KIND.ARRAY ? btf.resolveType(array.type) : undefined;
+  return arg?.kind === BTF_KIND.STRUCT && arg.members.some((m) => m.name === 'idx_reg_off');
+}
 
 /**
  * The bytes of a struct __bpf_usdt_spec for these arguments, laid out by the object's own BTF of
@@ -75,9 +91,10 @@ export function encodeUsdtSpec(btf: Btf, valueTypeId: number, args: readonly Usd
     valueTypeId,
     {
       args: args.map((a) => ({
-        val_off: a.kind === 'const' ? a.value : a.kind === 'deref' ? a.offset : 0n,
+        val_off: a.kind === 'const' ? a.value : a.kind === 'reg' ? 0n : a.offset,
         arg_type: ARG_TYPE[a.kind],
         reg_off: a.kind === 'const' ? 0 : X86_64_PT_REGS[a.register],
+        ...(a.kind === 'sib' ? { idx_reg_off: X86_64_PT_REGS[a.index], scale_bitshift: Math.log2(a.scale) } : {}),
         arg_signed: a.signed,
         // The value's upper bits are cleared (or sign-extended) by shifting left and back.
         arg_bitshift: 64 - a.size * 8,
@@ -131,7 +148,12 @@ export function prepareUsdt(target: UsdtTarget, object: { btf?: Btf | undefined;
     throw error;
   }
   const specs = sites.map((site, i) => {
-    const args = parseUsdtArguments(site.arguments, `USDT probe ${printable(probe)} of ${path} at 0x${site.address.toString(16)}`);
+    const where = `USDT probe ${printable(probe)} of ${path} at 0x${site.address.toString(16)}`;
+    const args = parseUsdtArguments(site.arguments, where);
+    const indexed = args.findIndex((a) => a.kind === 'sib');
+    if (indexed >= 0 && !usdtSpecHasIndexRegister(object.btf!, specsMap.btf!.valueTypeId)) {
+      throw new AttachError(`${where}: argument ${indexed} ('${printable(site.arguments.trim().split(/\s+/)[indexed]!)}') is at base + index * scale, which usdt.bpf.h reads from libbpf 1.7 on; the object was built with an older one`);
+    }
     try {
       return { site, spec: encodeUsdtSpec(object.btf!, specsMap.btf!.valueTypeId, args) };
     } catch (error) {

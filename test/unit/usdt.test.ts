@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { planAttachments } from '../../src/attach/plan.js';
-import { encodeUsdtSpec, parseUsdtArguments } from '../../src/attach/usdt.js';
+import { encodeUsdtSpec, parseUsdtArguments, prepareUsdt, usdtSpecHasIndexRegister } from '../../src/attach/usdt.js';
 import { BTF_KIND, BTF_LINKAGE } from '../../src/btf/btf.js';
 import { placeUsdtSites, readStapsdtNotes } from '../../src/elf/stapsdt.js';
 import { PT_LOAD, fileOffsetOfAddress, readElf } from '../../src/elf/reader.js';
@@ -58,9 +58,10 @@ describe('program headers and notes', () => {
       semaphore: BigInt(`0x${m[4]}`),
       arguments: m[5]!.trim(),
     }));
-    const notes = readStapsdtNotes(elf);
+    const all = readStapsdtNotes(elf);
+    assert.deepEqual(all, shown);
+    const notes = all.filter((n) => n.name === 'fire');
     assert.equal(notes.length, 2, 'two sites of lkb:fire');
-    assert.deepEqual(notes, shown);
     const sites = placeUsdtSites(elf, notes, TARGET);
     const semaphore = BigInt(`0x${/^\s*\d+: ([0-9a-f]+) .* lkb_fire_semaphore$/m.exec(readelf('-s'))![1]}`);
     for (const site of sites) {
@@ -94,6 +95,14 @@ describe('parseUsdtArguments (x86-64)', () => {
     assert.deepEqual(parseUsdtArguments('  ', 'p'), []);
   });
 
+  test('base + index * scale, with and without offset and scale', () => {
+    assert.deepEqual(parseUsdtArguments('-8@(%rsp,%rdx,8) 1@-96(%rbp,%rax) 4@16(%r8,%r9d,4)', 'p'), [
+      { kind: 'sib', size: 8, signed: true, register: 'sp', index: 'dx', scale: 8, offset: 0n },
+      { kind: 'sib', size: 1, signed: false, register: 'bp', index: 'ax', scale: 1, offset: -96n },
+      { kind: 'sib', size: 4, signed: false, register: 'r8', index: 'r9', scale: 4, offset: 16n },
+    ]);
+  });
+
   test('what usdt.bpf.h cannot read is refused naming the argument', () => {
     const refused = (text: string): string => {
       const error = thrown(() => parseUsdtArguments(text, 'USDT probe a:b'));
@@ -101,7 +110,7 @@ describe('parseUsdtArguments (x86-64)', () => {
       return error.message;
     };
     assert.equal(refused('8@%rax 3@%ebx'), "USDT probe a:b: argument 1 ('3@%ebx') has size 3; sizes are 1, 2, 4 or 8 bytes");
-    assert.equal(refused('8@(%rdx,%rax,8)'), "USDT probe a:b: argument 0 ('8@(%rdx,%rax,8)') uses base + index * scale addressing, which usdt.bpf.h of libbpf 1.1 cannot read");
+    assert.equal(refused('8@(%rdx,%rax,3)'), "USDT probe a:b: argument 0 ('8@(%rdx,%rax,3)') has scale 3; scales are 1, 2, 4 or 8");
     assert.equal(refused('1@%ah'), "USDT probe a:b: argument 0 ('1@%ah') names register 'ah', which is not one usdt.bpf.h can read from pt_regs");
     assert.equal(refused('%rax'), "USDT probe a:b: argument 0 ('%rax') is not [-]size@location");
     assert.equal(refused('4@counter(%rip)'), "USDT probe a:b: argument 0 ('4@counter(%rip)') has a location that is neither $constant, %register nor offset(%register)");
@@ -126,6 +135,26 @@ describe('encodeUsdtSpec', () => {
     assert.ok(bytes.subarray(48, 192).every((b) => b === 0), 'unused args are zero');
     assert.equal(bytes.readBigUInt64LE(192), 42n);
     assert.equal(bytes.readInt16LE(200), 3);
+  });
+
+  test("follows libbpf 1.7's layout too, where base + index * scale arguments have an index register and scale shift", () => {
+    const newer = parseBpfObject(loadFixture('usdt_sib_layout.o'));
+    const type = newer.maps.find((m) => m.name === '__bpf_usdt_specs')!.btf!.valueTypeId;
+    assert.equal(usdtSpecHasIndexRegister(newer.btf!, type), true);
+    assert.equal(usdtSpecHasIndexRegister(spec.btf!, valueType), false);
+    const bytes = encodeUsdtSpec(newer.btf!, type, parseUsdtArguments('-8@-96(%rbp,%rax,8) 4@%esi', 'p'));
+    // Each arg is 24 bytes here: arg_type a byte at 8, idx_reg_off (12 bits) and scale_bitshift (4) in the u16 at 10, reg_off at 14.
+    assert.equal(newer.btf!.sizeOf(type), bytes.length);
+    const packed = bytes.readUInt16LE(10);
+    assert.deepEqual([bytes.readBigInt64LE(0), bytes[8], packed & 0xfff, packed >> 12, bytes.readInt16LE(14), bytes[16], bytes[17]], [-96n, 3, 80, 3, 32, 1, 0]);
+    assert.deepEqual([bytes[24 + 8], bytes.readUInt16LE(24 + 10), bytes.readInt16LE(24 + 14), bytes[24 + 17]], [1, 0, 104, 32]);
+    assert.equal(bytes.readInt16LE(12 * 24 + 8), 2, 'arg_cnt after the 12 args and the cookie');
+  });
+
+  test("an object built with an older usdt.bpf.h is refused for a base + index * scale argument, naming it", () => {
+    const error = thrown(() => prepareUsdt({ binary: TARGET, provider: 'lkb', name: 'indexed' }, spec));
+    assert.ok(error instanceof AttachError, String(error));
+    assert.match(error.message, /^USDT probe lkb:indexed of \S+usdt_target at 0x[0-9a-f]+: argument 0 \('-8@\(%rsp,%r\w+,8\)'\) is at base \+ index \* scale, which usdt.bpf.h reads from libbpf 1.7 on; the object was built with an older one$/);
   });
 
   test("a map value that is not usdt.bpf.h's struct is refused by the encoder", () => {

@@ -348,7 +348,7 @@ export class LoadedObject {
       usdtSpecs: (): UsdtSpecTable => {
         const map = this.maps.get(USDT_SPECS_MAP);
         if (!map) throw new ObjectError(`the object has no map ${USDT_SPECS_MAP} for the arguments of its USDT probes`);
-        return (this.usdtSpecs ??= new UsdtSpecTable(map.map, map.spec.maxEntries));
+        return (this.usdtSpecs ??= new UsdtSpecTable(map.map, map.map.definition.maxEntries));
       },
     };
     const attachment = this.scope.guard(() => attachPrepared(this.scope, prepared, program.program, context));

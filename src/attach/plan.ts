@@ -11,7 +11,7 @@ import type { PreparedAttachment } from './prepared.js';
 import { prepareRawTracepoint, prepareTracing } from './tracing.js';
 import { prepareTracepoint } from './tracepoint.js';
 import { prepareUprobe } from './uprobe.js';
-import { prepareUsdt } from './usdt.js';
+import { prepareUsdt, requireUsdtSpecRoom } from './usdt.js';
 
 export interface PlanOptions {
   /** Names or glob patterns ("kprobe_*") of the programs to load and attach; default all. */
@@ -75,6 +75,7 @@ function roleWithOverrides(program: ProgramSpec, role: ProgramRole, target: stri
       return { kind: 'uprobe', retprobe: r, ...parseUprobeSpec(target, where), ...(role.sleepable ? { sleepable: true } : {}) };
     }
     case 'usdt':
+      if (retprobe) throw new UsageError(`--retprobe=${program.name}: program '${program.name}' is ${describeRole(role)}, which has no return to probe`);
       return target === undefined ? role : { ...role, target: parseUsdtSpec(target, where) };
     case 'tracing':
       return target === undefined ? role : { ...role, target };
@@ -91,7 +92,8 @@ function roleWithOverrides(program: ProgramSpec, role: ProgramRole, target: stri
  * whose section is a bare SEC("usdt"), or the only program chosen. A program of another kind becomes a USDT
  * program if it loads as a kprobe-type program (uprobe and kprobe sections), as in libbpf.
  */
-function usdtRoles(programs: readonly ProgramSpec[], probes: NonNullable<PlanOptions['usdt']>): Array<{ program: ProgramSpec; role: ProgramRole }> {
+export function usdtRoles(programs: readonly ProgramSpec[], probes: NonNullable<PlanOptions['usdt']>, targets?: ReadonlyMap<string, string>): Array<{ program: ProgramSpec; role: ProgramRole }> {
+  const given = new Map<ProgramSpec, string>();
   return probes.map(({ program: name, target }) => {
     const where = `--usdt ${name === undefined ? '' : `${name}=`}${target}`;
     let program: ProgramSpec | undefined;
@@ -104,6 +106,10 @@ function usdtRoles(programs: readonly ProgramSpec[], probes: NonNullable<PlanOpt
       if (candidates.length !== 1) throw new UsageError(`${where}: which program? name it: --usdt PROG=${target} (the programs are ${programs.map((p) => `'${p.name}'`).join(', ')})`);
       program = candidates[0]!;
     }
+    // One attachment per program: a second probe would replace the first without a word.
+    const earlier = given.get(program) ?? (targets?.has(program.name) ? `--attach ${program.name}=${targets.get(program.name)}` : undefined);
+    if (earlier !== undefined) throw new UsageError(`${where}: program '${program.name}' already attaches with ${earlier}; a program takes one target per run`);
+    given.set(program, where);
     const role = requireRole(program);
     // A kprobe.multi program is loaded for its link type, which uprobes refuse.
     const kprobeType = role.kind === 'usdt' || role.kind === 'uprobe' || (role.kind === 'kprobe' && !(!role.fromCommandLine && role.multi));
@@ -165,7 +171,7 @@ export function planAttachments(spec: BpfObjectSpec, options: PlanOptions = {}):
   }
   for (const program of programs) requireRole(program, programs.length > 1 ? '; choose the others with --program' : '');
   const roles = new Map(programs.map((p) => [p, roleWithOverrides(p, p.role!, options.targets?.get(p.name), options.retprobePrograms?.includes(p.name) ?? false)]));
-  for (const { program, role } of usdtRoles(programs, options.usdt ?? [])) roles.set(program, role);
+  for (const { program, role } of usdtRoles(programs, options.usdt ?? [], options.targets)) roles.set(program, role);
   const fromCommandLine = programs.filter((p) => {
     const role = roles.get(p)!;
     return role.kind === 'kprobe' && role.fromCommandLine;
@@ -199,5 +205,7 @@ export function planAttachments(spec: BpfObjectSpec, options: PlanOptions = {}):
     }
   }
   if (attachments.length === 0) throw new UsageError(`no program is left to load: ${skipped.map((s) => `${s.program}: ${s.reason}`).join('; ')}`);
+  const usdt = attachments.flatMap((a) => (a.prepared?.kind === 'usdt' ? [a.prepared] : []));
+  if (usdt.length > 0) requireUsdtSpecRoom(spec.maps, usdt);
   return { attachments, skipped };
 }

@@ -21,7 +21,7 @@ export interface ProbePmu {
 export function pmuProbeRequest(pmu: ProbePmu, target: string, offset: bigint, retprobe: boolean, refCtrOffset = 0n): PerfEventRequest {
   let config = retprobe ? 1n << BigInt(pmu.retprobeBit) : 0n;
   if (refCtrOffset !== 0n) {
-    if (pmu.refCtrShift === undefined) throw new AttachError("this kernel's uprobe PMU takes no semaphore offset (ref_ctr_offset needs 4.20); use --attach-mode tracefs");
+    if (pmu.refCtrShift === undefined) throw new AttachError("this kernel's uprobe PMU takes no semaphore offset (ref_ctr_offset needs 4.20)");
     config |= refCtrOffset << BigInt(pmu.refCtrShift);
   }
   return { type: pmu.type, config, config1String: target, config2: offset };

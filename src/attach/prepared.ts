@@ -35,5 +35,5 @@ export function attachPrepared(scope: ResourceScope, prepared: PreparedAttachmen
 
 /** Why this attach method, for --verbose. */
 export function methodReason(prepared: PreparedAttachment): string {
-  return prepared.kind === 'probe' ? prepared.method.reason : prepared.reason;
+  return prepared.kind === 'probe' || prepared.kind === 'usdt' ? prepared.method.reason : prepared.reason;
 }

@@ -2,7 +2,9 @@
 import { USDT_MAX_ARGS, USDT_SPECS_MAP, X86_64_PT_REGS } from '../abi.js';
 import { BTF_KIND, type Btf } from '../btf/btf.js';
 import { BtfEncoder, EncodeError } from '../btf/encode.js';
-import { placeUsdtSites, readStapsdtNotes, type UsdtSite } from '../elf/stapsdt.js';
+import { EM_X86_64 } from '../elf/reader.js';
+import { STAPSDT_NOTE_SECTION, placeUsdtSites, readStapsdtNotes, type StapsdtNote, type UsdtSite } from '../elf/stapsdt.js';
+import { kernelHasBpfCookies } from '../kernel/kconfig.js';
 import { AttachError, ElfError, ObjectError } from '../errors.js';
 import type { BpfMap } from '../kernel/maps.js';
 import { hostU32Bytes } from '../kernel/records.js';
@@ -67,7 +69,7 @@ export function parseUsdtArguments(text: string, what: string): UsdtArgument[] {
       if (scale !== 1 && scale !== 2 && scale !== 4 && scale !== 8) return refuse(`has scale ${scale}; scales are 1, 2, 4 or 8`);
       return { kind: 'sib', ...common, register: register(m[2]!), index: register(m[3]!), scale, offset: BigInt(m[1] ?? '0') };
     }
-    return refuse('has a location that is neither $constant, %register nor offset(%register)');
+    return refuse('has a location that is neither $constant, %register, offset(%register) nor offset(%base,%index,scale)');
   });
 }
 
@@ -86,7 +88,7 @@ export function usdtSpecHasIndexRegister(btf: Btf, valueTypeId: number): boolean
  * The bytes of a struct __bpf_usdt_spec for these arguments, laid out by the object's own BTF of
  * the spec map's value (so any version of usdt.bpf.h the object was built with is followed).
  */
-export function encodeUsdtSpec(btf: Btf, valueTypeId: number, args: readonly UsdtArgument[], cookie = 0n): Buffer {
+export function encodeUsdtSpec(btf: Btf, valueTypeId: number, args: readonly UsdtArgument[]): Buffer {
   return new BtfEncoder(btf).encode(
     valueTypeId,
     {
@@ -99,7 +101,8 @@ export function encodeUsdtSpec(btf: Btf, valueTypeId: number, args: readonly Usd
         // The value's upper bits are cleared (or sign-extended) by shifting left and back.
         arg_bitshift: 64 - a.size * 8,
       })),
-      usdt_cookie: cookie,
+      // libbpf's own cookie for the program (bpf_usdt_cookie()); this tool has no option for it.
+      usdt_cookie: 0n,
       arg_cnt: args.length,
     },
     USDT_SPECS_MAP,
@@ -115,7 +118,6 @@ export interface PreparedUsdt {
   sites: Array<{ site: UsdtSite; spec: Buffer }>;
   support: ProbeSupport;
   method: AttachMethod;
-  reason: string;
   notes: string[];
 }
 
@@ -128,23 +130,34 @@ export function prepareUsdt(target: UsdtTarget, object: { btf?: Btf | undefined;
   const specsMap = object.maps.find((m) => m.name === USDT_SPECS_MAP);
   if (!specsMap) throw new ObjectError(`a USDT program reads its arguments through the map ${USDT_SPECS_MAP}, which the object lacks: include <bpf/usdt.bpf.h> and read them with bpf_usdt_arg() or BPF_USDT()`);
   if (!object.btf || !specsMap.btf?.valueTypeId) throw new ObjectError(`map ${USDT_SPECS_MAP} has no BTF value type, which lays out the argument specs: compile with clang -g`);
+  // The spec id reaches the program as its BPF cookie, which only a BPF link sets.
+  if (!kernelHasBpfCookies()) throw new AttachError('USDT probes need BPF cookies on their uprobes, which kernels have from 5.15');
   const path = resolveBinaryPath(target.binary);
   const elf = readTargetElf(path, 'USDT binary');
+  if (elf.machine !== EM_X86_64 || process.arch !== 'x64') {
+    throw new AttachError(`USDT arguments are read for x86-64 only; ${path} is for ELF machine ${elf.machine} and this machine is ${process.arch}`);
+  }
   const probe = `${target.provider}:${target.name}`;
-  let sites: UsdtSite[];
+  let notes: StapsdtNote[];
   try {
-    const notes = readStapsdtNotes(elf);
-    const all = notes.map((n) => `${n.provider}:${n.name}`);
-    const chosen = notes.filter((n) => n.provider === target.provider && n.name === target.name);
-    if (chosen.length === 0) {
-      const closest = closestNames(probe, new Set(all), 5);
-      throw new AttachError(
-        notes.length === 0 ? `${path} has no USDT probes (no ${'.note.stapsdt'} notes)` : `${path} has no USDT probe ${printable(probe)}${closest.length > 0 ? `; closest: ${closest.join(', ')}` : ''}`,
-      );
-    }
-    sites = placeUsdtSites(elf, chosen, path);
+    notes = readStapsdtNotes(elf);
   } catch (error) {
     if (error instanceof ElfError) throw new AttachError(`USDT binary ${path}: ${error.message}`);
+    throw error;
+  }
+  const chosen = notes.filter((n) => n.provider === target.provider && n.name === target.name);
+  if (chosen.length === 0) {
+    const closest = closestNames(probe, new Set(notes.map((n) => `${n.provider}:${n.name}`)), 5);
+    throw new AttachError(
+      notes.length === 0 ? `${path} has no USDT probes (no ${STAPSDT_NOTE_SECTION} notes)` : `${path} has no USDT probe ${printable(probe)}${closest.length > 0 ? `; closest: ${closest.join(', ')}` : ''}`,
+    );
+  }
+  let sites: UsdtSite[];
+  try {
+    sites = placeUsdtSites(elf, chosen, path);
+  } catch (error) {
+    // Its messages name the probe and the binary already.
+    if (error instanceof ElfError) throw new AttachError(error.message);
     throw error;
   }
   const specs = sites.map((site, i) => {
@@ -161,14 +174,26 @@ export function prepareUsdt(target: UsdtTarget, object: { btf?: Btf | undefined;
       throw error;
     }
   });
-  const distinct = new Set(specs.map((s) => s.spec.toString('hex'))).size;
-  if (distinct > specsMap.maxEntries) throw new AttachError(`USDT probe ${printable(probe)} needs ${distinct} argument specs; map ${USDT_SPECS_MAP} holds ${specsMap.maxEntries} (define BPF_USDT_MAX_SPEC_CNT larger)`);
-  if (mode === 'link') mode = 'auto';
   const support = probeSupport('uprobe');
-  const chosen = chooseAttachMethod(mode, support);
-  // The spec id travels as the BPF cookie, which only a BPF link sets.
-  const method: AttachMethod = { ...chosen, binding: 'link', reason: `${sites.length} uprobe(s) through the ${chosen.source === 'pmu' ? 'uprobe PMU' : 'uprobe_events file'}, each on a BPF link carrying its argument spec id as cookie` };
-  return { kind: 'usdt', target, path, sites: specs, support, method, reason: method.reason, notes: removeStaleEvents(support) };
+  const chosenMethod = chooseAttachMethod(mode, support);
+  const semaphore = sites.find((s) => s.semaphoreFileOffset !== 0n)?.semaphoreFileOffset;
+  if (semaphore !== undefined) {
+    if (chosenMethod.source === 'pmu' && chosenMethod.pmu?.refCtrShift === undefined) throw new AttachError(`USDT probe ${printable(probe)} has a semaphore, which this kernel's uprobe PMU cannot count (ref_ctr_offset needs 4.20)`);
+    if (semaphore >= 1n << 32n) throw new AttachError(`USDT probe ${printable(probe)}: its semaphore at file offset 0x${semaphore.toString(16)} is beyond the 32 bits the kernel takes`);
+  }
+  const method: AttachMethod = {
+    ...chosenMethod,
+    binding: 'link',
+    reason: `${sites.length} uprobe(s) through the ${chosenMethod.source === 'pmu' ? 'uprobe PMU' : 'uprobe_events file'}, each on a BPF link carrying its argument spec id as cookie`,
+  };
+  return { kind: 'usdt', target, path, sites: specs, support, method, notes: removeStaleEvents(support) };
+}
+
+/** Refuses, before loading, probes whose distinct argument specs together outgrow the spec map. */
+export function requireUsdtSpecRoom(maps: readonly MapSpec[], probes: readonly PreparedUsdt[]): void {
+  const capacity = maps.find((m) => m.name === USDT_SPECS_MAP)?.maxEntries ?? 0;
+  const distinct = new Set(probes.flatMap((p) => p.sites.map((s) => s.spec.toString('hex')))).size;
+  if (distinct > capacity) throw new AttachError(`the USDT probes need ${distinct} argument specs; map ${USDT_SPECS_MAP} holds ${capacity} (define BPF_USDT_MAX_SPEC_CNT larger)`);
 }
 
 /** The spec map of a loaded object: identical specs share an id, so sites and programs with the same arguments use one entry. */
@@ -197,7 +222,6 @@ export class UsdtSpecTable {
 export function attachUsdt(scope: ResourceScope, prepared: PreparedUsdt, program: BpfProgram, specs: UsdtSpecTable): Attachment {
   const { target, path, method, support } = prepared;
   const probe = `${target.provider}:${target.name}`;
-  let binding: Attachment['binding'] = 'link';
   for (const { site, spec } of prepared.sites) {
     const cookie = BigInt(specs.idFor(spec));
     const location = {
@@ -209,7 +233,7 @@ export function attachUsdt(scope: ResourceScope, prepared: PreparedUsdt, program
       requested: `${target.binary}:${probe}`,
       resolved: `${path}:${probe} at file offset 0x${site.fileOffset.toString(16)}`,
     };
-    binding = attachProbe(scope, { kind: 'probe', location, support, method, notes: [], cookie }, program).binding;
+    attachProbe(scope, { kind: 'probe', location, support, method, notes: [], cookie }, program);
   }
   const count = prepared.sites.length;
   const semaphore = prepared.sites.find((s) => s.site.semaphoreFileOffset !== 0n)?.site.semaphoreFileOffset;
@@ -219,7 +243,7 @@ export function attachUsdt(scope: ResourceScope, prepared: PreparedUsdt, program
     target: `${target.binary}:${probe}`,
     resolved: `${path}:${probe} (${count} site${count === 1 ? '' : 's'}${semaphore === undefined ? '' : `, semaphore at file offset 0x${semaphore.toString(16)}`})`,
     source: method.source,
-    binding,
+    binding: 'link',
     sites: count,
   };
 }

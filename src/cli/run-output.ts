@@ -14,9 +14,9 @@ import { MapPresenter, histogramJson, histogramLines, untypedRecord, type EntryV
 import { Output, messageOf, type OutputOptions } from './output.js';
 import type { FdWriter } from './writer.js';
 
-/** Map types whose entries are worth showing; the others hold fds or are streams. */
 /** usdt.bpf.h's maps are the loader's plumbing, not what the program collected: shown only when named with --map. */
 const USDT_MAPS = new Set([USDT_SPECS_MAP, USDT_IP_MAP]);
+/** Map types whose entries are worth showing; the others hold fds or are streams. */
 const SHOWN_MAP_TYPES = new Set<number>([MAP_TYPE.HASH, MAP_TYPE.ARRAY, MAP_TYPE.PERCPU_HASH, MAP_TYPE.PERCPU_ARRAY, MAP_TYPE.LRU_HASH, MAP_TYPE.LRU_PERCPU_HASH]);
 const MAX_ENTRIES_READ = 65536;
 const MAX_ENTRIES_SHOWN = 20;

@@ -377,13 +377,14 @@ class ElfReader {
     return symbols;
   }
 
-  /** Notes: namesz, descsz, type, then the name and the descriptor, each padded to 4 bytes. */
+  /** Notes: namesz, descsz, type, then the name and the descriptor, each padded to the section's alignment (at least 4). */
   private readNotes(section: ElfSection): ElfNote[] {
     const where = `note section ${section.index} (${printable(section.name)})`;
     if (section.type !== SHT_NOTE) throw new ElfError(`${where} is not a SHT_NOTE section`);
+    const align = section.addralign === 8n ? 8 : 4;
+    const pad = (n: number): number => Math.ceil(n / align) * align;
     const end = section.offset + section.size;
     const notes: ElfNote[] = [];
-    const pad = (n: number): number => (n + 3) & ~3;
     for (let at = section.offset; at < end; ) {
       if (end - at < NOTE_HEADER_SIZE) throw new ElfError(`${where}: a note header at offset ${at} is cut off by the end of the section`);
       const nameSize = this.u32(at);

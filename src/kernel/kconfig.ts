@@ -30,6 +30,11 @@ export function kernelConfig(text?: string): Map<string, string> {
   return values;
 }
 
+/** Whether perf event links take a BPF cookie (5.15), as libbpf's LINUX_HAS_BPF_COOKIE says. */
+export function kernelHasBpfCookies(): boolean {
+  return kernelVersionCode() >= (5 << 16) + (15 << 8);
+}
+
 /** The values libbpf gives its own LINUX_* externs. */
 function linuxValue(name: string): string | undefined {
   switch (name) {
@@ -39,7 +44,7 @@ function linuxValue(name: string): string | undefined {
       // Since 4.17, x86-64 and arm64 syscalls take a struct pt_regs (__x64_sys_*).
       return kernelVersionCode() >= (4 << 16) + (17 << 8) ? 'y' : 'n';
     case 'LINUX_HAS_BPF_COOKIE':
-      return kernelVersionCode() >= (5 << 16) + (15 << 8) ? 'y' : 'n';
+      return kernelHasBpfCookies() ? 'y' : 'n';
     default:
       return undefined;
   }

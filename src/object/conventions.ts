@@ -4,7 +4,7 @@ import { ObjectError } from '../errors.js';
 import { printable } from '../text.js';
 import { knownSectionPrefixes, sectionMeaning, type ProgramRole, type SectionMeaning } from './sections.js';
 
-export { LEGACY_PROGRAM_SECTION, parseUprobeSpec, parseUsdtSpec, type ProgramRole, type TracingAttach, type UsdtTarget } from './sections.js';
+export { LEGACY_PROGRAM_SECTION, parseUprobeSpec, type ProgramRole, type TracingAttach } from './sections.js';
 
 /** bcc's names: kprobe__<fn>, kretprobe__<fn>, tracepoint__<category>__<event>. */
 function roleFromFunctionName(name: string): SectionMeaning | undefined {

@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import { parseKprobeTarget } from '../../src/attach/kprobe.js';
 import type { ProbePmu } from '../../src/attach/pmu.js';
 import { ATTACH_MODES, chooseAttachMethod, tracefsLocation, type AttachMethod, type ProbeLocation, type ProbeSupport } from '../../src/attach/probe.js';
+import { pmuProbeRequest } from '../../src/attach/pmu.js';
 import { AttachError, UsageError } from '../../src/errors.js';
 import { thrown } from './helpers.js';
 
@@ -130,6 +131,10 @@ describe('tracefsLocation', () => {
     assert.equal(tracefsLocation(uprobe('/lib/x.so', 0n, true)), '/lib/x.so:0x0');
   });
 
+  test("a USDT semaphore goes in parentheses after the offset (the kernel's ref_ctr_offset)", () => {
+    assert.equal(tracefsLocation({ ...uprobe('/usr/bin/app', 0x1184n), refCtrOffset: 0x3020n }), '/usr/bin/app:0x1184(0x3020)');
+  });
+
   test('a uprobe path with white space cannot be written to uprobe_events', () => {
     for (const path of ['/tmp/a b', '/tmp/a\tb', '/tmp/a\nb']) {
       assert.equal(
@@ -137,5 +142,21 @@ describe('tracefsLocation', () => {
         `uprobe path ${JSON.stringify(path)} contains white space, which tracefs cannot take; use --attach-mode pmu`,
       );
     }
+  });
+});
+
+describe('pmuProbeRequest', () => {
+  const pmu = { type: 9, retprobeBit: 0, refCtrShift: 32 };
+
+  test('the retprobe bit and a semaphore offset share config; the path and offset go in config1 and config2', () => {
+    assert.deepEqual(pmuProbeRequest(pmu, '/bin/app', 0x1184n, false), { type: 9, config: 0n, config1String: '/bin/app', config2: 0x1184n });
+    assert.deepEqual(pmuProbeRequest(pmu, '/bin/app', 0x1184n, true, 0x3020n), { type: 9, config: (0x3020n << 32n) | 1n, config1String: '/bin/app', config2: 0x1184n });
+  });
+
+  test('a PMU without ref_ctr_offset in its format refuses a semaphore', () => {
+    assert.equal(
+      attachError(() => pmuProbeRequest({ type: 9, retprobeBit: 0 }, '/bin/app', 0n, false, 8n)).message,
+      "this kernel's uprobe PMU takes no semaphore offset (ref_ctr_offset needs 4.20)",
+    );
   });
 });

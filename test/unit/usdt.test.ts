@@ -5,16 +5,16 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { planAttachments } from '../../src/attach/plan.js';
+import { planAttachments, usdtRoles } from '../../src/attach/plan.js';
 import { encodeUsdtSpec, parseUsdtArguments, prepareUsdt, usdtSpecHasIndexRegister } from '../../src/attach/usdt.js';
 import { BTF_KIND, BTF_LINKAGE } from '../../src/btf/btf.js';
 import { placeUsdtSites, readStapsdtNotes } from '../../src/elf/stapsdt.js';
-import { PT_LOAD, fileOffsetOfAddress, readElf } from '../../src/elf/reader.js';
-import { AttachError, ObjectError, UsageError } from '../../src/errors.js';
+import { PT_LOAD, SHT_NOTE, fileOffsetOfAddress, readElf } from '../../src/elf/reader.js';
+import { AttachError, ElfError, ObjectError, UsageError } from '../../src/errors.js';
 import { parseBpfObject } from '../../src/object/bpf-object.js';
 import { sectionMeaning } from '../../src/object/sections.js';
 import { tool } from '../support/tools.js';
-import { fixturePath, loadFixture, thrown } from './helpers.js';
+import { buildElf, fixturePath, loadFixture, thrown } from './helpers.js';
 
 const TARGET = fixturePath('usdt_target');
 
@@ -64,14 +64,43 @@ describe('program headers and notes', () => {
     assert.equal(notes.length, 2, 'two sites of lkb:fire');
     const sites = placeUsdtSites(elf, notes, TARGET);
     const semaphore = BigInt(`0x${/^\s*\d+: ([0-9a-f]+) .* lkb_fire_semaphore$/m.exec(readelf('-s'))![1]}`);
+    const file = readFileSync(TARGET);
+    const probes = /\] \.probes\s+PROGBITS\s+([0-9a-f]+) ([0-9a-f]+)/.exec(readelf('-S'))!;
     for (const site of sites) {
-      assert.equal(site.fileOffset, fileOffsetOfAddress(elf, site.address, true));
+      // A probe site is a nop in the file, where the uprobe's breakpoint goes.
+      assert.equal(file[Number(site.fileOffset)], 0x90, `the byte at file offset 0x${site.fileOffset.toString(16)}`);
       assert.equal(site.semaphore, semaphore, 'the note names the semaphore variable');
-      assert.equal(site.semaphoreFileOffset, fileOffsetOfAddress(elf, semaphore));
+      // The semaphore lies in .probes: at the section's file offset plus its distance from the section's address.
+      assert.equal(site.semaphoreFileOffset, BigInt(`0x${probes[2]}`) + semaphore - BigInt(`0x${probes[1]}`));
     }
     // One site holds its arguments in registers, the other (built without optimisation) on the stack.
     assert.ok(notes.some((n) => /^-1@%\w+ -4@%\w+ 8@%\w+$/.test(n.arguments)), notes.map((n) => n.arguments).join(' | '));
     assert.ok(notes.some((n) => /^-1@-?\d+\(%rbp\) -4@-?\d+\(%rbp\) 8@-?\d+\(%rbp\)$/.test(n.arguments)), notes.map((n) => n.arguments).join(' | '));
+  });
+
+  test('malformed notes are one ElfError each, never a loop or a RangeError', () => {
+    const note = (nameSize: number, descSize: number, body: number[]): Uint8Array => {
+      const bytes = Buffer.alloc(12 + body.length);
+      bytes.writeUInt32LE(nameSize, 0);
+      bytes.writeUInt32LE(descSize, 4);
+      bytes.writeUInt32LE(3, 8);
+      Buffer.from(body).copy(bytes, 12);
+      return bytes;
+    };
+    const notesOf = (data: Uint8Array): unknown => {
+      const elf = readElf(buildElf([{ name: '.note.stapsdt', type: SHT_NOTE, data, addralign: 4n }], { type: 3, machine: 62 }));
+      return thrown(() => readStapsdtNotes(elf));
+    };
+    for (const [data, message] of [
+      [note(0xfffffffd, 0, []), /runs past the end of the section/],
+      [note(8, 0xffffffff, [0x73, 0x74, 0x61, 0x70, 0x73, 0x64, 0x74, 0]), /runs past the end of the section/],
+      [Buffer.alloc(7), /is cut off by the end of the section/],
+      [note(8, 8, [0x73, 0x74, 0x61, 0x70, 0x73, 0x64, 0x74, 0, 1, 2, 3, 4, 5, 6, 7, 8]), /descriptor is 8 bytes, too short/],
+    ] as const) {
+      const error = notesOf(data);
+      assert.ok(error instanceof ElfError, String(error));
+      assert.match(error.message, message);
+    }
   });
 
   test('a binary without notes has no probes', () => {
@@ -113,7 +142,7 @@ describe('parseUsdtArguments (x86-64)', () => {
     assert.equal(refused('8@(%rdx,%rax,3)'), "USDT probe a:b: argument 0 ('8@(%rdx,%rax,3)') has scale 3; scales are 1, 2, 4 or 8");
     assert.equal(refused('1@%ah'), "USDT probe a:b: argument 0 ('1@%ah') names register 'ah', which is not one usdt.bpf.h can read from pt_regs");
     assert.equal(refused('%rax'), "USDT probe a:b: argument 0 ('%rax') is not [-]size@location");
-    assert.equal(refused('4@counter(%rip)'), "USDT probe a:b: argument 0 ('4@counter(%rip)') has a location that is neither $constant, %register nor offset(%register)");
+    assert.equal(refused('4@counter(%rip)'), "USDT probe a:b: argument 0 ('4@counter(%rip)') has a location that is neither $constant, %register, offset(%register) nor offset(%base,%index,scale)");
     assert.equal(refused(Array(13).fill('8@%rax').join(' ')), 'USDT probe a:b has 13 arguments; usdt.bpf.h reads at most 12');
   });
 });
@@ -124,7 +153,7 @@ describe('encodeUsdtSpec', () => {
 
   test("lays out struct __bpf_usdt_spec as usdt.bpf.h declares it (16-byte args, cookie at 192, count at 200)", () => {
     const args = parseUsdtArguments('-1@%dil -4@-8(%rbp) 8@$7', 'p');
-    const bytes = encodeUsdtSpec(spec.btf!, valueType, args, 42n);
+    const bytes = encodeUsdtSpec(spec.btf!, valueType, args);
     assert.equal(bytes.length, 208);
     // arg 0: a signed byte in rdi (pt_regs offset 112): REG, shift 56.
     assert.deepEqual([bytes.readBigUInt64LE(0), bytes.readUInt32LE(8), bytes.readInt16LE(12), bytes[14], bytes[15]], [0n, 1, 112, 1, 56]);
@@ -133,7 +162,7 @@ describe('encodeUsdtSpec', () => {
     // arg 2: the constant 7: CONST, no shift.
     assert.deepEqual([bytes.readBigUInt64LE(32), bytes.readUInt32LE(40), bytes[46], bytes[47]], [7n, 0, 0, 0]);
     assert.ok(bytes.subarray(48, 192).every((b) => b === 0), 'unused args are zero');
-    assert.equal(bytes.readBigUInt64LE(192), 42n);
+    assert.equal(bytes.readBigUInt64LE(192), 0n, 'usdt_cookie');
     assert.equal(bytes.readInt16LE(200), 3);
   });
 
@@ -203,6 +232,24 @@ describe('usdt sections and --usdt', () => {
     const error = thrown(() => planAttachments(several, { usdt: [{ target: 'a:b:c' }] }));
     assert.ok(error instanceof UsageError, String(error));
     assert.equal(error.message, "--usdt a:b:c: which program? name it: --usdt PROG=a:b:c (the programs are 'ts_entry', 'ts_step1', 'ts_step2', 'ts_step3')");
+  });
+
+  test('--usdt picks the bare usdt program, a named one, or a kprobe-type program it turns into a USDT one', () => {
+    const roles = (probes: Array<{ program?: string; target: string }>): Array<[string, unknown]> => usdtRoles(spec.programs, probes).map((r) => [r.program.name, r.role]);
+    const target = { binary: '/bin/app', provider: 'p', name: 'n' };
+    assert.deepEqual(roles([{ target: '/bin/app:p:n' }]), [['usdt_fire', { kind: 'usdt', target }]]);
+    assert.deepEqual(roles([{ program: 'usdt_count', target: '/bin/app:p:n' }]), [['usdt_count', { kind: 'usdt', target }]]);
+    const samples = parseBpfObject(loadFixture('tail_samples.o'));
+    assert.deepEqual(usdtRoles(samples.programs, [{ program: 'ts_entry', target: '/bin/app:p:n' }]).map((r) => r.role), [{ kind: 'usdt', target }]);
+  });
+
+  test('a program takes one target: a second --usdt, or --usdt with --attach, is refused', () => {
+    const twice = thrown(() => usdtRoles(spec.programs, [{ target: '/bin/a:p:n' }, { program: 'usdt_fire', target: '/bin/b:p:n' }]));
+    assert.ok(twice instanceof UsageError);
+    assert.equal(twice.message, "--usdt usdt_fire=/bin/b:p:n: program 'usdt_fire' already attaches with --usdt /bin/a:p:n; a program takes one target per run");
+    const both = thrown(() => usdtRoles(spec.programs, [{ program: 'usdt_count', target: '/bin/b:p:n' }], new Map([['usdt_count', '/bin/a:p:n']])));
+    assert.ok(both instanceof UsageError);
+    assert.equal(both.message, "--usdt usdt_count=/bin/b:p:n: program 'usdt_count' already attaches with --attach usdt_count=/bin/a:p:n; a program takes one target per run");
   });
 
   test('a program of another type cannot take a USDT probe', () => {

@@ -40,9 +40,9 @@ const X86_64_REGISTERS: ReadonlyMap<string, keyof typeof X86_64_PT_REGS> = new M
 /**
  * The arguments of a probe site from its note's text ("-4@%eax 8@-16(%rbp) -1@$5"), each
  * "[-]size@location" with the size in bytes (negative: signed), locations as GNU as writes them
- * for x86-64.
+ * for x86-64. `readsIndexed`: whether the object's usdt.bpf.h reads base + index * scale ones.
  */
-export function parseUsdtArguments(text: string, what: string): UsdtArgument[] {
+export function parseUsdtArguments(text: string, what: string, readsIndexed = true): UsdtArgument[] {
   const items = text.trim() === '' ? [] : text.trim().split(/\s+/);
   if (items.length > USDT_MAX_ARGS) throw new AttachError(`${what} has ${items.length} arguments; usdt.bpf.h reads at most ${USDT_MAX_ARGS}`);
   return items.map((item, i) => {
@@ -67,6 +67,7 @@ export function parseUsdtArguments(text: string, what: string): UsdtArgument[] {
     if (m) {
       const scale = Number(m[4] ?? '1');
       if (scale !== 1 && scale !== 2 && scale !== 4 && scale !== 8) return refuse(`has scale ${scale}; scales are 1, 2, 4 or 8`);
+      if (!readsIndexed) return refuse('is at base + index * scale, which usdt.bpf.h reads from libbpf 1.7 on; the object was built with an older one');
       return { kind: 'sib', ...common, register: register(m[2]!), index: register(m[3]!), scale, offset: BigInt(m[1] ?? '0') };
     }
     return refuse('has a location that is neither $constant, %register, offset(%register) nor offset(%base,%index,scale)');
@@ -160,13 +161,10 @@ export function prepareUsdt(target: UsdtTarget, object: { btf?: Btf | undefined;
     if (error instanceof ElfError) throw new AttachError(error.message);
     throw error;
   }
+  const readsIndexed = usdtSpecHasIndexRegister(object.btf, specsMap.btf.valueTypeId);
   const specs = sites.map((site, i) => {
     const where = `USDT probe ${printable(probe)} of ${path} at 0x${site.address.toString(16)}`;
-    const args = parseUsdtArguments(site.arguments, where);
-    const indexed = args.findIndex((a) => a.kind === 'sib');
-    if (indexed >= 0 && !usdtSpecHasIndexRegister(object.btf!, specsMap.btf!.valueTypeId)) {
-      throw new AttachError(`${where}: argument ${indexed} ('${printable(site.arguments.trim().split(/\s+/)[indexed]!)}') is at base + index * scale, which usdt.bpf.h reads from libbpf 1.7 on; the object was built with an older one`);
-    }
+    const args = parseUsdtArguments(site.arguments, where, readsIndexed);
     try {
       return { site, spec: encodeUsdtSpec(object.btf!, specsMap.btf!.valueTypeId, args) };
     } catch (error) {

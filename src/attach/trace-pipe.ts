@@ -1,5 +1,5 @@
 // TracePipeReader: the lines bpf_trace_printk() writes to <tracefs>/trace_pipe, read without blocking and parsed.
-import { closeSync, constants, openSync, readSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { ERRNO } from '../abi.js';
 import { kernelError, nodeErrno } from '../errors.js';
@@ -9,6 +9,8 @@ import { tracefsRoot } from './tracefs.js';
 /** One line of trace_pipe: "task-pid [cpu] flags timestamp: function: message". */
 export interface TraceLine {
   task: string;
+  /** 'proc' when the kernel wrote `<...>` and the name was read from /proc/<pid>/comm instead. */
+  taskFrom?: 'proc';
   pid: number;
   cpu: number;
   /** Seconds since boot, as the trace clock gives it. */
@@ -28,6 +30,24 @@ export function parseTraceLine(raw: string): TraceLine | undefined {
   const match = LINE.exec(raw);
   if (!match) return undefined;
   return { task: match[1]!.trim(), pid: Number(match[2]), cpu: Number(match[3]), time: Number(match[4]), source: match[5]!, message: match[6]!, raw };
+}
+
+/** What the kernel writes for a task whose name is not in its saved-cmdlines cache. */
+const UNKNOWN_TASK = '<...>';
+
+/**
+ * The line with its task named from `<procRoot>/<pid>/comm` when the kernel wrote `<...>` (the name
+ * had left its saved-cmdlines cache) and the process still exists; else the line as it is.
+ */
+export function nameUnknownTask(line: TraceLine, procRoot = '/proc'): TraceLine {
+  if (line.task !== UNKNOWN_TASK) return line;
+  let comm: string;
+  try {
+    comm = readFileSync(join(procRoot, String(line.pid), 'comm'), 'utf8').replace(/\n$/, '');
+  } catch {
+    return line; // the process is gone: nothing better than the kernel's <...>
+  }
+  return comm === '' ? line : { ...line, task: comm, taskFrom: 'proc' };
 }
 
 export class TracePipeReader {
@@ -70,7 +90,11 @@ export class TracePipeReader {
       const text = this.partial + this.chunk.toString('utf8', 0, n);
       const lines = text.split('\n');
       this.partial = lines.pop()!;
-      for (const raw of lines) if (raw !== '') this.onLine(parseTraceLine(raw) ?? { raw });
+      for (const raw of lines) {
+        if (raw === '') continue;
+        const line = parseTraceLine(raw);
+        this.onLine(line ? nameUnknownTask(line) : { raw });
+      }
     }
   }
 

@@ -180,7 +180,7 @@ export class RunOutput extends Output {
   /** A line a program wrote with bpf_trace_printk. */
   trace(line: TraceLine | { raw: string }): void {
     if ('message' in line) {
-      if (this.options.json) this.json({ event: 'trace', time: line.time, task: line.task, pid: line.pid, cpu: line.cpu, message: line.message });
+      if (this.options.json) this.json({ event: 'trace', time: line.time, task: line.task, ...(line.taskFrom ? { taskFrom: line.taskFrom } : {}), pid: line.pid, cpu: line.cpu, message: line.message });
       else this.lines([`${line.time.toFixed(6)}  cpu ${line.cpu}  ${line.task}-${line.pid}  ${line.message}`]);
     } else if (this.options.json) {
       this.json({ event: 'trace', raw: line.raw });

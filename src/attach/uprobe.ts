@@ -62,6 +62,11 @@ export function readTargetElf(path: string, what: string): ElfFile {
 
 /** The file offset of a function: its symbol's address moved by the executable PT_LOAD segment that maps it. */
 export function functionFileOffset(path: string, name: string): bigint {
+  return functionLocation(path, name).offset;
+}
+
+/** A function's file offset and its size in bytes (0 when its symbol does not say). */
+function functionLocation(path: string, name: string): { offset: bigint; size: bigint } {
   const elf = readTargetElf(path, 'uprobe binary');
   const isFunction = (s: ElfSymbol): boolean =>
     (s.type === STT_FUNC || s.type === STT_GNU_IFUNC) && s.sectionIndex !== SHN_UNDEF && s.sectionIndex < SHN_LORESERVE;
@@ -74,7 +79,7 @@ export function functionFileOffset(path: string, name: string): bigint {
   }
   const offset = fileOffsetOfAddress(elf, symbol.value, true);
   if (offset === undefined) throw new AttachError(`function '${printable(name)}' of ${path} (address 0x${symbol.value.toString(16)}) lies in no executable segment of the file`);
-  return offset;
+  return { offset, size: symbol.size };
 }
 
 export interface UprobeTarget {
@@ -88,11 +93,18 @@ export interface UprobeTarget {
 /** Everything checkable before loading: uprobe support, the binary, the function's file offset. */
 export function prepareUprobe(target: UprobeTarget, mode: AttachMode = 'auto'): PreparedProbe {
   const path = resolveBinaryPath(target.binary);
-  const base = target.symbol === undefined ? 0n : functionFileOffset(path, target.symbol);
+  const named = target.symbol === undefined ? `0x${target.offset.toString(16)}` : `${target.symbol}${target.offset !== 0n ? `+0x${target.offset.toString(16)}` : ''}`;
+  let base = 0n;
+  if (target.symbol !== undefined) {
+    if (target.retprobe && target.offset !== 0n) throw new UsageError(`uretprobe target ${JSON.stringify(printable(`${target.binary}:${named}`))}: a return probe takes no offset`);
+    const fn = functionLocation(path, target.symbol);
+    // Past its end is another function's code: the probe would fire for the wrong one.
+    if (fn.size > 0n && target.offset >= fn.size) throw new AttachError(`uprobe target ${printable(`${target.binary}:${named}`)}: offset ${target.offset} is past the end of '${printable(target.symbol)}', which is ${fn.size} bytes`);
+    base = fn.offset;
+  }
   const offset = base + target.offset;
   const support = probeSupport('uprobe');
   const method = chooseAttachMethod(mode, support);
-  const named = target.symbol === undefined ? `0x${offset.toString(16)}` : `${target.symbol}${target.offset !== 0n ? `+0x${target.offset.toString(16)}` : ''}`;
   return {
     kind: 'probe',
     location: {

@@ -1,7 +1,7 @@
 // src/object/bpf-object.ts: the object model (programs, maps, license, version) and what is refused.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { describe, test } from 'node:test';
+import { describe, test } from '../support/test.js';
 import { SHF_EXECINSTR, SHT_NOBITS, SHT_PROGBITS, STT_NOTYPE, readElf } from '../../src/elf/reader.js';
 import { ElfError, ObjectError } from '../../src/errors.js';
 import { parseBpfObject } from '../../src/object/bpf-object.js';

@@ -3,7 +3,7 @@
 // at the start of every function, line_info starting each function, offsets increasing); CO-RE
 // records move with their instructions; incomplete records are dropped, never passed half.
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, test } from '../support/test.js';
 import { readElf, STT_FUNC } from '../../src/elf/reader.js';
 import { parseBpfObject } from '../../src/object/bpf-object.js';
 import { linkProgram, type CodeFunction, type CodeSection } from '../../src/object/program-linker.js';

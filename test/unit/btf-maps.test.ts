@@ -3,7 +3,7 @@
 // patched objects and hand-made BTF for every rule (member encodings, unknown members, pinning,
 // key/value size conflicts, map-in-map, linkage, symbols) refused with one ObjectError.
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, test } from '../support/test.js';
 import { readElf, type ElfFile } from '../../src/elf/reader.js';
 import { BTF_KIND, parseBtf, type Btf } from '../../src/btf/btf.js';
 import { BTF_MAPS_SECTION, btfMapDefinitions, parseBtfMaps, type BtfMapDefinition } from '../../src/object/btf-maps.js';

@@ -4,7 +4,7 @@
 // coreRelocationCount on .BTF.ext.
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
-import { describe, test } from 'node:test';
+import { describe, test } from '../support/test.js';
 import { readElf } from '../../src/elf/reader.js';
 import { ElfError, ObjectError } from '../../src/errors.js';
 import { BTF_KIND, BTF_MAX_RESOLVE_DEPTH, btfKindName, btfLinkageName, parseBtf, type Btf, type BtfType } from '../../src/btf/btf.js';

@@ -1,7 +1,7 @@
 // src/object/conventions.ts and sections.ts: what a section name (the section table: libbpf's SEC() names,
 // the legacy `prog`) or a bcc function name says about a program (types, how it attaches), which wins, and the words for it.
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, test } from '../support/test.js';
 import {
   LEGACY_PROGRAM_SECTION,
   describeRole,

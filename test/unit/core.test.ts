@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, isAbsolute, join } from 'node:path';
-import { describe, test } from 'node:test';
+import { describe, test } from '../support/test.js';
 import { BTF_KIND, parseBtf, type Btf } from '../../src/btf/btf.js';
 import {
   applyCoreRelocation,

@@ -2,7 +2,7 @@
 // the same struct (BPF object): every kind of field, both byte orders of BTF, short input, JSON text.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { describe, test } from 'node:test';
+import { describe, test } from '../support/test.js';
 import { BTF_KIND, type BtfComposite } from '../../src/btf/btf.js';
 import { BtfDecoder, decodedJson } from '../../src/btf/decode.js';
 import { parseBpfObject } from '../../src/object/bpf-object.js';

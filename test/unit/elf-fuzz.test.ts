@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { test } from 'node:test';
+import { test } from '../support/test.js';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { SHT_REL, SHT_RELA, SHT_STRTAB, SHT_SYMTAB, readElf, type ElfFile } from '../../src/elf/reader.js';
 import { ElfError } from '../../src/errors.js';

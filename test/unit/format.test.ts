@@ -1,7 +1,7 @@
 // src/cli/format.ts: aligned tables, map keys and values as numbers or hex, per-CPU sums, sorting.
 import assert from 'node:assert/strict';
 import { endianness } from 'node:os';
-import { describe, test } from 'node:test';
+import { describe, test } from '../support/test.js';
 import { formatBytes, mapEntryView, sortEntries, table, type MapEntryView } from '../../src/cli/format.js';
 import { MAP_TYPE } from '../../src/object/map-types.js';
 

@@ -1,7 +1,7 @@
 // src/attach/ld-cache.ts: glibc's ld.so.cache, new format alone and after the old table, and library look-up by name.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { describe, test } from 'node:test';
+import { describe, test } from '../support/test.js';
 import { findLibrary, parseLdCache, type LdCacheEntry } from '../../src/attach/ld-cache.js';
 
 /** A cache as ldconfig writes it: old table (optional), then the new header, entries and strings. */

@@ -1,6 +1,6 @@
 // src/object/legacy-maps.ts: tc's struct bpf_elf_map records, the record-size rule, pinning.
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, test } from '../support/test.js';
 import { SHT_NOBITS, readElf } from '../../src/elf/reader.js';
 import { parseBpfObject } from '../../src/object/bpf-object.js';
 import {

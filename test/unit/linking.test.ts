@@ -3,7 +3,7 @@
 // against fixed layouts and against llvm-objdump/llvm-readelf's view of the same objects.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { describe, test } from 'node:test';
+import { describe, test } from '../support/test.js';
 import { SHF_EXECINSTR, readElf } from '../../src/elf/reader.js';
 import { ElfError } from '../../src/errors.js';
 import { parseBpfObject } from '../../src/object/bpf-object.js';

@@ -2,7 +2,7 @@
 // kernel's BTF loader (src/btf/sanitize.ts), __kconfig values written as libbpf writes them
 // (src/kernel/kconfig.ts), globals set from the command line (src/object/globals.ts).
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, test } from '../support/test.js';
 import { BTF_KIND, parseBtf } from '../../src/btf/btf.js';
 import { ALL_BTF_FEATURES, sanitizeBtf, type BtfFeatures } from '../../src/btf/sanitize.js';
 import { KernelError, ObjectError, UsageError } from '../../src/errors.js';

@@ -1,6 +1,6 @@
 // src/loader.ts: effectiveMapDefinition, what the kernel is asked to create for a map spec.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from '../support/test.js';
 import { effectiveMapDefinition } from '../../src/loader.js';
 import { MAP_TYPE } from '../../src/object/map-types.js';
 import type { MapSpec } from '../../src/object/spec.js';

@@ -2,7 +2,7 @@
 // the exact bytes C lays out (the decoder's inverse).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { describe, test } from 'node:test';
+import { describe, test } from '../support/test.js';
 import { BtfDecoder } from '../../src/btf/decode.js';
 import { BtfEncoder } from '../../src/btf/encode.js';
 import { UsageError } from '../../src/errors.js';

@@ -2,7 +2,7 @@
 // (src/attach/kernel-functions.ts), pin names and paths (src/kernel/pins.ts), probe event names and
 // listings (src/attach/probe-events.ts), tracepoint names (src/attach/tracepoint.ts).
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, test } from '../support/test.js';
 import { validateKernelFunctionName } from '../../src/attach/kernel-functions.js';
 import { EVENT_PREFIX, MAX_EVENT_NAME, parseProbeEvents, probeEventName } from '../../src/attach/probe-events.js';
 import { parseTracepointName } from '../../src/attach/tracepoint.js';

@@ -2,7 +2,7 @@
 // --program, programs without a role, a missing or needless function argument, a needless
 // --retprobe). Its success paths read tracefs and the PMUs, so they are tested on real kernels only.
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, test } from '../support/test.js';
 import { SHF_EXECINSTR, SHT_PROGBITS } from '../../src/elf/reader.js';
 import { UsageError } from '../../src/errors.js';
 import { choosePrograms, planAttachments } from '../../src/attach/plan.js';

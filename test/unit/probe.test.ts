@@ -1,7 +1,7 @@
 // src/attach/kprobe.ts and src/attach/probe.ts, the parts that need no kernel: parseKprobeTarget,
 // chooseAttachMethod for each mode given what the kernel offers, and tracefsLocation.
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, test } from '../support/test.js';
 import { parseKprobeTarget } from '../../src/attach/kprobe.js';
 import type { ProbePmu } from '../../src/attach/pmu.js';
 import { ATTACH_MODES, chooseAttachMethod, tracefsLocation, type AttachMethod, type ProbeLocation, type ProbeSupport } from '../../src/attach/probe.js';

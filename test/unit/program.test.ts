@@ -1,7 +1,7 @@
 // src/kernel/program.ts: the kern_version code of the running kernel, and the byte-order check.
 import assert from 'node:assert/strict';
 import { endianness } from 'node:os';
-import { describe, test } from 'node:test';
+import { describe, test } from '../support/test.js';
 import { ObjectError } from '../../src/errors.js';
 import { assertMachineByteOrder, kernelVersionCode, programTypeName } from '../../src/kernel/program.js';
 

@@ -1,6 +1,6 @@
 // ResourceScope: release order, failure-only undo, failures collected, guard.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from '../support/test.js';
 import { LoaderError } from '../../src/errors.js';
 import { ResourceScope, type Releasable } from '../../src/kernel/scope.js';
 

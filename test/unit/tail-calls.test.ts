@@ -1,6 +1,6 @@
 // src/object/tail-calls.ts: program-array slots from iproute2's "ID/KEY", libbpf's `values` and the samples' "kprobe/N".
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, test } from '../support/test.js';
 import { readElf } from '../../src/elf/reader.js';
 import { PROG_TYPE } from '../../src/abi.js';
 import { parseBpfObject } from '../../src/object/bpf-object.js';

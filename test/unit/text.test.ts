@@ -1,6 +1,6 @@
 // src/text.ts: edit distance, closest-name suggestions, and names made safe for one-line messages.
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, test } from '../support/test.js';
 import { closestNames, editDistance, printable } from '../../src/text.js';
 
 describe('editDistance', () => {

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test } from '../support/test.js';
 import { functionFileOffset, resolveBinaryPath } from '../../src/attach/uprobe.js';
 import { AttachError, KernelError, UsageError } from '../../src/errors.js';
 import { tool } from '../support/tools.js';

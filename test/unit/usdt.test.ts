@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { describe, test } from 'node:test';
+import { describe, test } from '../support/test.js';
 import { planAttachments, usdtRoles } from '../../src/attach/plan.js';
 import { encodeUsdtSpec, parseUsdtArguments, prepareUsdt, usdtSpecHasIndexRegister } from '../../src/attach/usdt.js';
 import { BTF_KIND, BTF_LINKAGE } from '../../src/btf/btf.js';

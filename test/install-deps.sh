@@ -16,6 +16,7 @@ TOOLS=(
   cc:gcc
   c++:g++
   nm:binutils
+  objdump:binutils
   readelf:binutils
   strip:binutils
   tmux:tmux

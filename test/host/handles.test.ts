@@ -1,7 +1,7 @@
 // Host kernel: every handle (map, program, link, perf event) refuses use after close, even when its fd number is reused.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { after, test } from 'node:test';
+import { after, test } from '../support/test.js';
 import { MAP_TYPE, PERF_TYPE, PROG_TYPE } from '../../src/abi.js';
 import { ClosedError, KernelError } from '../../src/errors.js';
 import { BpfLink } from '../../src/kernel/link.js';

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { after, describe, test } from 'node:test';
+import { after, describe, test } from '../support/test.js';
 import { BtfDecoder } from '../../src/btf/decode.js';
 import { linkIds } from '../../src/kernel/bpf.js';
 import { PerfBufferReader } from '../../src/kernel/perf-buffer.js';
@@ -40,6 +40,25 @@ async function emit(count: number, first = 1, cpu?: number): Promise<number> {
   });
 }
 
+/**
+ * Starts emit_calls so that it stays alive after its calls until released: while it lives, its
+ * pid names it in /proc, which is where a trace line's `<...>` task gets its name.
+ */
+function emitHeld(count: number): { pid: number; release(): Promise<void> } {
+  const child = spawn(EMIT, [String(count), '1', 'hold'], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const ended = new Promise<void>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`emit_calls exited with ${code}`))));
+  });
+  return {
+    pid: child.pid!,
+    release: () => {
+      child.stdin.end();
+      return ended;
+    },
+  };
+}
+
 const perfEventFds = (): number => readdirSync('/proc/self/fd').filter((fd) => {
   try {
     return readlinkSync(`/proc/self/fd/${fd}`) === 'anon_inode:[perf_event]';
@@ -53,14 +72,21 @@ describe('trace_pipe', () => {
     const cli = new RunningCli([fixture('trace_printk.o'), '--json']);
     await cli.waitFor(ATTACHED);
     await cli.waitFor(/trace_pipe, which is system-wide/, 10_000, 'stderr');
-    const pid = await emit(3);
-    await cli.waitFor(/lkb hello 3/);
+    // The kernel names the task from its saved-cmdlines cache, or writes <...> when the name has
+    // left it; then the loader reads /proc/<pid>/comm, which needs the process alive meanwhile.
+    const emitter = emitHeld(3);
+    try {
+      await cli.waitFor(/lkb hello 3/);
+    } finally {
+      await emitter.release();
+    }
     const result = await cli.stop('SIGINT');
     assert.equal(result.code, 0, result.stderr);
     // trace_pipe is system-wide and keeps what nobody read: only this emit_calls's lines count.
-    const lines = jsonEvents(result.stdout).filter((e) => e.event === 'trace' && e.pid === pid);
-    assert.deepEqual(lines.map((l) => [l.message, l.task, l.pid]), [1, 2, 3].map((n) => [`lkb hello ${n}`, 'emit_calls', pid]));
+    const lines = jsonEvents(result.stdout).filter((e) => e.event === 'trace' && e.pid === emitter.pid);
+    assert.deepEqual(lines.map((l) => [l.message, l.task, l.pid]), [1, 2, 3].map((n) => [`lkb hello ${n}`, 'emit_calls', emitter.pid]));
     for (const l of lines) {
+      assert.ok(l.taskFrom === undefined || l.taskFrom === 'proc', `taskFrom ${String(l.taskFrom)}`);
       assert.equal(typeof l.cpu, 'number');
       assert.ok((l.time as number) > 0);
     }
@@ -162,10 +188,14 @@ describe('readers as library objects', () => {
       const decoder = new BtfDecoder(spec.btf!);
       const type = spec.btf!.typesNamed('event')[0]!.id;
       const got: EventRecord[] = [];
+      // Closing the reader ends the iteration: the deadline for records that do not come.
+      const deadline = setTimeout(() => reader!.close(), 30_000);
       for await (const record of reader!) {
         got.push(decoder.decode(type, record.data) as unknown as EventRecord);
         if (got.length === 5) break;
       }
+      clearTimeout(deadline);
+      assert.equal(got.length, 5, `${got.length} of 5 records arrived within 30 s`);
       assert.deepEqual(got.map((r) => ({ ...r, value: Number(r.value) })).sort((a, b) => a.seq - b.seq), [1, 2, 3, 4, 5].map((s) => expected(s, pid)));
     } finally {
       loaded.close();
@@ -184,7 +214,7 @@ describe('readers as library objects', () => {
     });
     try {
       await emit(10);
-      for (let i = 0; i < 50 && seqs.length < 8; i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 500 && seqs.length < 8; i++) await new Promise((r) => setTimeout(r, 20));
       assert.deepEqual(seqs, [1, 2, 3, 4, 6, 7, 8, 9]);
       assert.equal(reader!.discarded, 2);
     } finally {

@@ -2,21 +2,21 @@
 // program attached through the perf-event path (tracepoint syscalls/sys_enter_bpf) really runs.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, describe, test } from 'node:test';
+import { after, describe, test } from '../support/test.js';
 import { prepareTracepoint } from '../../src/attach/tracepoint.js';
 import { VerifierError } from '../../src/errors.js';
 import { PROG_TYPE } from '../../src/kernel/program.js';
 import { LoadedObject } from '../../src/loader.js';
 import { parseBpfObject } from '../../src/object/bpf-object.js';
 import { fixture } from '../support/cli.js';
-import { loadedProgramIds, makeBpfCalls, removeScratchPinRoots, scratchPinRoot } from '../support/kernel.js';
+import { loadedProgramIds, makeBpfCalls, programIdsGone, programsGone, removeScratchPinRoots, scratchPinRoot } from '../support/kernel.js';
 
 const spec = (path: string) => parseBpfObject(readFileSync(path));
 const pins = scratchPinRoot('programs');
 after(removeScratchPinRoots);
 
 describe('verifier', () => {
-  test('a rejected program reports the verifier log and the failing line', () => {
+  test('a rejected program reports the verifier log and the failing line', async () => {
     assert.throws(
       () => LoadedObject.load(spec(fixture('verifier_reject.o')), { pinRoot: pins, programType: () => PROG_TYPE.KPROBE }),
       (error: unknown) => {
@@ -27,22 +27,22 @@ describe('verifier', () => {
         return true;
       },
     );
-    assert.deepEqual(loadedProgramIds('unchecked_lookup'), []);
+    await programsGone('unchecked_lookup');
   });
 
-  test('an object without a license section loads as GPL and says so', () => {
+  test('an object without a license section loads as GPL and says so', async () => {
     const object = spec(fixture('no_license.o'));
     assert.equal(object.license, 'GPL');
     assert.deepEqual(object.notices, [`object has no 'license' section: loading it as "GPL"`]);
     const loaded = LoadedObject.load(object, { pinRoot: pins, programType: () => PROG_TYPE.KPROBE });
     assert.equal(loadedProgramIds('no_license').length, 1);
     loaded.close();
-    assert.deepEqual(loadedProgramIds('no_license'), []);
+    await programsGone('no_license');
   });
 });
 
 describe('tracepoint attach (the perf event path the kprobe attach shares)', () => {
-  test('a program on syscalls/sys_enter_bpf counts our bpf() calls, and is gone after close', () => {
+  test('a program on syscalls/sys_enter_bpf counts our bpf() calls, and is gone after close', async () => {
     const loaded = LoadedObject.load(spec(fixture('tp_count.o')), { pinRoot: pins, programType: () => PROG_TYPE.TRACEPOINT });
     const attachment = loaded.attach('count_hits', prepareTracepoint('syscalls/sys_enter_bpf'));
     assert.equal(attachment.kind, 'tracepoint');
@@ -55,14 +55,14 @@ describe('tracepoint attach (the perf event path the kprobe attach shares)', () 
     assert.ok(counted >= 101n, `counted ${counted} bpf() calls, expected at least 101`);
     const id = loaded.program('count_hits').id;
     loaded.close();
-    assert.deepEqual(loadedProgramIds('count_hits').filter((i) => i === id), []);
+    await programIdsGone(id);
   });
 
   test('an unknown tracepoint is refused with the closest names', () => {
     assert.throws(() => prepareTracepoint('syscalls/sys_enter_bfp'), /tracepoint syscalls\/sys_enter_bfp does not exist in this kernel; closest: syscalls\/sys_enter_bpf/);
   });
 
-  test('a kprobe program cannot be bound to a tracepoint: the error says why', () => {
+  test('a kprobe program cannot be bound to a tracepoint: the error says why', async () => {
     const loaded = LoadedObject.load(spec(fixture('tp_count.o')), { pinRoot: pins, programType: () => PROG_TYPE.KPROBE });
     const id = loaded.program('count_hits').id;
     assert.throws(
@@ -70,6 +70,6 @@ describe('tracepoint attach (the perf event path the kprobe attach shares)', () 
       /attaching the program to the tracepoint syscalls\/sys_enter_bpf \(PERF_EVENT_IOC_SET_BPF\): EINVAL \(Invalid argument\); the program type does not fit this event/,
     );
     // By id: another program of this name may be the previous test's, still being freed.
-    assert.deepEqual(loadedProgramIds('count_hits').filter((i) => i === id), []);
+    await programIdsGone(id);
   });
 });

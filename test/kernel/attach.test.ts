@@ -2,7 +2,7 @@
 // objects attach each program where it says; an error after an event exists undoes it; examples.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, describe, test } from 'node:test';
+import { after, describe, test } from '../support/test.js';
 import { tracefsRoot } from '../../src/attach/tracefs.js';
 import { EXAMPLE, REPO, RunningCli, detachedMaps, fixture, jsonEvents, runCli, runProgram, stopRunningClis } from '../support/cli.js';
 import { pinnedCounter, programsGone, removeScratchPinRoots, scratchPinRoot } from '../support/kernel.js';

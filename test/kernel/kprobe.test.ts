@@ -3,11 +3,11 @@
 // way out.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test } from '../support/test.js';
 import { appendDefinition, tracefsRoot } from '../../src/attach/tracefs.js';
 import { BpfMap } from '../../src/kernel/maps.js';
 import { EXAMPLE, RunningCli, fixture, runCli, stopRunningClis } from '../support/cli.js';
-import { loadedProgramIds, makeBpfCalls, pinnedCounter, pinnedTotal, removeScratchPinRoots, scratchPinRoot } from '../support/kernel.js';
+import { makeBpfCalls, pinnedCounter, pinnedTotal, programsGone, removeScratchPinRoots, scratchPinRoot } from '../support/kernel.js';
 
 const BPF_MAP_LOOKUP_ELEM = 1;
 /** These tests watch the loader's tracefs events, so they ask for that method (auto prefers the PMU). */
@@ -65,7 +65,7 @@ describe('load-kp-bpf examples/test_prog.o sys_bpf', () => {
     assert.match(result.stdout, /detached \(SIGINT\)/);
     assert.match(result.stdout, /kp_bpf_cmds \(kept at .*\/kp_bpf_cmds\): \d+ entr(y|ies)/);
     assert.doesNotMatch(kprobeEvents(), new RegExp(event!));
-    assert.deepEqual(loadedProgramIds('count_bpf_calls'), []);
+    await programsGone('count_bpf_calls');
     assert.ok(lookups(root) >= before + 200n, 'the pinned map keeps its counts');
   });
 
@@ -85,7 +85,48 @@ describe('load-kp-bpf examples/test_prog.o sys_bpf', () => {
     for (let i = 0; i < 100; i++) readFileSync('/proc/self/stat');
     assert.ok(hits(reads) - start >= 100n, `vfs_read hits ${hits(reads) - start}, expected at least 100`);
     assert.equal((await reader.stop('SIGINT')).code, 0);
-    assert.deepEqual(loadedProgramIds('count_bpf_calls'), []);
+    await programsGone('count_bpf_calls');
+  });
+});
+
+describe('function+offset', () => {
+  /** Whether the kernel itself takes a kprobe at vfs_read+offset (an instruction boundary), asked of kprobe_events. */
+  function kernelTakes(offset: number): boolean {
+    const probe = `lkb_test_offset_${process.pid}`;
+    try {
+      appendDefinition(`${tracefs}/kprobe_events`, `p:kprobes/${probe} vfs_read+${offset}`);
+    } catch {
+      return false; // EILSEQ: not an instruction boundary
+    }
+    appendDefinition(`${tracefs}/kprobe_events`, `-:kprobes/${probe}`);
+    return true;
+  }
+  const offsets = (): { inside: number; between: number } => {
+    const taken = Array.from({ length: 31 }, (_, i) => i + 1).map((offset) => [offset, kernelTakes(offset)] as const);
+    const inside = taken.find(([, ok]) => ok)?.[0];
+    const between = taken.find(([, ok]) => !ok)?.[0];
+    assert.ok(inside !== undefined && between !== undefined, 'the first 32 bytes of vfs_read hold instruction boundaries and bytes between them');
+    return { inside, between };
+  };
+
+  test('vfs_read+N at an instruction boundary counts each read; between two instructions it is refused, leaving nothing', async () => {
+    const { inside: offset, between } = offsets();
+    const root = scratchPinRoot('offset');
+    const cli = new RunningCli([...TRACEFS, EXAMPLE, `vfs_read+${offset}`, '--pin-root', root]);
+    await cli.waitFor(ATTACHED);
+    assert.match(kprobeEvents(), new RegExp(`^p:kprobes/${eventOf(cli.pid)} vfs_read\\+${offset}$`, 'm'));
+    const start = hits(root);
+    for (let i = 0; i < 100; i++) readFileSync('/proc/self/stat');
+    assert.ok(hits(root) - start >= 100n, `vfs_read+${offset} hits ${hits(root) - start}, expected at least 100`);
+    assert.equal((await cli.stop('SIGINT')).code, 0);
+    await programsGone('count_bpf_calls');
+
+    const before = kprobeEvents();
+    const refused = await runCli([...TRACEFS, EXAMPLE, `vfs_read+${between}`, '--pin-root', scratchPinRoot('offset-bad')]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr.trim(), /^load-kp-bpf: .*vfs_read\+.*EILSEQ/);
+    assert.equal(kprobeEvents(), before);
+    await programsGone('count_bpf_calls');
   });
 });
 
@@ -101,7 +142,7 @@ describe('every way out leaves no event and no program', () => {
       assert.equal(result.code, 0, result.stderr);
       assert.match(result.stdout, new RegExp(`detached \\(${signal}\\)`));
       assert.doesNotMatch(kprobeEvents(), new RegExp(event));
-      assert.deepEqual(loadedProgramIds('count_bpf_calls'), []);
+      await programsGone('count_bpf_calls');
       assert.ok(existsSync(`${root}/kp_bpf_cmds`));
     });
   }
@@ -116,7 +157,7 @@ describe('every way out leaves no event and no program', () => {
     assert.equal(result.code, 1);
     assert.match(result.stderr, /does not match map 'kp_bpf_cmds' of the object \(value size: pinned 8, object 4; max entries: pinned 64, object 128\)/);
     assert.equal(kprobeEvents(), eventsBefore);
-    assert.deepEqual(loadedProgramIds('conflicting'), []);
+    await programsGone('conflicting');
     assert.equal(BpfMap.fromPin(`${root}/kp_bpf_cmds`).definition.valueSize, 8);
   });
 
@@ -238,6 +279,6 @@ describe('errors', () => {
     assert.match(result.stderr, /R0 invalid mem access 'map_value_or_null'/);
     assert.match(result.stderr.trimEnd().split('\n').pop()!, /^load-kp-bpf: loading program 'unchecked_lookup': the verifier rejected it/);
     assert.equal(kprobeEvents(), before);
-    assert.deepEqual(loadedProgramIds('unchecked_lookup'), []);
+    await programsGone('unchecked_lookup');
   });
 });

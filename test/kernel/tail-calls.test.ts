@@ -2,7 +2,7 @@
 // convention that fills program arrays; an empty slot falls through; nothing of ours stays.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, describe, test } from 'node:test';
+import { after, describe, test } from '../support/test.js';
 import { BpfMap } from '../../src/kernel/maps.js';
 import { RunningCli, detachedMaps, fixture, jsonEvents, stopRunningClis } from '../support/cli.js';
 import { loadedProgramIds, programsGone, removeScratchPinRoots, scratchPinRoot } from '../support/kernel.js';

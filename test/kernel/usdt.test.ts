@@ -3,10 +3,10 @@
 // 8 bytes. The semaphore is set only while the probe is attached; nothing is left afterwards.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, describe, test } from 'node:test';
+import { after, describe, test } from '../support/test.js';
 import { tracefsRoot } from '../../src/attach/tracefs.js';
 import { RunningCli, detachedMaps, fixture, jsonEvents, runCli, runProgram, stopRunningClis } from '../support/cli.js';
-import { loadedProgramIds, programsGone } from '../support/kernel.js';
+import { programsGone } from '../support/kernel.js';
 
 after(stopRunningClis);
 
@@ -84,7 +84,7 @@ describe('USDT probes', () => {
     const result = await runCli([fixture('usdt_args.o'), '--usdt', `usdt_fire=${TARGET}:lkb:fir`, '--program', 'usdt_fire']);
     assert.equal(result.code, 1);
     assert.equal(result.stderr, `load-kp-bpf: ${TARGET} has no USDT probe lkb:fir; closest: lkb:fire\n`);
-    assert.deepEqual(loadedProgramIds('usdt_fire'), []);
+    await programsGone('usdt_fire');
   });
 
   test('a USDT probe for an object without usdt.bpf.h names what it lacks', async () => {

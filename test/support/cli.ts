@@ -1,8 +1,26 @@
 // Running the load-kp-bpf command in tests: to completion, or in the background until a line appears.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Whether some src/ file is newer than its build in dist/ (or has none). */
+function buildIsStale(): boolean {
+  const sources = readdirSync(`${REPO}src`, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+  return sources.some((file) => {
+    try {
+      return statSync(join(REPO, 'dist', file.replace(/\.ts$/, '.js'))).mtimeMs < statSync(join(REPO, 'src', file)).mtimeMs;
+    } catch {
+      return true;
+    }
+  });
+}
+
+// The CLI runs the build in dist/ while in-process tests import src/: a test file run on its own
+// after an edit would otherwise test the old command.
+if (buildIsStale()) execFileSync(process.execPath, [`${REPO}node_modules/typescript/bin/tsc`, '-p', `${REPO}tsconfig.build.json`], { stdio: 'inherit' });
 export const CLI = `${REPO}bin/load-kp-bpf.js`;
 export const EXAMPLE = `${REPO}examples/test_prog.o`;
 export const fixture = (name: string): string => `${REPO}test/fixtures/build/${name}`;
@@ -48,9 +66,14 @@ export class RunningCli {
   stderr = '';
   private readonly done: Promise<CliResult>;
 
-  constructor(args: string[]) {
-    this.child = spawn(process.execPath, [CLI, ...args], { cwd: REPO });
-    this.child.stdout.on('data', (d: Buffer) => (this.stdout += d.toString()));
+  /**
+   * `readStdout: false` leaves stdout unread, as a stuck consumer of --json would; `command` runs
+   * this command line instead of the CLI with `args` (a shell that sets limits first).
+   */
+  constructor(args: string[], options: { readStdout?: boolean; command?: [string, ...string[]] } = {}) {
+    const [file, ...argv] = options.command ?? [process.execPath, CLI, ...args];
+    this.child = spawn(file, argv, { cwd: REPO });
+    if (options.readStdout !== false) this.child.stdout.on('data', (d: Buffer) => (this.stdout += d.toString()));
     this.child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
     running.add(this);
     this.done = new Promise((resolve) => {
@@ -89,8 +112,23 @@ export class RunningCli {
     return result;
   }
 
-  result(): Promise<CliResult> {
-    return this.done;
+  /**
+   * Waits for the process to end by itself; past the deadline (a run that should have ended, or
+   * failed, goes on) it is killed and the wait rejects with what it printed.
+   */
+  async result(timeoutMs = 60_000): Promise<CliResult> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.child.kill('SIGKILL');
+        reject(new Error(`load-kp-bpf did not end within ${timeoutMs} ms: stdout ${JSON.stringify(this.stdout)} stderr ${JSON.stringify(this.stderr)}`));
+      }, timeoutMs);
+    });
+    try {
+      return await Promise.race([this.done, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
 

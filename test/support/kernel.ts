@@ -101,9 +101,21 @@ export function tracefsFile(name: string): string | undefined {
   return undefined;
 }
 
-/** Waits until no program of these names is loaded (closing the last fd frees it after an RCU grace period), then asserts it. */
-export async function programsGone(...names: string[]): Promise<void> {
-  const left = (): string[] => names.filter((n) => loadedProgramIds(n).length > 0);
+/** Waits up to 5 s for `left()` to be empty (closing the last fd frees a program after an RCU grace period), then asserts it. */
+async function waitGone(left: () => string[]): Promise<void> {
   for (let i = 0; i < 50 && left().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
-  assert.deepEqual(left(), [], `still loaded: ${left().map((n) => `program '${n}'`).join(', ')}`);
+  assert.deepEqual(left(), [], `still loaded: ${left().join(', ')}`);
+}
+
+/** Waits until no program of these names is loaded, then asserts it. */
+export function programsGone(...names: string[]): Promise<void> {
+  return waitGone(() => names.filter((n) => loadedProgramIds(n).length > 0).map((n) => `program '${n}'`));
+}
+
+/** Waits until none of these program ids is loaded (another program of the same name may be), then asserts it. */
+export function programIdsGone(...ids: number[]): Promise<void> {
+  return waitGone(() => {
+    const loaded = new Set(programIds());
+    return ids.filter((id) => loaded.has(id)).map((id) => `program id ${id}`);
+  });
 }

@@ -10,9 +10,11 @@ const INSTALLED_BY: Record<string, string> = {
   'llvm-objdump': 'test/install-deps.sh',
   cc: 'test/install-deps.sh',
   nm: 'test/install-deps.sh',
+  objdump: 'test/install-deps.sh',
   readelf: 'test/install-deps.sh',
   strip: 'test/install-deps.sh',
   tmux: 'test/install-deps.sh',
+  make: 'test/install-deps.sh',
 };
 
 /** Why a test could not run: a tool is missing. Its message is the one line a reader needs. */

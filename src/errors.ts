@@ -49,6 +49,9 @@ export class SyscallError extends Error {
     readonly description: string,
   ) {
     super(`${command}: ${errnoName(errno)} (${description})`);
+    // The C library has no words for the kernel's own errnos ("Unknown error 524"); the kernel has.
+    this.description = KERNEL_ERRNOS[errno]?.[1] ?? description;
+    this.message = `${command}: ${errnoName(errno)} (${this.description})`;
   }
   get code(): string {
     return errnoName(this.errno);
@@ -88,7 +91,35 @@ export class AttachError extends KernelError {
   override name = 'AttachError';
 }
 
+/**
+ * Errnos the kernel keeps to itself (include/linux/errno.h) that still reach user space through
+ * bpf() and perf_event_open(): the C library knows neither their names nor their words.
+ */
+const KERNEL_ERRNOS: Record<number, [string, string]> = {
+  512: ['ERESTARTSYS', 'interrupted, to be restarted'],
+  513: ['ERESTARTNOINTR', 'to be restarted'],
+  514: ['ERESTARTNOHAND', 'to be restarted if no handler'],
+  515: ['ENOIOCTLCMD', 'no such ioctl command'],
+  516: ['ERESTART_RESTARTBLOCK', 'to be restarted by restart_syscall'],
+  517: ['EPROBE_DEFER', 'the driver asks for a retry'],
+  518: ['EOPENSTALE', 'open found a stale dentry'],
+  519: ['ENOPARAM', 'parameter not supported'],
+  521: ['EBADHANDLE', 'illegal NFS file handle'],
+  522: ['ENOTSYNC', 'update synchronization mismatch'],
+  523: ['EBADCOOKIE', 'cookie is stale'],
+  524: ['ENOTSUPP', 'operation is not supported, the kernel says'],
+  525: ['ETOOSMALL', 'buffer or request is too small'],
+  526: ['ESERVERFAULT', 'an untranslatable error occurred'],
+  527: ['EBADTYPE', 'type not supported'],
+  528: ['EJUKEBOX', 'request initiated, but will not complete before timeout'],
+  529: ['EIOCBQUEUED', 'iocb queued'],
+  530: ['ERECALLCONFLICT', 'conflict with recalled state'],
+  531: ['ENOGRACE', 'NFS file lock reclaim refused'],
+};
+
 export function errnoName(errno: number): string {
+  const kernel = KERNEL_ERRNOS[errno];
+  if (kernel) return kernel[0];
   try {
     return getSystemErrorName(-errno);
   } catch {

@@ -6,12 +6,12 @@ import type { Attachment } from './attach/attachment.js';
 import { attachPrepared, type PreparedAttachment } from './attach/prepared.js';
 import { UsdtSpecTable } from './attach/usdt.js';
 import type { MapDefinition } from './kernel/bpf.js';
-import { machineCpuCount } from './kernel/cpus.js';
+import { machineCpuCount, maxStackDepth } from './kernel/cpus.js';
 import { BpfMap } from './kernel/maps.js';
 import { hostU32Bytes } from './kernel/records.js';
 import type { Fd } from './kernel/fd.js';
 import { moduleBtfFd } from './kernel/kernel-btf.js';
-import { fillKconfig } from './kernel/kconfig.js';
+import { fillKconfig, kernelConfig } from './kernel/kconfig.js';
 import { resolveKernelExterns } from './kernel/ksyms.js';
 import { explainPoisoned, relocateForKernel } from './kernel/core-relocate.js';
 import { ringBufferSize } from './kernel/ring-buffer.js';
@@ -36,6 +36,8 @@ export interface LoadOptions {
   programType?: (program: ProgramSpec) => number;
   /** The prepared targets of programs that are loaded for one (fentry, fexit, tp_btf: their kernel BTF id). */
   targets?: ReadonlyMap<string, PreparedAttachment | undefined>;
+  /** The kernel's configuration file, for __kconfig CONFIG_* externs where /proc/config.gz and /boot/config-<release> are missing. */
+  kernelConfigFile?: string;
 }
 
 export interface LoadedMap {
@@ -66,19 +68,86 @@ export interface PinChange {
   now: number | undefined;
 }
 
+/** What the running kernel says about sizes an object may leave to its user space. */
+export interface MachineSizes {
+  /** Possible CPUs: a perf event array of 0 entries gets one per CPU. */
+  cpuCount(): number;
+  /** kernel.perf_event_max_stack: the frames a stack trace map's value holds when the object gives no value size. */
+  maxStackDepth(): number;
+  page?: number;
+}
+
+const MACHINE: MachineSizes = { cpuCount: machineCpuCount, maxStackDepth };
+
+/** Max entries for a map the object leaves at 0 and nobody sized: bcc's libbpf-tools' usual MAX_ENTRIES. */
+export const DEFAULT_MAX_ENTRIES = 10240;
+
+/** Map types whose max entries the kernel requires to be 0 (storage is per object, not per entry). */
+const ZERO_ENTRY_MAP_TYPES = new Set<number>([
+  MAP_TYPE.CGROUP_STORAGE,
+  MAP_TYPE.PERCPU_CGROUP_STORAGE,
+  MAP_TYPE.SK_STORAGE,
+  MAP_TYPE.INODE_STORAGE,
+  MAP_TYPE.TASK_STORAGE,
+  MAP_TYPE.CGRP_STORAGE,
+]);
+
+/** A size the object left to its user space (0 in the object), and what the loader gave it. */
+export interface RunTimeSize {
+  map: string;
+  field: 'maxEntries' | 'valueSize';
+  value: number;
+  /** Why this value, for people: "127 frames of 8 bytes (kernel.perf_event_max_stack)". */
+  reason: string;
+}
+
 /**
- * The definition the kernel gets: a perf event array of 0 entries means one per CPU, and a ring
- * buffer's size is rounded up to a power-of-two multiple of the page size, as libbpf does.
+ * The definition the kernel gets, with the sizes a tool's own user space would set where the
+ * object leaves them at 0: a perf event array gets one entry per CPU, a stack trace map a value of
+ * perf_event_max_stack frames, any other map DEFAULT_MAX_ENTRIES (reported in `sized`); a ring
+ * buffer's size is rounded up to a power-of-two multiple of the page size. As libbpf and the tools do.
  */
-export function effectiveMapDefinition(spec: MapSpec, cpuCount: () => number = machineCpuCount, page?: number): MapDefinition {
-  let maxEntries = spec.maxEntries;
-  if (spec.type === MAP_TYPE.PERF_EVENT_ARRAY && maxEntries === 0) maxEntries = cpuCount();
-  if (spec.type === MAP_TYPE.RINGBUF) maxEntries = ringBufferSize(maxEntries, page);
-  return { type: spec.type, keySize: spec.keySize, valueSize: spec.valueSize, maxEntries, flags: spec.flags };
+export function effectiveMapDefinition(spec: MapSpec, machine: MachineSizes = MACHINE): { definition: MapDefinition; sized: RunTimeSize[] } {
+  const sized: RunTimeSize[] = [];
+  let { maxEntries, valueSize } = spec;
+  if (spec.type === MAP_TYPE.STACK_TRACE && valueSize === 0) {
+    const depth = machine.maxStackDepth();
+    valueSize = depth * 8;
+    sized.push({ map: spec.name, field: 'valueSize', value: valueSize, reason: `${depth} frames of 8 bytes (kernel.perf_event_max_stack)` });
+  }
+  if (spec.type === MAP_TYPE.PERF_EVENT_ARRAY && maxEntries === 0) {
+    maxEntries = machine.cpuCount();
+  } else if (maxEntries === 0 && spec.type !== MAP_TYPE.RINGBUF && !ZERO_ENTRY_MAP_TYPES.has(spec.type)) {
+    maxEntries = DEFAULT_MAX_ENTRIES;
+    sized.push({ map: spec.name, field: 'maxEntries', value: maxEntries, reason: 'the default' });
+  }
+  if (spec.type === MAP_TYPE.RINGBUF) maxEntries = ringBufferSize(maxEntries, machine.page);
+  return { definition: { type: spec.type, keySize: spec.keySize, valueSize, maxEntries, flags: spec.flags }, sized };
 }
 
 /** Local storage maps: sk_storage, inode_storage, task_storage, cgrp_storage. */
 const NEEDS_BTF_MAP_TYPES = new Set<number>([MAP_TYPE.SK_STORAGE, MAP_TYPE.INODE_STORAGE, MAP_TYPE.TASK_STORAGE, MAP_TYPE.CGRP_STORAGE]);
+
+/**
+ * Maps the kernel refuses BTF key and value types for (ENOTSUPP), whatever the object declares:
+ * their values are fds, ids or frames, not data. libbpf creates them without BTF; so do we.
+ */
+const NO_BTF_MAP_TYPES = new Set<number>([
+  MAP_TYPE.PERF_EVENT_ARRAY,
+  MAP_TYPE.CGROUP_ARRAY,
+  MAP_TYPE.STACK_TRACE,
+  MAP_TYPE.ARRAY_OF_MAPS,
+  MAP_TYPE.HASH_OF_MAPS,
+  MAP_TYPE.DEVMAP,
+  MAP_TYPE.DEVMAP_HASH,
+  MAP_TYPE.CPUMAP,
+  MAP_TYPE.XSKMAP,
+  MAP_TYPE.SOCKMAP,
+  MAP_TYPE.SOCKHASH,
+  MAP_TYPE.QUEUE,
+  MAP_TYPE.STACK,
+  MAP_TYPE.ARENA,
+]);
 
 /** What the kernel cannot be asked for at all; checked before anything is created. */
 function checkLoadable(spec: BpfObjectSpec, programs: ProgramSpec[]): void {
@@ -166,12 +235,17 @@ export class LoadedObject {
   private btf: BtfObject | undefined;
   /** What the user should know about this load that is no error (BTF refused, ...). */
   readonly notices: string[] = [];
+  /** Sizes the object left at 0 for its user space to set, as this load set them. */
+  readonly sizedAtRunTime: RunTimeSize[] = [];
   /** Maps created by this run that are to be pinned once everything else has worked. */
   private readonly unpublished: Array<{ loaded: LoadedMap; path: string }> = [];
   /** The argument specs of the USDT probes attached so far (usdt.bpf.h's spec map), made at the first. */
   private usdtSpecs: UsdtSpecTable | undefined;
 
-  private constructor(readonly spec: BpfObjectSpec) {}
+  private constructor(
+    readonly spec: BpfObjectSpec,
+    private readonly kernelConfigFile: string | undefined,
+  ) {}
 
   /**
    * Creates the maps (reusing compatible pinned ones) and loads the chosen programs with their map
@@ -184,7 +258,7 @@ export class LoadedObject {
     checkLoadable(spec, programs);
     const pinRoot = spec.maps.some((m) => m.pinning !== 0) ? preparePinRoot(options.pinRoot ?? DEFAULT_PIN_ROOT) : undefined;
     raiseMemlockLimit();
-    const loaded = new LoadedObject(spec);
+    const loaded = new LoadedObject(spec, options.kernelConfigFile);
     return loaded.scope.guard(() => {
       loaded.loadBtf();
       // Every map is created, used by the chosen programs or not: pinned maps are for other tools too.
@@ -239,27 +313,31 @@ export class LoadedObject {
     }
   }
 
-  /** A map with its BTF key and value types when the object's BTF is loaded; retried without them if the kernel refuses them for this map. */
+  /**
+   * A map with its BTF key and value types when the object's BTF is loaded and the map type takes
+   * them; retried without them if the kernel refuses them for this map, as libbpf does.
+   */
   private newMap(spec: MapSpec, definition: MapDefinition): BpfMap {
-    if (this.btf && spec.btf && (spec.btf.keyTypeId || spec.btf.valueTypeId)) {
+    if (this.btf && spec.btf && (spec.btf.keyTypeId || spec.btf.valueTypeId) && !NO_BTF_MAP_TYPES.has(spec.type)) {
       const btf = { btfFd: this.btf.fd.value, keyTypeId: spec.btf.keyTypeId, valueTypeId: spec.btf.valueTypeId };
       try {
         return BpfMap.create(spec.name, definition, { btf });
       } catch (error) {
-        if (NEEDS_BTF_MAP_TYPES.has(spec.type) || !(error instanceof KernelError) || error.errno !== ERRNO.EINVAL) throw error;
-        this.notices.push(`map '${spec.name}': the kernel refused its BTF types; created without them`);
+        if (NEEDS_BTF_MAP_TYPES.has(spec.type) || !(error instanceof KernelError)) throw error;
+        this.notices.push(`map '${printable(spec.name)}': the kernel refused its BTF types (${error.code ?? error.message}); created without them`);
       }
     }
     return BpfMap.create(spec.name, definition);
   }
 
   private createMap(spec: MapSpec, pinRoot: string | undefined): void {
-    const definition = effectiveMapDefinition(spec);
+    const { definition, sized } = effectiveMapDefinition(spec);
+    this.sizedAtRunTime.push(...sized);
     if (spec.pinning === 0 || pinRoot === undefined) {
       const map = this.scope.own(this.newMap(spec, definition));
       if (spec.data) {
         const initial = Uint8Array.from(spec.data.initial);
-        if (spec.kconfig) fillKconfig(this.spec.externs, this.spec.btf!, initial);
+        if (spec.kconfig) this.notices.push(...fillKconfig(this.spec.externs, this.spec.btf!, initial, () => kernelConfig(this.kernelConfigFile)));
         map.update(Buffer.alloc(4), Buffer.from(initial));
         if (spec.data.readOnly) map.freeze();
       }

@@ -1,4 +1,4 @@
-// CPUs of this machine: the possible ones (per-CPU map slots) and the online ones (per-CPU perf buffers).
+// CPUs of this machine: the possible ones (per-CPU map slots) and the online ones (per-CPU perf buffers); the deepest stack perf and BPF record.
 import { readFileSync } from 'node:fs';
 import { KernelError } from '../errors.js';
 
@@ -30,4 +30,22 @@ export function machineCpuCount(): number {
 /** The CPUs online now. */
 export function onlineCpus(text = readFileSync('/sys/devices/system/cpu/online', 'utf8')): number[] {
   return parseCpuList(text, 'online CPUs');
+}
+
+/** The kernel's default kernel.perf_event_max_stack, where the sysctl cannot be read. */
+const DEFAULT_MAX_STACK = 127;
+
+/** kernel.perf_event_max_stack: the most frames bpf_get_stackid() and perf record of one stack. */
+export function maxStackDepth(text?: string): number {
+  let source = text;
+  if (source === undefined) {
+    try {
+      source = readFileSync('/proc/sys/kernel/perf_event_max_stack', 'utf8');
+    } catch {
+      return DEFAULT_MAX_STACK;
+    }
+  }
+  const depth = Number(source.trim());
+  if (!Number.isInteger(depth) || depth < 1) throw new KernelError(`cannot parse kernel.perf_event_max_stack ${JSON.stringify(source.trim())}`);
+  return depth;
 }

@@ -12,7 +12,7 @@ import { programsGone } from '../support/kernel.js';
 after(stopRunningClis);
 
 /** kprobe.multi links need fprobe: Debian's 6.12 has it, its 6.1 does not (there 'link' is refused and 'auto' uses PMU events). */
-const HAS_MULTI = kernelConfig().get('CONFIG_FPROBE') === 'y';
+const HAS_MULTI = kernelConfig()?.values.get('CONFIG_FPROBE') === 'y';
 
 interface MultiAttachment {
   kind: string;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { test } from '../support/test.js';
-import { onlineCpus, possibleCpuCount } from '../../src/kernel/cpus.js';
+import { maxStackDepth, onlineCpus, possibleCpuCount } from '../../src/kernel/cpus.js';
 
 test('ranges and single CPUs', () => {
   assert.equal(possibleCpuCount('0-1\n'), 2);
@@ -32,4 +32,12 @@ test('defaults to this machine: at least the CPUs sysfs has a directory for, eac
 
 test('the online CPUs are listed one by one', () => {
   assert.deepEqual(onlineCpus('0-2,5\n'), [0, 1, 2, 5]);
+});
+
+test('kernel.perf_event_max_stack is a positive number of frames', () => {
+  assert.equal(maxStackDepth('127\n'), 127);
+  assert.equal(maxStackDepth('400'), 400);
+  assert.throws(() => maxStackDepth('0'), { message: 'cannot parse kernel.perf_event_max_stack "0"' });
+  assert.throws(() => maxStackDepth('deep'), { message: 'cannot parse kernel.perf_event_max_stack "deep"' });
+  assert.ok(maxStackDepth() >= 1);
 });

@@ -2,11 +2,15 @@
 // kernel's BTF loader (src/btf/sanitize.ts), __kconfig values written as libbpf writes them
 // (src/kernel/kconfig.ts), globals set from the command line (src/object/globals.ts).
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { release, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, test } from '../support/test.js';
 import { BTF_KIND, parseBtf } from '../../src/btf/btf.js';
 import { ALL_BTF_FEATURES, sanitizeBtf, type BtfFeatures } from '../../src/btf/sanitize.js';
 import { KernelError, ObjectError, UsageError } from '../../src/errors.js';
-import { fillKconfig, kernelConfig } from '../../src/kernel/kconfig.js';
+import { fillKconfig, kernelConfig, parseKernelConfig } from '../../src/kernel/kconfig.js';
 import { kernelVersionCode } from '../../src/kernel/program.js';
 import { parseBpfObject } from '../../src/object/bpf-object.js';
 import { globalVariables, withGlobals } from '../../src/object/globals.js';
@@ -69,7 +73,7 @@ describe('fillKconfig', () => {
   const extern = (name: string): { offset: number; size: number } => spec.externs.find((e) => e.name === name)!;
   const fill = (text: string): Uint8Array => {
     const data = new Uint8Array(kconfig.valueSize);
-    fillKconfig(spec.externs, spec.btf!, data, kernelConfig(text));
+    fillKconfig(spec.externs, spec.btf!, data, () => ({ values: parseKernelConfig(text), source: 'config' }));
     return data;
   };
   const read = (data: Uint8Array, name: string): bigint | string => {
@@ -107,6 +111,44 @@ describe('fillKconfig', () => {
     assert.equal(word.message, '__kconfig CONFIG_HZ=fast: not a number for an integer extern');
     const module = thrown(() => fill(CONFIG.replace('CONFIG_BPF_SYSCALL=y', 'CONFIG_BPF_SYSCALL=m')));
     assert.equal((module as Error).message, '__kconfig CONFIG_BPF_SYSCALL=m: a bool cannot hold a module (m); use enum libbpf_tristate');
+  });
+});
+
+describe('fillKconfig without a kernel configuration', () => {
+  // core_externs.c's LINUX_* are computed; its strong CONFIG_* need a configuration.
+  const spec = parseBpfObject(loadFixture('core_externs.o'));
+  const data = (): Uint8Array => new Uint8Array(spec.maps.find((m) => m.name === '.kconfig')!.valueSize);
+  const only = (names: string[]) => spec.externs.filter((e) => e.kind !== 'kconfig' || names.includes(e.name));
+
+  test('LINUX_* values need none: the configuration is never asked for', () => {
+    const notices = fillKconfig(only(['LINUX_KERNEL_VERSION']), spec.btf!, data(), () => assert.fail('not needed'));
+    assert.deepEqual(notices, []);
+  });
+
+  test('weak CONFIG_* values are 0, said once for all of them', () => {
+    const notices = fillKconfig(only(['LINUX_KERNEL_VERSION', 'CONFIG_EXT4_FS', 'CONFIG_DEFAULT_HOSTNAME']), spec.btf!, data(), () => undefined);
+    assert.deepEqual(notices, [`the kernel's configuration is in neither /proc/config.gz nor /boot/config-${release()}: the weak __kconfig externs CONFIG_DEFAULT_HOSTNAME, CONFIG_EXT4_FS are 0`]);
+  });
+
+  test('a strong CONFIG_* value is an error naming it and the way past', () => {
+    const error = thrown(() => fillKconfig(spec.externs, spec.btf!, data(), () => undefined));
+    assert.ok(error instanceof KernelError);
+    assert.equal(error.message, `__kconfig extern CONFIG_HZ needs the kernel's configuration, which is in neither /proc/config.gz nor /boot/config-${release()}: give this kernel's config file with --kconfig FILE (or mark the extern __weak to take 0)`);
+  });
+
+  test('a config file given by path, plain or gzip; one that is not a configuration is refused', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lkb-kconfig-'));
+    try {
+      writeFileSync(join(dir, 'config'), 'CONFIG_HZ=250\n');
+      writeFileSync(join(dir, 'config.gz'), gzipSync('CONFIG_HZ=300\n'));
+      writeFileSync(join(dir, 'other'), 'hello\n');
+      assert.equal(kernelConfig(join(dir, 'config'))?.values.get('CONFIG_HZ'), '250');
+      assert.equal(kernelConfig(join(dir, 'config.gz'))?.values.get('CONFIG_HZ'), '300');
+      assert.equal((thrown(() => kernelConfig(join(dir, 'other'))) as Error).message, `${join(dir, 'other')} holds no CONFIG_ values: it is not a kernel configuration`);
+      assert.match((thrown(() => kernelConfig(join(dir, 'missing'))) as Error).message, /^reading the kernel's configuration .*missing: ENOENT/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

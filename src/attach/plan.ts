@@ -16,6 +16,8 @@ import { prepareUsdt, requireUsdtSpecRoom } from './usdt.js';
 export interface PlanOptions {
   /** Names or glob patterns ("kprobe_*") of the programs to load and attach; default all. */
   programs?: readonly string[];
+  /** Names or glob patterns of programs to leave out, after `programs` chose (a tool's user space switching some off). */
+  exclude?: readonly string[];
   /** The kernel function for programs that leave it to the command line (the legacy `prog`). */
   function?: string;
   /** Attach those programs to the function's return instead. */
@@ -43,19 +45,41 @@ export interface Plan {
   skipped: Array<{ program: string; reason: string }>;
 }
 
-/** The programs these names or globs choose (each once, in object order); all when none are given. */
-export function choosePrograms(spec: BpfObjectSpec, names: readonly string[] | undefined): ProgramSpec[] {
-  if (!names || names.length === 0) return spec.programs;
-  const chosen = new Set<ProgramSpec>();
-  for (const name of names) {
-    const pattern = /[*?]/.test(name) ? globRegExp(name) : undefined;
-    const matched = spec.programs.filter((p) => (pattern ? pattern.test(p.name) : p.name === name));
-    if (matched.length === 0) {
-      throw new UsageError(`the object has no program ${pattern ? 'matching' : ''}${pattern ? ` '${printable(name)}'` : `'${printable(name)}'`}; it has ${spec.programs.map((p) => `'${printable(p.name)}'`).join(', ')}`);
-    }
-    matched.forEach((p) => chosen.add(p));
+/** The programs a name or glob matches, in object order; `option` names the list in the error when none does. */
+function programsMatching(spec: BpfObjectSpec, name: string, option: string): ProgramSpec[] {
+  const pattern = /[*?]/.test(name) ? globRegExp(name) : undefined;
+  const matched = spec.programs.filter((p) => (pattern ? pattern.test(p.name) : p.name === name));
+  if (matched.length === 0) {
+    throw new UsageError(`${option}the object has no program ${pattern ? `matching '${printable(name)}'` : `'${printable(name)}'`}; it has ${spec.programs.map((p) => `'${printable(p.name)}'`).join(', ')}`);
   }
+  return matched;
+}
+
+/**
+ * The programs these names or globs choose (each once, in object order; all when none are given),
+ * less those `exclude` names.
+ */
+export function choosePrograms(spec: BpfObjectSpec, names: readonly string[] | undefined, exclude: readonly string[] = []): ProgramSpec[] {
+  const chosen = new Set<ProgramSpec>(names && names.length > 0 ? names.flatMap((name) => programsMatching(spec, name, '')) : spec.programs);
+  for (const name of exclude) programsMatching(spec, name, `--exclude ${name}: `).forEach((p) => chosen.delete(p));
+  if (chosen.size === 0) throw new UsageError(`no program is left to load: every program is excluded (${exclude.map((x) => `'${printable(x)}'`).join(', ')})`);
   return spec.programs.filter((p) => chosen.has(p));
+}
+
+/** What a program still needs before it can attach (its section names no target, nor does --attach), or undefined. */
+function missingTarget(role: ProgramRole): string | undefined {
+  switch (role.kind) {
+    case 'uprobe':
+      return role.binary === undefined ? 'the binary to probe' : undefined;
+    case 'tracing':
+      return role.target === undefined ? (role.attach === 'tp_btf' ? 'the tracepoint' : 'the kernel function') : undefined;
+    case 'raw_tracepoint':
+      return role.tracepoint === undefined ? 'the tracepoint' : undefined;
+    case 'usdt':
+      return role.target === undefined ? 'a USDT probe' : undefined;
+    default:
+      return undefined;
+  }
 }
 
 /** A program's role with --attach and --retprobe=PROG applied. */
@@ -123,9 +147,11 @@ export function usdtRoles(programs: readonly ProgramSpec[], probes: NonNullable<
 /** Checks one program's target with the kernel. */
 function prepare(program: ProgramSpec, role: ProgramRole, options: PlanOptions, spec: BpfObjectSpec): PreparedAttachment | undefined {
   const mode = options.mode ?? 'auto';
-  const missing = (what: string): never => {
-    throw new UsageError(`program '${program.name}' (section '${program.section}') needs ${what}: give it with --attach ${program.name}=TARGET`);
-  };
+  const missing = missingTarget(role);
+  if (missing !== undefined) {
+    const give = role.kind === 'usdt' ? `--usdt ${program.name}=BINARY:PROVIDER:NAME` : `--attach ${program.name}=TARGET`;
+    throw new UsageError(`program '${program.name}' (section '${program.section}') needs ${missing}: give it with ${give}, or leave the program out with --exclude ${program.name} (--skip-missing leaves out every program without a target)`);
+  }
   switch (role.kind) {
     case 'kprobe':
       if (role.fromCommandLine) {
@@ -140,19 +166,13 @@ function prepare(program: ProgramSpec, role: ProgramRole, options: PlanOptions, 
     case 'tracepoint':
       return prepareTracepoint(role.tracepoint, mode);
     case 'uprobe':
-      if (role.binary === undefined) return missing('the binary to probe');
-      return prepareUprobe({ binary: role.binary, ...(role.symbol === undefined ? {} : { symbol: role.symbol }), offset: role.offset, retprobe: role.retprobe }, mode);
+      return prepareUprobe({ binary: role.binary!, ...(role.symbol === undefined ? {} : { symbol: role.symbol }), offset: role.offset, retprobe: role.retprobe }, mode);
     case 'usdt':
-      if (role.target === undefined) {
-        throw new UsageError(`program '${program.name}' (section '${program.section}') attaches to a USDT probe: give it with --usdt ${program.name}=BINARY:PROVIDER:NAME`);
-      }
-      return prepareUsdt(role.target, spec, mode);
+      return prepareUsdt(role.target!, spec, mode);
     case 'tracing':
-      if (role.target === undefined) return missing(role.attach === 'tp_btf' ? 'the tracepoint' : 'the kernel function');
-      return prepareTracing(role.attach, role.target);
+      return prepareTracing(role.attach, role.target!);
     case 'raw_tracepoint':
-      if (role.tracepoint === undefined) return missing('the tracepoint');
-      return prepareRawTracepoint(role.tracepoint);
+      return prepareRawTracepoint(role.tracepoint!);
     case 'load-only':
       return undefined;
   }
@@ -163,7 +183,7 @@ function prepare(program: ProgramSpec, role: ProgramRole, options: PlanOptions, 
  * made (or, with skipMissing, leaves that program out and says why).
  */
 export function planAttachments(spec: BpfObjectSpec, options: PlanOptions = {}): Plan {
-  const programs = choosePrograms(spec, options.programs);
+  const programs = choosePrograms(spec, options.programs, options.exclude);
   for (const name of [...(options.targets?.keys() ?? []), ...(options.retprobePrograms ?? [])]) {
     if (!programs.some((p) => p.name === name)) {
       throw new UsageError(`--attach/--retprobe name program '${printable(name)}', which is not ${spec.programs.some((p) => p.name === name) ? 'chosen with --program' : 'in the object'}`);
@@ -191,8 +211,15 @@ export function planAttachments(spec: BpfObjectSpec, options: PlanOptions = {}):
   const attachments: PlannedAttachment[] = [];
   const skipped: Plan['skipped'] = [];
   for (const program of programs) {
+    const role = roles.get(program)!;
+    const missing = missingTarget(role);
+    if (missing !== undefined && options.skipMissing) {
+      // A placeholder whose target a tool's own user space would give: skipped like what the kernel lacks.
+      skipped.push({ program: program.name, reason: `its section names no target (${missing}); give one with --attach ${program.name}=TARGET` });
+      continue;
+    }
     try {
-      attachments.push({ program, prepared: prepare(program, roles.get(program)!, options, spec) });
+      attachments.push({ program, prepared: prepare(program, role, options, spec) });
     } catch (error) {
       // Only what this kernel or machine lacks is skipped; a mistake in the command line is not.
       if (!options.skipMissing || !(error instanceof LoaderError) || error instanceof UsageError) {

@@ -158,6 +158,33 @@ describe('choosePrograms: names and globs', () => {
   });
 });
 
+describe('choosePrograms: --exclude', () => {
+  const spec = objectWithSections('kprobe/a', 'kprobe/b', 'tp/x/y');
+  test('leaves out what the names or globs match, after --program chose', () => {
+    assert.deepEqual(choosePrograms(spec, [], ['kprobe/*']).map((p) => p.name), ['tp/x/y']);
+    assert.deepEqual(choosePrograms(spec, ['kprobe/*'], ['kprobe/b']).map((p) => p.name), ['kprobe/a']);
+    assert.deepEqual(choosePrograms(spec, undefined, ['tp/x/y', 'kprobe/a']).map((p) => p.name), ['kprobe/b']);
+  });
+
+  test('a name that matches nothing, or leaving nothing, is refused', () => {
+    assert.equal(usageError(() => choosePrograms(spec, [], ['uprobe*'])).message, "--exclude uprobe*: the object has no program matching 'uprobe*'; it has 'kprobe/a', 'kprobe/b', 'tp/x/y'");
+    assert.equal(usageError(() => choosePrograms(spec, ['kprobe/a'], ['kprobe/*'])).message, "no program is left to load: every program is excluded ('kprobe/*')");
+  });
+});
+
+describe('planAttachments: --skip-missing and programs whose target a tool would give', () => {
+  test('a placeholder uprobe is skipped with its reason, and the rest is planned', () => {
+    const plan = planAttachments(objectWithSections('uprobe', 'xdp'), { skipMissing: true });
+    assert.deepEqual(plan.attachments.map((a) => a.program.name), ['xdp']);
+    assert.deepEqual(plan.skipped, [{ program: 'uprobe', reason: 'its section names no target (the binary to probe); give one with --attach uprobe=TARGET' }]);
+  });
+
+  test('--exclude leaves it out without a word', () => {
+    const plan = planAttachments(objectWithSections('uprobe', 'xdp'), { exclude: ['uprobe'] });
+    assert.deepEqual([plan.attachments.map((a) => a.program.name), plan.skipped], [['xdp'], []]);
+  });
+});
+
 describe('planAttachments: --attach and --retprobe=PROG', () => {
   test('they must name chosen programs', () => {
     const spec = objectWithSections('kprobe/a', 'kprobe/b');
@@ -166,8 +193,14 @@ describe('planAttachments: --attach and --retprobe=PROG', () => {
   });
 
   test('a uprobe without a binary, and a fentry without a function, say how to give them', () => {
-    assert.equal(usageError(() => planAttachments(objectWithSections('uprobe'))).message, "program 'uprobe' (section 'uprobe') needs the binary to probe: give it with --attach uprobe=TARGET");
-    assert.equal(usageError(() => planAttachments(objectWithSections('fentry'))).message, "program 'fentry' (section 'fentry') needs the kernel function: give it with --attach fentry=TARGET");
+    assert.equal(
+      usageError(() => planAttachments(objectWithSections('uprobe'))).message,
+      "program 'uprobe' (section 'uprobe') needs the binary to probe: give it with --attach uprobe=TARGET, or leave the program out with --exclude uprobe (--skip-missing leaves out every program without a target)",
+    );
+    assert.equal(
+      usageError(() => planAttachments(objectWithSections('fentry'))).message,
+      "program 'fentry' (section 'fentry') needs the kernel function: give it with --attach fentry=TARGET, or leave the program out with --exclude fentry (--skip-missing leaves out every program without a target)",
+    );
     assert.equal(usageError(() => planAttachments(objectWithSections('xdp'), { targets: new Map([['xdp', 'eth0']]) })).message, "--attach xdp=eth0: program 'xdp' is loaded only (XDP programs attach to network devices (ip link set dev DEV xdp pinned ...)); it is not attached");
   });
 });

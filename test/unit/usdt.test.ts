@@ -222,7 +222,7 @@ describe('usdt sections and --usdt', () => {
   test('--usdt without PROG= goes to the one bare usdt program; a missing one is asked for', () => {
     assert.equal(
       refusal([], ['usdt_fire']),
-      "program 'usdt_fire' (section 'usdt') attaches to a USDT probe: give it with --usdt usdt_fire=BINARY:PROVIDER:NAME",
+      "program 'usdt_fire' (section 'usdt') needs a USDT probe: give it with --usdt usdt_fire=BINARY:PROVIDER:NAME, or leave the program out with --exclude usdt_fire (--skip-missing leaves out every program without a target)",
     );
     assert.equal(
       refusal([{ program: 'nope', target: 'a:b:c' }]),

@@ -6,6 +6,7 @@ import { ATTACH_MODES } from '../attach/modes.js';
 import { UsageError } from '../errors.js';
 import type { MapCommandOptions } from './map-command.js';
 import { Output } from './output.js';
+import { parseUpdate } from './updates.js';
 import type { RunOptions } from './run.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -28,6 +29,8 @@ interface CommandLine extends RunOptions {
   attach: string[];
   set: string[];
   retprobeProgram: string[];
+  maxEntries: string[];
+  update: string[];
 }
 
 /** NAME=VALUE pairs of a repeatable option, split at the first '='. */
@@ -76,6 +79,10 @@ export async function main(argv: string[]): Promise<number> {
     .option('--set <name=value>', 'set a global variable (.rodata, .data, .bss) before load, typed by BTF (repeatable)', collect, [] as string[])
     .option('--btf <file>', "the kernel's BTF, for kernels without /sys/kernel/btf/vmlinux (CO-RE, fentry, tp_btf)")
     .option('-p, --program <name>', 'load and attach only this program (repeatable)', collect, [] as string[])
+    .option('-x, --exclude <name>', 'leave this program out, as a tool switches programs off (repeatable; globs)', collect, [] as string[])
+    .option('--max-entries <map=n>', "a map's max entries, as a tool's options set them (repeatable)", collect, [] as string[])
+    .option('--update <map:key=value>', 'write an entry into a map after load, before attach: a filter, a cgroup directory for a cgroup array (repeatable)', collect, [] as string[])
+    .option('--kconfig <file>', "the kernel's configuration, for __kconfig CONFIG_* values where /proc/config.gz and /boot/config-<release> are missing")
     .addOption(
       new Option('--attach-mode <mode>', 'auto: kprobe/uprobe PMU and a BPF link where the kernel has them; pmu, tracefs or link to force one')
         .choices(ATTACH_MODES)
@@ -93,7 +100,19 @@ export async function main(argv: string[]): Promise<number> {
     .option('--duration <seconds>', 'detach by itself after so many seconds, with the same report as Ctrl-C', numberOption('--duration'), 0)
     .action(async (objectPath: string, functionName: string | undefined, options: CommandLine) => {
       const { retprobeProgram, attach, set } = options;
-      Object.assign(options, { targets: pairs('--attach', attach, 'handler=vfs_read'), globals: pairs('--set', set, 'target_pid=1234'), retprobePrograms: retprobeProgram });
+      const maxEntries = new Map(
+        [...pairs('--max-entries', options.maxEntries, 'stack_traces=16384')].map(([map, text]) => {
+          if (!/^\d+$/.test(text)) throw new UsageError(`--max-entries ${map}=${text}: a map's max entries are a whole number from 1 to 4294967295`);
+          return [map, Number(text)];
+        }),
+      );
+      Object.assign(options, {
+        targets: pairs('--attach', attach, 'handler=vfs_read'),
+        globals: pairs('--set', set, 'target_pid=1234'),
+        retprobePrograms: retprobeProgram,
+        mapSizes: maxEntries,
+        updates: options.update.map(parseUpdate),
+      });
       const recordTypes = new Map<string, string>();
       for (const pair of options.recordType) {
         const match = /^([^=]+)=([A-Za-z_][A-Za-z0-9_]*)$/.exec(pair);

@@ -16,7 +16,7 @@ import { decodedJson, type Decoded } from '../btf/decode.js';
 import { cellText, columns, formatBytes, table } from './format.js';
 import { hexJsonEntries, integerPairLines } from './dump-text.js';
 import { MapPresenter, histogramLines, type EntryView } from './map-view.js';
-import { fromJson, parseMapValue, type ValueShape } from './map-values.js';
+import { fromJson, parseMapValue, valueOnEveryCpu, withWhere, type ValueShape } from './map-values.js';
 import { Output } from './output.js';
 import { SignalWatch } from './signals.js';
 
@@ -97,11 +97,7 @@ function shapes(m: OpenedMap): { key: ValueShape; value: ValueShape } {
 
 /** A value as user space writes it: per-CPU maps take one slot per possible CPU (the same value in each). */
 function valueForUpdate(m: OpenedMap, value: Buffer): Buffer {
-  if (!isPerCpuMapType(m.info.type)) return value;
-  const slot = Math.ceil(m.info.valueSize / 8) * 8;
-  const all = Buffer.alloc(slot * machineCpuCount());
-  for (let cpu = 0; cpu < machineCpuCount(); cpu++) value.copy(all, cpu * slot);
-  return all;
+  return valueOnEveryCpu(m.info.type, m.info.valueSize, value);
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => `"0x${i.toString(16).padStart(2, '0')}"`);
@@ -553,15 +549,6 @@ function writeSmallInteger(view: DataView, at: number, size: number, value: numb
   else {
     view.setUint32(at + (hostLittleEndian ? 0 : 4), value % 4294967296, hostLittleEndian);
     view.setUint32(at + (hostLittleEndian ? 4 : 0), Math.floor(value / 4294967296), hostLittleEndian);
-  }
-}
-
-function withWhere<T>(where: string, body: () => T): T {
-  try {
-    return body();
-  } catch (error) {
-    if (error instanceof UsageError) throw new UsageError(`${where}: ${error.message}`);
-    throw error;
   }
 }
 

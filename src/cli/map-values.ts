@@ -2,7 +2,9 @@
 import { endianness } from 'node:os';
 import type { Btf } from '../btf/btf.js';
 import { BtfEncoder, EncodeError } from '../btf/encode.js';
-import { UsageError } from '../errors.js';
+import { LoaderError, UsageError } from '../errors.js';
+import { machineCpuCount } from '../kernel/cpus.js';
+import { isPerCpuMapType } from '../object/map-types.js';
 
 const little = endianness() === 'LE';
 
@@ -114,4 +116,23 @@ function fromText(text: string, shape: ValueShape): Buffer {
   const out = Buffer.alloc(shape.size);
   bytes.copy(out);
   return out;
+}
+
+/** A value as user space writes it: per-CPU maps take one 8-byte-aligned slot per possible CPU (the same value in each). */
+export function valueOnEveryCpu(mapType: number, valueSize: number, value: Buffer): Buffer {
+  if (!isPerCpuMapType(mapType)) return value;
+  const slot = Math.ceil(valueSize / 8) * 8;
+  const all = Buffer.alloc(slot * machineCpuCount());
+  for (let cpu = 0; cpu < machineCpuCount(); cpu++) value.copy(all, cpu * slot);
+  return all;
+}
+
+/** Runs `body`, its failure's message prefixed with the option that asked for it. */
+export function withWhere<T>(where: string, body: () => T): T {
+  try {
+    return body();
+  } catch (error) {
+    if (error instanceof LoaderError) error.message = `${where}: ${error.message}`;
+    throw error;
+  }
 }

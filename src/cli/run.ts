@@ -8,6 +8,7 @@ import type { Outcome } from '../kernel/scope.js';
 import { LoadedObject } from '../loader.js';
 import { parseBpfObject } from '../object/bpf-object.js';
 import { withGlobals } from '../object/globals.js';
+import { withMaxEntries } from '../object/map-sizes.js';
 import { useKernelBtfFile } from '../kernel/kernel-btf.js';
 import { MAP_TYPE } from '../object/map-types.js';
 import type { BpfObjectSpec } from '../object/spec.js';
@@ -17,6 +18,7 @@ import { LiveOutput, callsTracePrintk } from './live.js';
 import { readObjectFile } from './object-file.js';
 import type { RunOutput } from './run-output.js';
 import { SignalWatch } from './signals.js';
+import { applyUpdates, checkUpdates, type MapUpdate } from './updates.js';
 
 export interface RunOptions {
   verbose: boolean;
@@ -43,6 +45,14 @@ export interface RunOptions {
   globals: ReadonlyMap<string, string>;
   /** The kernel's BTF from a file (--btf). */
   btf?: string;
+  /** Programs to leave out (--exclude), after --program chose. */
+  exclude: string[];
+  /** Max entries by map name (--max-entries MAP=N). */
+  mapSizes: ReadonlyMap<string, number>;
+  /** Entries written into maps after load, before attach (--update MAP:KEY=VALUE). */
+  updates: readonly MapUpdate[];
+  /** The kernel's configuration from a file (--kconfig). */
+  kconfig?: string;
 }
 
 function readObject(path: string): BpfObjectSpec {
@@ -80,13 +90,15 @@ export async function runLoader(objectPath: string, functionName: string | undef
   let duration: NodeJS.Timeout | undefined;
   try {
     if (options.btf) useKernelBtfFile(options.btf);
-    const spec = withGlobals(readObject(objectPath), options.globals);
+    const spec = withMaxEntries(withGlobals(readObject(objectPath), options.globals), options.mapSizes);
+    checkUpdates(spec, options.updates);
     spec.notices.forEach((n) => out.note(n));
     out.prepare(spec);
     const unknownMaps = options.map.filter((name) => !spec.maps.some((m) => m.name === name));
     if (unknownMaps.length > 0) throw new LoaderError(`--map ${unknownMaps[0]}: the object has no such map; it has ${spec.maps.map((m) => `'${m.name}'`).join(', ')}`);
     const plan = planAttachments(spec, {
       programs: options.program,
+      exclude: options.exclude,
       ...(functionName === undefined ? {} : { function: functionName }),
       retprobe: options.retprobe,
       retprobePrograms: options.retprobePrograms,
@@ -105,12 +117,23 @@ export async function runLoader(objectPath: string, functionName: string | undef
     loaded = LoadedObject.start(spec, {
       pinRoot: options.pinRoot,
       attach: plan.attachments,
-      beforeAttach: (l) => liveOutput.open(l),
+      ...(options.kconfig === undefined ? {} : { kernelConfigFile: options.kconfig }),
+      beforeAttach: (l) => {
+        applyUpdates(l, options.updates);
+        liveOutput.open(l);
+      },
       onAttach: (program, prepared) => out.verbose(`attaching program '${program.name}' (section '${program.section}'): ${methodReason(prepared)}`),
       onRetry: (reason) => out.note(reason),
     });
     outcome = 'success';
     loaded.notices.forEach((n) => out.note(n));
+    for (const sized of loaded.sizedAtRunTime) {
+      out.note(
+        sized.field === 'valueSize'
+          ? `map '${printable(sized.map)}' has no value size in the object (its tool's user space sets it): ${sized.value} bytes, ${sized.reason}`
+          : `map '${printable(sized.map)}' has no max entries in the object (its tool's user space sets them): ${sized.value}, ${sized.reason}; choose with --max-entries ${printable(sized.map)}=N`,
+      );
+    }
     out.loaded(objectPath, loaded, { tracePipe: live.readingTracePipe, readers: live.readerNames, skipped: plan.skipped, duration: options.duration });
     live.start(loaded);
 

@@ -1,7 +1,7 @@
 // BpfMap: a map handle with typed element operations (lookup, update, delete, iterate, batches); refused after close.
-import { readFileSync } from 'node:fs';
+import { constants, openSync, readFileSync } from 'node:fs';
 import { ERRNO, MAP_TYPE } from '../abi.js';
-import { KernelError, LoaderError, SyscallError, kernelError } from '../errors.js';
+import { KernelError, LoaderError, SyscallError, kernelError, nodeErrno } from '../errors.js';
 import { isPerCpuMapType, mapTypeName } from '../object/map-types.js';
 import {
   BPF_ANY,
@@ -41,6 +41,52 @@ export function fdKind(fd: number): 'map' | 'program' | 'link' | 'btf' | 'other'
 export function valueBufferSize(definition: MapDefinition, cpus: () => number = machineCpuCount): number {
   if (!isPerCpuMapType(definition.type)) return definition.valueSize;
   return Math.ceil(definition.valueSize / 8) * 8 * cpus();
+}
+
+/** What the slots of each fd-holding map type take, by path: the kind of object and how it is named to people. */
+const SLOT_OBJECTS: Record<number, { kind: 'cgroup' | 'program' | 'map'; what: string }> = {
+  [MAP_TYPE.CGROUP_ARRAY]: { kind: 'cgroup', what: 'a cgroup (v2) directory' },
+  [MAP_TYPE.PROG_ARRAY]: { kind: 'program', what: 'a pinned program' },
+  [MAP_TYPE.ARRAY_OF_MAPS]: { kind: 'map', what: 'a pinned map' },
+  [MAP_TYPE.HASH_OF_MAPS]: { kind: 'map', what: 'a pinned map' },
+};
+
+/** What a slot of this map type holds when it holds an object's fd ("a pinned program"), or undefined. */
+export function slotObjectKind(mapType: number): string | undefined {
+  return SLOT_OBJECTS[mapType]?.what;
+}
+
+/**
+ * Opens the object a slot of an fd-holding map is to refer to, named by path as user space names
+ * it: a cgroup directory for a cgroup array, a pinned program for a program array, a pinned map
+ * for a map of maps. The caller writes the fd into the slot (the kernel takes its own reference)
+ * and closes it.
+ */
+export function openSlotObject(mapType: number, path: string): Fd {
+  const slot = SLOT_OBJECTS[mapType];
+  if (!slot) throw new LoaderError(`a ${mapTypeName(mapType)} map holds no file descriptors`);
+  if (slot.kind === 'cgroup') {
+    let fd: number;
+    try {
+      fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY);
+    } catch (error) {
+      throw kernelError(`opening cgroup ${path}`, error, nodeErrno(error) === ERRNO.ENOTDIR ? '; a cgroup array takes a cgroup directory, e.g. /sys/fs/cgroup/system.slice' : '');
+    }
+    return new Fd(fd, `cgroup ${path}`);
+  }
+  let fd: number;
+  try {
+    fd = objGet(path);
+  } catch (error) {
+    throw kernelError(`opening pinned ${slot.kind} ${path}`, error);
+  }
+  const handle = new Fd(fd, `pinned ${slot.kind} ${path}`);
+  const kind = fdKind(handle.value);
+  if (kind !== slot.kind) {
+    handle.close();
+    throw new KernelError(`${path} is a pinned ${kind === 'other' ? 'object' : kind}, not ${slot.what}`);
+  }
+  return handle;
 }
 
 /** Opens an fd through `open` and checks it is a map; the fd is closed again on any failure. */

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from '../support/test.js';
 import { BpfMap } from '../../src/kernel/maps.js';
-import { CLI, EXAMPLE, REPO, RunningCli, fixture, jsonEvents, runCli, stopRunningClis } from '../support/cli.js';
+import { CLI, EXAMPLE, fixture, jsonEvents, oneLine, REPO, runCli, RunningCli, stopRunningClis } from '../support/cli.js';
 import { HAS_KPROBES } from '../support/features.js';
 import { makeBpfCalls, pinnedCounter, programsGone, removeScratchPinRoots, scratchPinRoot, tracefsFile } from '../support/kernel.js';
 
@@ -15,12 +15,6 @@ after(async () => {
   await stopRunningClis();
   removeScratchPinRoots();
 });
-
-function oneLine(stderr: string): string {
-  const lines = stderr.trimEnd().split('\n');
-  assert.equal(lines.length, 1, `expected one line on stderr, got: ${stderr}`);
-  return lines[0]!;
-}
 
 describe('the README example: examples/test_prog.o sys_bpf', () => {
   if (HAS_KPROBES) {

@@ -12,19 +12,13 @@ import { possibleCpuCount } from '../../src/kernel/cpus.js';
 import { makeDirectories } from '../../src/kernel/pins.js';
 import { LoadedObject } from '../../src/loader.js';
 import { parseBpfObject } from '../../src/object/bpf-object.js';
-import { CLI, fixture, runCli } from '../support/cli.js';
+import { CLI, fixture, oneLine, runCli } from '../support/cli.js';
 import { removeScratchPinRoots, scratchPinRoot } from '../support/kernel.js';
 import { tool } from '../support/tools.js';
 
 after(removeScratchPinRoots);
 
 const map = (...args: string[]) => runCli(['map', ...args]);
-
-function oneLine(stderr: string): string {
-  const lines = stderr.trimEnd().split('\n');
-  assert.equal(lines.length, 1, `expected one line on stderr, got: ${stderr}`);
-  return lines[0]!;
-}
 
 async function ok(...args: string[]): Promise<string> {
   const result = await map(...args);

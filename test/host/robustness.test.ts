@@ -10,19 +10,13 @@ import { BpfMap } from '../../src/kernel/maps.js';
 import { makeDirectories } from '../../src/kernel/pins.js';
 import { objPin } from '../../src/kernel/bpf.js';
 import { readElf } from '../../src/elf/reader.js';
-import { RunningCli, REPO, CLI, fixture, jsonEvents, runCli, runProgram, stopRunningClis } from '../support/cli.js';
+import { CLI, fixture, jsonEvents, oneLine, REPO, runCli, RunningCli, runProgram, stopRunningClis } from '../support/cli.js';
 import { loadedProgramIds, pinnedCounter, programsGone, removeScratchPinRoots, scratchPinRoot } from '../support/kernel.js';
 
 after(async () => {
   await stopRunningClis();
   removeScratchPinRoots();
 });
-
-function oneLine(stderr: string): string {
-  const lines = stderr.trimEnd().split('\n');
-  assert.equal(lines.length, 1, `expected one line on stderr, got: ${stderr}`);
-  return lines[0]!;
-}
 
 const mounts = (): string => readFileSync('/proc/self/mounts', 'utf8');
 const RACE_CALLS = fixture('race_calls');

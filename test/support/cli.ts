@@ -1,4 +1,5 @@
 // Running the load-kp-bpf command in tests: to completion, or in the background until a line appears.
+import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -130,6 +131,13 @@ export class RunningCli {
       clearTimeout(timer);
     }
   }
+}
+
+/** The only line of a message that must be one line (errors are), without its newline. */
+export function oneLine(stderr: string): string {
+  const lines = stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `expected one line on stderr, got: ${stderr}`);
+  return lines[0]!;
 }
 
 /** The JSON lines of a --json run. */

@@ -4,6 +4,7 @@ import { describeRole, requireRole, type ProgramRole } from '../object/conventio
 import { parseUprobeSpec, parseUsdtSpec } from '../object/sections.js';
 import type { BpfObjectSpec, ProgramSpec } from '../object/spec.js';
 import { globRegExp, printable } from '../text.js';
+import { chooseAlternatives, reachOf, type AlternativeGroup } from './alternatives.js';
 import { prepareKprobe } from './kprobe.js';
 import { isFunctionPattern, prepareKprobeMulti } from './kprobe-multi.js';
 import type { AttachMode } from './modes.js';
@@ -30,6 +31,8 @@ export interface PlanOptions {
   usdt?: ReadonlyArray<{ program?: string; target: string }>;
   /** Leave out programs whose target this kernel lacks, and say why, instead of refusing the object. */
   skipMissing?: boolean;
+  /** Attach every chosen program, alternatives of each other too (fentry and kprobe on one function). */
+  allPrograms?: boolean;
   mode?: AttachMode;
 }
 
@@ -43,6 +46,8 @@ export interface Plan {
   attachments: PlannedAttachment[];
   /** Programs left out with --skip-missing, and why. */
   skipped: Array<{ program: string; reason: string }>;
+  /** Events more than one chosen program reaches by different mechanisms, and the one mechanism attached for each. */
+  alternatives: AlternativeGroup[];
 }
 
 /** The programs a name or glob matches, in object order; `option` names the list in the error when none does. */
@@ -180,7 +185,8 @@ function prepare(program: ProgramSpec, role: ProgramRole, options: PlanOptions, 
 
 /**
  * Decides and checks every attachment; throws before any kernel object exists if one cannot be
- * made (or, with skipMissing, leaves that program out and says why).
+ * made (or, with skipMissing, leaves that program out and says why). Of programs that reach one
+ * event by different mechanisms, one mechanism's are attached (alternatives.ts) unless allPrograms.
  */
 export function planAttachments(spec: BpfObjectSpec, options: PlanOptions = {}): Plan {
   const programs = choosePrograms(spec, options.programs, options.exclude);
@@ -210,6 +216,7 @@ export function planAttachments(spec: BpfObjectSpec, options: PlanOptions = {}):
   }
   const attachments: PlannedAttachment[] = [];
   const skipped: Plan['skipped'] = [];
+  const outcomes: Array<{ program: ProgramSpec; prepared?: PreparedAttachment | undefined; failure?: LoaderError }> = [];
   for (const program of programs) {
     const role = roles.get(program)!;
     const missing = missingTarget(role);
@@ -219,20 +226,31 @@ export function planAttachments(spec: BpfObjectSpec, options: PlanOptions = {}):
       continue;
     }
     try {
-      attachments.push({ program, prepared: prepare(program, role, options, spec) });
+      outcomes.push({ program, prepared: prepare(program, role, options, spec) });
     } catch (error) {
-      // Only what this kernel or machine lacks is skipped; a mistake in the command line is not.
-      if (!options.skipMissing || !(error instanceof LoaderError) || error instanceof UsageError) {
-        if (error instanceof LoaderError && !(error instanceof UsageError) && programs.length > 1 && !options.skipMissing) {
-          error.message += ' (--skip-missing attaches the other programs without it)';
-        }
-        throw error;
-      }
-      skipped.push({ program: program.name, reason: error.message });
+      // What this kernel or machine lacks may be an alternative's lack, or skipped; a mistake in the command line is neither.
+      if (!(error instanceof LoaderError) || error instanceof UsageError) throw error;
+      outcomes.push({ program, failure: error });
     }
+  }
+  const alternatives = options.allPrograms
+    ? []
+    : chooseAlternatives(outcomes.map((o) => ({ program: o.program.name, reach: reachOf(roles.get(o.program)!, options.function), ...(o.failure ? { failure: o.failure.message } : {}) })));
+  const leftOut = new Set(alternatives.flatMap((g) => g.leftOut.map((l) => l.program)));
+  for (const { program, prepared, failure } of outcomes) {
+    if (leftOut.has(program.name)) continue;
+    if (failure === undefined) {
+      attachments.push({ program, prepared });
+      continue;
+    }
+    if (!options.skipMissing) {
+      if (programs.length > 1) failure.message += ' (--skip-missing attaches the other programs without it)';
+      throw failure;
+    }
+    skipped.push({ program: program.name, reason: failure.message });
   }
   if (attachments.length === 0) throw new UsageError(`no program is left to load: ${skipped.map((s) => `${s.program}: ${s.reason}`).join('; ')}`);
   const usdt = attachments.flatMap((a) => (a.prepared?.kind === 'usdt' ? [a.prepared] : []));
   if (usdt.length > 0) requireUsdtSpecRoom(spec.maps, usdt);
-  return { attachments, skipped };
+  return { attachments, skipped, alternatives };
 }

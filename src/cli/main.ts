@@ -80,6 +80,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--btf <file>', "the kernel's BTF, for kernels without /sys/kernel/btf/vmlinux (CO-RE, fentry, tp_btf)")
     .option('-p, --program <name>', 'load and attach only this program (repeatable)', collect, [] as string[])
     .option('-x, --exclude <name>', 'leave this program out, as a tool switches programs off (repeatable; globs)', collect, [] as string[])
+    .option('--all-programs', 'attach programs that are alternatives of each other too (fentry and kprobe on one function); by default one mechanism per event', false)
     .option('--max-entries <map=n>', "a map's max entries, as a tool's options set them (repeatable)", collect, [] as string[])
     .option('--update <map:key=value>', 'write an entry into a map after load, before attach: a filter, a cgroup directory for a cgroup array (repeatable)', collect, [] as string[])
     .option('--kconfig <file>', "the kernel's configuration, for __kconfig CONFIG_* values where /proc/config.gz and /boot/config-<release> are missing")

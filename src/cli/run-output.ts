@@ -1,4 +1,5 @@
 // What the run command prints: the loaded object, live records, trace lines and losses, map snapshots, and the detach report.
+import type { AlternativeGroup } from '../attach/alternatives.js';
 import { USDT_IP_MAP, USDT_SPECS_MAP } from '../abi.js';
 import { BTF_KIND } from '../btf/btf.js';
 import { BtfDecoder, type Decoded } from '../btf/decode.js';
@@ -116,7 +117,7 @@ export class RunOutput extends Output {
     return presenter;
   }
 
-  loaded(objectPath: string, loaded: LoadedObject, notes: { tracePipe: boolean; readers: string[]; skipped: ReadonlyArray<{ program: string; reason: string }>; duration?: number }): void {
+  loaded(objectPath: string, loaded: LoadedObject, notes: { tracePipe: boolean; readers: string[]; skipped: ReadonlyArray<{ program: string; reason: string }>; alternatives: readonly AlternativeGroup[]; duration?: number }): void {
     const maps = [...loaded.maps.values()];
     const programs = [...loaded.programs.values()];
     if (notes.tracePipe) this.note('the programs call bpf_trace_printk: showing trace_pipe, which is system-wide (lines of other programs appear too) and consumed by reading it (--no-trace-pipe turns this off)');
@@ -139,6 +140,7 @@ export class RunOutput extends Output {
         attachments: loaded.attachments.map((a) => ({ ...a, event: a.event ?? null })),
         tailCalls: loaded.filledSlots.map((s) => ({ map: s.map, index: s.index, program: s.program })),
         skipped: notes.skipped,
+        alternatives: notes.alternatives,
         reading: { tracePipe: notes.tracePipe, maps: notes.readers },
       });
       return;

@@ -1,4 +1,5 @@
 // The run command: read and check the object, load and attach it, show what it says while attached, detach on a signal or after --duration.
+import { describeAlternatives } from '../attach/alternatives.js';
 import { planAttachments } from '../attach/plan.js';
 import { methodReason } from '../attach/prepared.js';
 import type { AttachMode } from '../attach/probe.js';
@@ -47,6 +48,8 @@ export interface RunOptions {
   btf?: string;
   /** Programs to leave out (--exclude), after --program chose. */
   exclude: string[];
+  /** Attach alternatives of each other too (--all-programs). */
+  allPrograms: boolean;
   /** Max entries by map name (--max-entries MAP=N). */
   mapSizes: ReadonlyMap<string, number>;
   /** Entries written into maps after load, before attach (--update MAP:KEY=VALUE). */
@@ -105,10 +108,12 @@ export async function runLoader(objectPath: string, functionName: string | undef
       targets: options.targets,
       usdt: options.usdt.map(usdtOption),
       skipMissing: options.skipMissing,
+      allPrograms: options.allPrograms,
       mode: options.attachMode,
     });
     plan.attachments.forEach((p) => p.prepared?.notes.forEach((n) => out.note(n)));
     for (const s of plan.skipped) out.note(`skipped program '${s.program}': ${s.reason}`);
+    for (const group of plan.alternatives) out.note(describeAlternatives(group));
     const tooMany = checkOpenFiles(openFilesNeeded(spec, plan.attachments.length), printable(objectPath));
     if (tooMany) throw new LoaderError(tooMany);
     const tracing = callsTracePrintk(spec, plan.attachments.map((p) => p.program.name));
@@ -134,7 +139,7 @@ export async function runLoader(objectPath: string, functionName: string | undef
           : `map '${printable(sized.map)}' has no max entries in the object (its tool's user space sets them): ${sized.value}, ${sized.reason}; choose with --max-entries ${printable(sized.map)}=N`,
       );
     }
-    out.loaded(objectPath, loaded, { tracePipe: live.readingTracePipe, readers: live.readerNames, skipped: plan.skipped, duration: options.duration });
+    out.loaded(objectPath, loaded, { tracePipe: live.readingTracePipe, readers: live.readerNames, skipped: plan.skipped, alternatives: plan.alternatives, duration: options.duration });
     live.start(loaded);
 
     const ended = options.duration > 0 ? new Promise<'duration'>((resolve) => (duration = setTimeout(() => resolve('duration'), options.duration * 1000))) : new Promise<never>(() => undefined);

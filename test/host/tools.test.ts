@@ -8,9 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from '../support/test.js';
 import { CLI, RunningCli, detachedMaps, fixture, jsonEvents, oneLine, runCli, runProgram, stopRunningClis } from '../support/cli.js';
+import { syscallPrefix } from '../../src/attach/kernel-functions.js';
 import { kernelConfig } from '../../src/kernel/kconfig.js';
-import { HAS_KPROBES } from '../support/features.js';
-import { programsGone } from '../support/kernel.js';
+import { BpfMap } from '../../src/kernel/maps.js';
+import { HAS_KPROBES, loadsFentry } from '../support/features.js';
+import { makeBpfCalls, programsGone } from '../support/kernel.js';
 import { tool } from '../support/tools.js';
 
 after(stopRunningClis);
@@ -205,4 +207,101 @@ describe('externs libbpf computes, on a kernel whose configuration is nowhere to
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+interface AlternativeGroupJson {
+  target: string;
+  mechanism: string;
+  chosen: string[];
+  leftOut: Array<{ program: string; mechanism: string; reason: string; refused?: string }>;
+}
+
+describe('programs that are alternatives of each other, as vfsstat, tcprtt and runqlat carry them: one mechanism per event', () => {
+  const ALTERNATIVES = fixture('tool_alternatives.o');
+  // What this kernel offers for each event, asked of the kernel itself.
+  const entryPoint = `${syscallPrefix() ?? ''}sys_getpriority`;
+  const fentryLoads = loadsFentry(entryPoint);
+  const functionPrograms = fentryLoads ? ['fentry_getpriority', 'fexit_getpriority'] : HAS_KPROBES ? ['ksyscall_getpriority', 'kretsyscall_getpriority'] : [];
+  const migratePrograms = loadsFentry('migrate_disable') ? ['fentry_migrate_disable'] : HAS_KPROBES ? ['kprobe_migrate_disable'] : [];
+  const CALLS = 7;
+
+  /** Runs the fixture with `args`, makes CALLS getpriority() calls and 10 bpf() map lookups, and returns what it attached and counted. */
+  async function run(args: string[]): Promise<{ attached: string[]; alternatives: AlternativeGroupJson[]; counts: number[]; stderr: string }> {
+    const cli = new RunningCli([ALTERNATIVES, '--json', ...args]);
+    await cli.waitFor(ATTACHED);
+    const event = jsonEvents(cli.stdout).find((e) => e.event === 'attached')!;
+    await runProgram(EMIT, [String(CALLS), '1']);
+    // Each lookup through bpf() enters migrate_disable (bpf_disable_instrumentation).
+    const counts = BpfMap.fromId(attachedMaps(cli.stdout).find((m) => m.name === 'counts')!.id);
+    try {
+      makeBpfCalls(counts, 10);
+    } finally {
+      counts.close();
+    }
+    const result = await cli.stop('SIGINT');
+    assert.equal(result.code, 0, result.stderr);
+    const values = detachedMaps(result.stdout).counts!;
+    return {
+      attached: (event.attachments as Array<{ program: string }>).map((a) => a.program).sort(),
+      alternatives: event.alternatives as AlternativeGroupJson[],
+      counts: [0, 1, 2, 3, 4].map((k) => Number(values[k])),
+      stderr: result.stderr,
+    };
+  }
+
+  test('by default each call is counted once: fentry/fexit where the kernel loads them, else the ksyscall pair; tp_btf over raw_tp and tracepoint', async () => {
+    const { attached, alternatives, counts, stderr } = await run(['--skip-missing']);
+    assert.deepEqual(attached, [...functionPrograms, ...migratePrograms, 'sys_enter_btf'].sort());
+    // calls, returns, sys_enter hits: once each, whichever mechanism the kernel took.
+    const calls = functionPrograms.length > 0 ? CALLS : 0;
+    assert.deepEqual(counts.slice(0, 3), [calls, calls, CALLS]);
+    const sysEnter = alternatives.find((g) => g.target === 'tracepoint sys_enter');
+    assert.deepEqual(sysEnter && [sysEnter.mechanism, sysEnter.chosen, sysEnter.leftOut.map((l) => l.program)], ['tp_btf', ['sys_enter_btf'], ['sys_enter_raw', 'sys_enter_tp']]);
+    assert.match(stderr, /tracepoint sys_enter: attaching tp_btf \(sys_enter_btf\); left out raw_tp \(sys_enter_raw\) and tracepoint \(sys_enter_tp\), which would count each event again \(--all-programs attaches every one\)/);
+    if (fentryLoads && HAS_KPROBES) {
+      const group = alternatives.find((g) => g.target === 'kernel function sys_getpriority');
+      assert.deepEqual(group && [group.mechanism, group.leftOut.map((l) => [l.program, l.refused])], ['fentry', [['ksyscall_getpriority', undefined], ['kretsyscall_getpriority', undefined]]]);
+    }
+    if (migratePrograms[0] === 'kprobe_migrate_disable') {
+      // fentry is refused here (the verifier's deny list, or no trampolines): the kprobe is the fallback, and it fired.
+      const group = alternatives.find((g) => g.target === 'kernel function migrate_disable');
+      assert.equal(group?.mechanism, 'kprobe');
+      assert.match(group.leftOut[0]!.refused ?? '', /this kernel does not load fentry programs for 'migrate_disable'/);
+      assert.match(stderr, /kernel function migrate_disable: attaching kprobe \(kprobe_migrate_disable\); left out fentry \(fentry_migrate_disable\), which this kernel refuses here: /);
+      assert.equal(counts[3], 0);
+      assert.ok(counts[4]! >= 10, `migrate_disable ran ${counts[4]} times under the kprobe`);
+    }
+  });
+
+  test('--all-programs attaches every alternative, and each counts the calls again', async () => {
+    const { attached, alternatives, counts } = await run(['--all-programs', '--skip-missing']);
+    assert.deepEqual(alternatives, []);
+    const attachedOf = (names: string[]) => names.filter((n) => attached.includes(n)).length;
+    if (fentryLoads && HAS_KPROBES) assert.equal(attachedOf(['fentry_getpriority', 'ksyscall_getpriority']), 2, 'both mechanisms attach here');
+    assert.deepEqual(counts.slice(0, 3), [
+      CALLS * attachedOf(['fentry_getpriority', 'ksyscall_getpriority']),
+      CALLS * attachedOf(['fexit_getpriority', 'kretsyscall_getpriority']),
+      CALLS * attachedOf(['sys_enter_btf', 'sys_enter_raw', 'sys_enter_tp']),
+    ]);
+    assert.equal(attachedOf(['sys_enter_btf', 'sys_enter_raw', 'sys_enter_tp']), 3, 'every kernel with tp_btf has the other two');
+  });
+
+  if (HAS_KPROBES) {
+    test('-x chooses first: with fentry and fexit excluded, the ksyscall pair is no group and counts once', async () => {
+      const { attached, alternatives, counts } = await run(['-x', 'f*_getpriority', '-x', '*migrate_disable']);
+      assert.deepEqual(attached, ['ksyscall_getpriority', 'kretsyscall_getpriority', 'sys_enter_btf']);
+      assert.deepEqual(alternatives.map((g) => g.target), ['tracepoint sys_enter']);
+      assert.deepEqual(counts.slice(0, 3), [CALLS, CALLS, CALLS]);
+    });
+  }
+
+  if (fentryLoads && HAS_KPROBES) {
+    test('a target given with --attach makes a program an alternative: a kprobe moved to the syscall is left out for the fentry', async () => {
+      const { attached, alternatives, counts } = await run(['-p', 'fentry_getpriority', '-p', 'kprobe_migrate_disable', '--attach', 'kprobe_migrate_disable=sys_getpriority']);
+      assert.deepEqual(attached, ['fentry_getpriority']);
+      assert.deepEqual(alternatives.map((g) => [g.target, g.chosen, g.leftOut.map((l) => l.program)]), [['kernel function sys_getpriority', ['fentry_getpriority'], ['kprobe_migrate_disable']]]);
+      assert.equal(counts[0], CALLS);
+      assert.equal(counts[4], 0);
+    });
+  }
 });

@@ -289,7 +289,7 @@ describe('programs that are alternatives of each other, as vfsstat, tcprtt and r
   if (HAS_KPROBES) {
     test('-x chooses first: with fentry and fexit excluded, the ksyscall pair is no group and counts once', async () => {
       const { attached, alternatives, counts } = await run(['-x', 'f*_getpriority', '-x', '*migrate_disable']);
-      assert.deepEqual(attached, ['ksyscall_getpriority', 'kretsyscall_getpriority', 'sys_enter_btf']);
+      assert.deepEqual(attached, ['kretsyscall_getpriority', 'ksyscall_getpriority', 'sys_enter_btf']);
       assert.deepEqual(alternatives.map((g) => g.target), ['tracepoint sys_enter']);
       assert.deepEqual(counts.slice(0, 3), [CALLS, CALLS, CALLS]);
     });

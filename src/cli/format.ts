@@ -10,7 +10,7 @@ export function table(rows: readonly (readonly string[])[]): string[] {
   return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());
 }
 
-const HOST_LITTLE_ENDIAN = endianness() === 'LE';
+export const HOST_LITTLE_ENDIAN = endianness() === 'LE';
 
 /** Printable ASCII followed only by NULs, as bpf_get_current_comm() and friends leave it. */
 function asCString(b: Buffer): string | undefined {

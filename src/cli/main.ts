@@ -31,6 +31,7 @@ interface CommandLine extends RunOptions {
   retprobeProgram: string[];
   maxEntries: string[];
   update: string[];
+  raw: boolean;
 }
 
 /** NAME=VALUE pairs of a repeatable option, split at the first '='. */
@@ -94,7 +95,9 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(new Option('--pin-root <dir>', 'BPF filesystem directory for pinned maps').default(BPFFS_ROOT))
     .option('--no-trace-pipe', 'do not show trace_pipe when the programs call bpf_trace_printk')
     .option('--perf-pages <n>', "data pages of each CPU's perf buffer ring (a power of two)", numberOption('--perf-pages', { integer: true, powerOfTwo: true }), 64)
-    .option('--record-type <map=struct>', "decode the records of an output map as this struct of the object's BTF (repeatable)", collect, [] as string[])
+    .option('--types <file>', "the records' types: a tool's C header (opensnoop.h) or an ELF with BTF or DWARF (repeatable)", collect, [] as string[])
+    .option('--record-type <map=struct>', 'decode the records of an output map as this struct of the known types (repeatable; default: the struct of the record\'s size)', collect, [] as string[])
+    .option('--raw', 'show untyped records as all their bytes in hex, not a one-line summary', false)
     .option('--interval <seconds>', 'print the maps every so many seconds while attached', numberOption('--interval'), 0)
     .option('--map <name>', 'the maps --interval prints (repeatable; default all)', collect, [] as string[])
     .option('--hist <map>', 'print this map as a log2 histogram (repeatable)', collect, [] as string[])
@@ -122,7 +125,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       // Each command loads its own modules: a map dump does not pay for the loader's, and the reverse.
       const [{ runLoader }, { RunOutput }] = await Promise.all([import('./run.js'), import('./run-output.js')]);
-      exitCode = await runLoader(objectPath, functionName, options, new RunOutput({ verbose: options.verbose, json: options.json, hist: options.hist, recordTypes }));
+      exitCode = await runLoader(objectPath, functionName, options, new RunOutput({ verbose: options.verbose, json: options.json, hist: options.hist, recordTypes, raw: options.raw }));
     });
 
   const maps = program

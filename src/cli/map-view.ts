@@ -2,7 +2,8 @@
 import { BTF_KIND, type Btf } from '../btf/btf.js';
 import { BtfDecoder, type Decoded } from '../btf/decode.js';
 import { MAP_TYPE, isPerCpuMapType } from '../object/map-types.js';
-import { cellText, columns, formatBytes, mapEntryView, table, type MapEntryView } from './format.js';
+import { formatRecord } from '../values/formats.js';
+import { cellText, columns, formatBytes, HOST_LITTLE_ENDIAN, mapEntryView, table, type MapEntryView } from './format.js';
 
 /** What is known of a map to show it: its definition, and its key and value types when there is BTF. */
 export interface MapDescription {
@@ -83,9 +84,11 @@ export class MapPresenter {
   entry(key: Uint8Array, value: Uint8Array): EntryView {
     const view: EntryView = mapEntryView(this.map.type, this.map.valueSize, key, value);
     if (!this.decoder) return view;
-    const keyDecoded = this.map.keyTypeId ? this.decoder.decode(this.map.keyTypeId, key) : view.key;
+    // Struct keys and values show each field for what it means (addresses, errnos, times), as records do.
+    const shown = (typeId: number, decoded: Decoded): Decoded => formatRecord(this.map.btf!, typeId, decoded);
+    const keyDecoded = this.map.keyTypeId ? shown(this.map.keyTypeId, this.decoder.decode(this.map.keyTypeId, key)) : view.key;
     if (!this.map.valueTypeId) return { ...view, formatted: { key: keyDecoded, value: view.value } };
-    if (!isPerCpuMapType(this.map.type)) return { ...view, formatted: { key: keyDecoded, value: this.decoder.decode(this.map.valueTypeId, value) } };
+    if (!isPerCpuMapType(this.map.type)) return { ...view, formatted: { key: keyDecoded, value: shown(this.map.valueTypeId, this.decoder.decode(this.map.valueTypeId, value)) } };
     const slot = Math.max(1, Math.ceil(this.map.valueSize / 8)) * 8;
     const perCpu: Decoded[] = [];
     for (let at = 0; at + this.map.valueSize <= value.length; at += slot) perCpu.push(this.decoder.decode(this.map.valueTypeId, value.subarray(at, at + this.map.valueSize)));
@@ -181,4 +184,34 @@ export function histogramJson(histogram: Histogram): { label?: string; buckets: 
 /** Untyped record bytes by the legacy rules: 1, 2, 4 and 8 bytes as numbers, text as a string, else hex. */
 export function untypedRecord(data: Uint8Array): string {
   return formatBytes(data);
+}
+
+/** Records longer than this are summarised: a line, not thousands of hex digits. */
+const SUMMARY_FROM = 16;
+
+/**
+ * An untyped record in one line: short ones as untypedRecord shows them; longer ones as their
+ * length, the leading 4-byte integers (up to the first text), and the printable strings in them,
+ * trailing zeros left out. --raw shows every byte instead.
+ */
+export function untypedSummary(data: Uint8Array): string {
+  if (data.length <= SUMMARY_FROM) return untypedRecord(data);
+  let end = data.length;
+  while (end > 0 && data[end - 1] === 0) end--;
+  const strings: Array<{ at: number; text: string }> = [];
+  for (let i = 0; i < end; ) {
+    let j = i;
+    while (j < end && data[j]! >= 0x20 && data[j]! < 0x7f) j++;
+    if (j - i >= 4) strings.push({ at: i, text: Buffer.from(data.subarray(i, j)).toString('latin1') });
+    i = j === i ? i + 1 : j;
+  }
+  const firstText = strings[0]?.at ?? end;
+  const integers: string[] = [];
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  for (let at = 0; at + 4 <= Math.min(firstText, end) && integers.length < 8; at += 4) integers.push(String(view.getUint32(at, HOST_LITTLE_ENDIAN)));
+  const parts = [`${data.length} bytes`];
+  if (integers.length > 0) parts.push(`u32 ${integers.join(' ')}`);
+  if (strings.length > 0) parts.push(strings.slice(0, 6).map((s) => JSON.stringify(s.text.length > 80 ? `${s.text.slice(0, 80)}...` : s.text)).join(' '));
+  if (end < data.length) parts.push(`${data.length - end} zero bytes at the end`);
+  return parts.join(', ');
 }

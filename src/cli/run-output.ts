@@ -2,16 +2,18 @@
 import type { AlternativeGroup } from '../attach/alternatives.js';
 import { USDT_IP_MAP, USDT_SPECS_MAP } from '../abi.js';
 import { BTF_KIND } from '../btf/btf.js';
-import { BtfDecoder, type Decoded } from '../btf/decode.js';
+import { BtfDecoder } from '../btf/decode.js';
 import { UsageError, type ReleaseFailure } from '../errors.js';
 import { programTypeName } from '../kernel/program.js';
 import type { LoadedMap, LoadedObject, PinChange } from '../loader.js';
 import { MAP_TYPE, mapTypeName } from '../object/map-types.js';
+import { findRecordType, recordTypeBySize, recordTypeNames, type RecordType, type TypeSource } from '../object/record-types.js';
 import type { BpfObjectSpec } from '../object/spec.js';
+import { formatRecord } from '../values/formats.js';
 import { printable } from '../text.js';
 import type { TraceLine } from '../attach/trace-pipe.js';
 import { cellText, columns, sortEntries, table } from './format.js';
-import { MapPresenter, histogramJson, histogramLines, untypedRecord, type EntryView, type Histogram } from './map-view.js';
+import { MapPresenter, histogramJson, histogramLines, untypedRecord, untypedSummary, type EntryView, type Histogram } from './map-view.js';
 import { Output, messageOf, type OutputOptions } from './output.js';
 import type { FdWriter } from './writer.js';
 
@@ -36,7 +38,18 @@ export interface RunOutputOptions extends OutputOptions {
   hist?: readonly string[];
   /** The struct each output map's records are, by map name (--record-type MAP=STRUCT). */
   recordTypes?: ReadonlyMap<string, string>;
+  /** Untyped records as all their bytes in hex (--raw), not a one-line summary. */
+  raw?: boolean;
 }
+
+/** A record type and its decoder. */
+interface TypedRecords {
+  decoder: BtfDecoder;
+  type: RecordType;
+}
+
+/** Cells wider than this go to the end of a record's line. */
+const WIDE_CELL = 24;
 
 /** Columns of one output map's records, widened as wider values come, the header printed once. */
 interface RecordColumns {
@@ -47,7 +60,9 @@ interface RecordColumns {
 
 export class RunOutput extends Output {
   private presenters = new Map<string, MapPresenter>();
-  private decoders = new Map<string, { decoder: BtfDecoder; type: number } | undefined>();
+  private decoders = new Map<string, TypedRecords>();
+  private recordTypesBySize = new Map<string, Map<number, TypedRecords | undefined>>();
+  private typeSources: readonly TypeSource[] = [];
   private recordColumns = new Map<string, RecordColumns>();
   private multipleOutputs = false;
   private readonly lost = new Map<string, bigint>();
@@ -62,46 +77,68 @@ export class RunOutput extends Output {
     super(options, stdout, stderr);
   }
 
-  /** Works out how each map is shown and each output map's records decoded; refuses --hist or --record-type names it cannot use. */
-  prepare(spec: BpfObjectSpec): void {
+  /**
+   * Works out how each map is shown and how each output map's records are typed, from the type
+   * sources (the object's BTF, its DWARF, --types); refuses --hist or --record-type names it cannot use.
+   */
+  prepare(spec: BpfObjectSpec, sources: readonly TypeSource[] = spec.btf ? [{ name: "the object's BTF", btf: spec.btf }] : []): void {
     const names = new Set(spec.maps.map((m) => m.name));
     for (const name of this.options.hist ?? []) {
       if (!names.has(name)) throw new UsageError(`--hist ${name}: the object has no map '${name}'; it has ${[...names].map((n) => `'${n}'`).join(', ')}`);
     }
     const outputs = spec.maps.filter((m) => m.type === MAP_TYPE.PERF_EVENT_ARRAY || m.type === MAP_TYPE.RINGBUF);
     this.multipleOutputs = outputs.length > 1;
+    this.typeSources = sources;
     for (const [map, struct] of this.options.recordTypes ?? []) {
       if (!outputs.some((m) => m.name === map)) {
         throw new UsageError(`--record-type ${map}=${struct}: the object has no perf event array or ring buffer named '${map}'${outputs.length > 0 ? `; it has ${outputs.map((m) => `'${m.name}'`).join(', ')}` : ''}`);
       }
     }
-    for (const map of outputs) this.decoders.set(map.name, this.recordDecoder(spec, map.name, map.btf?.valueTypeId));
+    for (const map of outputs) {
+      const typed = this.recordDecoder(spec, map.name, map.btf?.valueTypeId);
+      if (typed) this.decoders.set(map.name, typed);
+    }
   }
 
-  /** The type of an output map's records: --record-type, else the map's own value type if a struct, else the object's one struct named 'event'. */
-  private recordDecoder(spec: BpfObjectSpec, map: string, valueTypeId: number | undefined): { decoder: BtfDecoder; type: number } | undefined {
-    const btf = spec.btf;
+  /** The type of an output map's records when it is known before any arrives: --record-type, else the map's own value type if a struct. */
+  private recordDecoder(spec: BpfObjectSpec, map: string, valueTypeId: number | undefined): TypedRecords | undefined {
     const forced = this.options.recordTypes?.get(map);
-    if (!btf) {
-      if (forced) throw new UsageError(`--record-type ${map}=${forced}: the object has no BTF to find the type in (compile with clang -g)`);
-      return undefined;
-    }
-    const struct = (id: number | undefined): boolean => {
-      const t = id ? btf.resolveType(id) : undefined;
-      return t?.kind === BTF_KIND.STRUCT || t?.kind === BTF_KIND.UNION;
-    };
     if (forced) {
-      const found = btf.typesNamed(forced).find((t) => struct(t.id));
+      const found = findRecordType(this.typeSources, forced);
       if (!found) {
-        const structs = btf.types.filter((t) => t.kind === BTF_KIND.STRUCT && t.name !== '').map((t) => t.name);
-        throw new UsageError(`--record-type ${map}=${forced}: the object's BTF has no struct '${forced}'${structs.length > 0 ? `; it has ${structs.slice(0, 10).join(', ')}` : ''}`);
+        if (this.typeSources.length === 0) throw new UsageError(`--record-type ${map}=${forced}: the object has no BTF or DWARF to find the type in; give the tool's header with --types FILE`);
+        const known = recordTypeNames(this.typeSources);
+        throw new UsageError(`--record-type ${map}=${forced}: no struct '${forced}' in ${this.typeSources.map((t) => t.name).join(', ')}${known.length > 0 ? `; they have ${known.slice(0, 10).join(', ')}` : ''}`);
       }
-      return { decoder: new BtfDecoder(btf), type: found.id };
+      return this.typed(found);
     }
-    if (struct(valueTypeId)) return { decoder: new BtfDecoder(btf), type: valueTypeId! };
-    const events = btf.typesNamed('event', BTF_KIND.STRUCT);
-    if (events.length === 1) return { decoder: new BtfDecoder(btf), type: events[0]!.id };
+    const btf = spec.btf;
+    const valueType = valueTypeId && btf ? btf.resolveType(valueTypeId) : undefined;
+    if (btf && (valueType?.kind === BTF_KIND.STRUCT || valueType?.kind === BTF_KIND.UNION)) return this.typed({ source: { name: "the object's BTF", btf }, typeId: valueTypeId!, name: `${valueType.kind === BTF_KIND.STRUCT ? 'struct' : 'union'} ${valueType.name}` });
     return undefined;
+  }
+
+  private typed(type: RecordType): TypedRecords {
+    return { decoder: new BtfDecoder(type.source.btf), type };
+  }
+
+  /** The type of a record of this map and size: fixed by prepare(), else the struct of that size, chosen once per size and said once. */
+  private recordTypeOf(map: string, size: number): TypedRecords | undefined {
+    const fixed = this.decoders.get(map);
+    if (fixed) return fixed;
+    let bySize = this.recordTypesBySize.get(map);
+    if (!bySize) this.recordTypesBySize.set(map, (bySize = new Map()));
+    if (bySize.has(size)) return bySize.get(size);
+    const found = recordTypeBySize(this.typeSources, size);
+    const typed = found && this.typed(found.chosen);
+    bySize.set(size, typed);
+    if (found) {
+      const others = found.others.length > 0 ? `; also ${size} bytes: ${found.others.slice(0, 5).join(', ')} (--record-type ${map}=NAME chooses)` : '';
+      this.note(`map '${printable(map)}': records of ${size} bytes are decoded as ${found.chosen.name} (from ${found.chosen.source.name})${others}`);
+    } else if (bySize.size === 1) {
+      this.note(`map '${printable(map)}': no known struct is ${size} bytes, so records are shown untyped; give the tool's header with --types FILE (--raw shows every byte)`);
+    }
+    return typed;
   }
 
   private presenter(m: LoadedMap, btfOf: BpfObjectSpec): MapPresenter {
@@ -191,22 +228,30 @@ export class RunOutput extends Output {
     }
   }
 
-  /** One record from an output map, decoded by its type when known. */
+  /** One record from an output map: decoded by its type when known, each field shown by the value rules; else a one-line summary. */
   record(map: string, cpu: number | undefined, data: Buffer): void {
-    const typed = this.decoders.get(map);
-    const value: Decoded = typed ? typed.decoder.decode(typed.type, data) : untypedRecord(data);
+    const typed = this.recordTypeOf(map, data.length);
+    const decoded = typed ? typed.decoder.decode(typed.type.typeId, data) : undefined;
     if (this.options.json) {
-      this.json({ event: 'record', map, ...(cpu === undefined ? {} : { cpu }), data: value });
+      const formatted = typed ? formatRecord(typed.type.source.btf, typed.type.typeId, decoded!) : undefined;
+      this.json({ event: 'record', map, ...(cpu === undefined ? {} : { cpu }), data: decoded ?? untypedRecord(data), ...(formatted === undefined ? {} : { formatted }) });
       return;
     }
     const cells: Array<[string, string]> = [];
     if (this.multipleOutputs) cells.push(['MAP', map]);
     if (cpu !== undefined) cells.push(['CPU', String(cpu)]);
-    for (const [name, v] of columns(value, 'data')) cells.push([name, cellText(v)]);
-    let layout = this.recordColumns.get(map);
+    if (typed) {
+      const fields = columns(formatRecord(typed.type.source.btf, typed.type.typeId, decoded!), 'data').map(([name, v]): [string, string] => [name.toUpperCase(), cellText(v)]);
+      // Wide text (a path, a command line) goes last, as the tools print it, so the other columns stay aligned.
+      cells.push(...fields.filter(([, v]) => v.length <= WIDE_CELL), ...fields.filter(([, v]) => v.length > WIDE_CELL));
+    } else {
+      cells.push(['DATA', this.options.raw ? `0x${data.toString('hex')}` : untypedSummary(data)]);
+    }
+    const key = `${map}\0${cells.map(([n]) => n).join('\0')}`;
+    let layout = this.recordColumns.get(key);
     if (!layout) {
       layout = { header: cells.map(([n]) => n), widths: cells.map(([n, v]) => Math.max(n.length, v.length)), printed: false };
-      this.recordColumns.set(map, layout);
+      this.recordColumns.set(key, layout);
     }
     const out: string[] = [];
     const row = (texts: string[]): string => texts.map((t, i) => (i === texts.length - 1 ? t : t.padEnd(layout!.widths[i] ?? 0))).join('  ').trimEnd();

@@ -12,6 +12,7 @@ import { withGlobals } from '../object/globals.js';
 import { withMaxEntries } from '../object/map-sizes.js';
 import { useKernelBtfFile } from '../kernel/kernel-btf.js';
 import { MAP_TYPE } from '../object/map-types.js';
+import { objectTypeSources } from '../object/type-sources.js';
 import type { BpfObjectSpec } from '../object/spec.js';
 import { printable } from '../text.js';
 import { checkOpenFiles } from './limits.js';
@@ -56,12 +57,14 @@ export interface RunOptions {
   updates: readonly MapUpdate[];
   /** The kernel's configuration from a file (--kconfig). */
   kconfig?: string;
+  /** Headers and ELFs with the records' types (--types). */
+  types: readonly string[];
 }
 
-function readObject(path: string): BpfObjectSpec {
+function readObject(path: string): { bytes: Uint8Array; spec: BpfObjectSpec } {
   const bytes = readObjectFile(path);
   try {
-    return parseBpfObject(bytes);
+    return { bytes, spec: parseBpfObject(bytes) };
   } catch (error) {
     if (error instanceof LoaderError) error.message = `${printable(path)}: ${error.message}`;
     throw error;
@@ -93,10 +96,11 @@ export async function runLoader(objectPath: string, functionName: string | undef
   let duration: NodeJS.Timeout | undefined;
   try {
     if (options.btf) useKernelBtfFile(options.btf);
-    const spec = withMaxEntries(withGlobals(readObject(objectPath), options.globals), options.mapSizes);
+    const object = readObject(objectPath);
+    const spec = withMaxEntries(withGlobals(object.spec, options.globals), options.mapSizes);
     checkUpdates(spec, options.updates);
     spec.notices.forEach((n) => out.note(n));
-    out.prepare(spec);
+    out.prepare(spec, objectTypeSources(object.bytes, spec.btf, options.types));
     const unknownMaps = options.map.filter((name) => !spec.maps.some((m) => m.name === name));
     if (unknownMaps.length > 0) throw new LoaderError(`--map ${unknownMaps[0]}: the object has no such map; it has ${spec.maps.map((m) => `'${m.name}'`).join(', ')}`);
     const plan = planAttachments(spec, {

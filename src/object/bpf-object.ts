@@ -219,7 +219,16 @@ function fixDataSections(btf: Btf, elf: ElfFile): void {
     const datasec = btf.type(id);
     if (datasec.kind !== BTF_KIND.DATASEC || datasec.name === '.kconfig' || datasec.name === '.ksyms') continue;
     const section = elf.sectionByName(datasec.name);
-    if (!section) continue;
+    if (!section) {
+      // clang names .rodata for a function's static string it puts in .rodata.str1.1: no map holds
+      // such a DATASEC, but the kernel refuses a size of 0, so its variables are laid end to end.
+      if (datasec.size === 0 && datasec.vars.length > 0) {
+        let end = 0;
+        const vars = datasec.vars.map((entry) => ({ ...entry, offset: (end += entry.size) - entry.size }));
+        btf.setDatasecLayout(datasec.id, end, vars);
+      }
+      continue;
+    }
     const vars = datasec.vars.map((entry) => {
       const variable = btf.type(entry.type);
       if (variable.kind !== BTF_KIND.VAR || variable.linkage === BTF_LINKAGE.STATIC || variable.linkage === BTF_LINKAGE.EXTERN || datasec.size !== 0) return entry;

@@ -134,11 +134,11 @@ describe('perf event arrays and ring buffers', () => {
       await cli.waitFor(new RegExp(`emit_calls\\s+${last * 3}\\s`));
       const result = await cli.stop('SIGINT');
       const lines = result.stdout.split('\n');
-      const header = lines.findIndex((l) => /\bpid\s+seq\s+comm\s+value\s+delta\s+pad$/.test(l));
+      const header = lines.findIndex((l) => /\bPID\s+SEQ\s+COMM\s+VALUE\s+DELTA\s+PAD$/.test(l));
       assert.ok(header >= 0, result.stdout);
       const rows = lines.slice(header + 1).filter((l) => /emit_calls/.test(l));
       assert.equal(rows.length, Array.from({ length: 12 }, (_, i) => i + 1).filter(kept).length);
-      const column = lines[header]!.indexOf('comm');
+      const column = lines[header]!.indexOf('COMM');
       for (const row of rows) {
         assert.equal(row.indexOf('emit_calls'), column, `aligned: ${JSON.stringify(row)}`);
         assert.match(row, new RegExp(`\\b${pid}\\s+(\\d+)\\s+emit_calls\\s+(\\d+)\\s+(-\\d+)\\s+\\[0,0,0,0,0,0\\]$`));
@@ -267,6 +267,6 @@ describe('snapshots, histograms, duration', () => {
     assert.equal(result.stderr.trim(), "load-kp-bpf: --hist nope: the object has no map 'nope'; it has 'size_hist'");
     result = await new RunningCli([fixture('perf_output.o'), '--record-type', 'events=nothing']).result();
     assert.equal(result.code, 1);
-    assert.match(result.stderr.trim(), /^load-kp-bpf: --record-type events=nothing: the object's BTF has no struct 'nothing'; it has .*\bevent\b/);
+    assert.match(result.stderr.trim(), /^load-kp-bpf: --record-type events=nothing: no struct 'nothing' in the object's BTF, the object's DWARF; they have .*\bstruct event\b/);
   });
 });

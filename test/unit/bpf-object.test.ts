@@ -264,3 +264,14 @@ describe('a hand-made object with extended numbering, SHT_SYMTAB_SHNDX and RELA'
     });
   }
 });
+
+test("a DATASEC whose section clang named but did not make (.rodata for a function's static string in .rodata.str1.1) gets its variables' sizes, not 0", () => {
+  const btf = parseBpfObject(loadFixture('tool_records.o')).btf!;
+  const rodata = btf.datasec('.rodata');
+  assert.ok(rodata, 'clang wrote a .rodata DATASEC');
+  assert.deepEqual(
+    rodata.vars.map((v) => [v.offset, v.size]),
+    [[0, 12]],
+  );
+  assert.equal(rodata.size, 12);
+});

@@ -1,0 +1,127 @@
+// Host kernel: records of objects shaped like the tools (struct only in a header, DWARF stripped or
+// kept) arrive typed from every type source, with each value's meaning shown, and untyped ones stay one line.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { after, describe, test } from '../support/test.js';
+import { fixture, jsonEvents, oneLine, runCli, RunningCli, stopRunningClis } from '../support/cli.js';
+import { REPO } from '../support/cli.js';
+import { join } from 'node:path';
+
+after(stopRunningClis);
+
+const ATTACHED = /"event":"attached"|^attached$/m;
+const STRIPPED = fixture('tool_records.o');
+const WITH_DWARF = fixture('tool_records_dwarf.o');
+const HEADER = join(REPO, 'test', 'fixtures', 'include', 'tool_records.h');
+const CALLS = 4;
+
+interface Run {
+  stdout: string;
+  stderr: string;
+  /** emit_calls' pid: the records' pid. */
+  pid: number;
+}
+
+/** Runs the object with `args`, makes CALLS getpriority() calls with who = 1..CALLS, and stops once every record of both maps arrived. */
+async function run(object: string, args: string[], json = true): Promise<Run> {
+  const cli = new RunningCli([object, ...(json ? ['--json'] : []), ...args]);
+  await cli.waitFor(ATTACHED);
+  const emit = spawnSync(fixture('emit_calls'), [String(CALLS), '1'], { timeout: 60_000 });
+  assert.equal(emit.status, 0);
+  const perMap = json ? /"event":"record","map":"conns"/g : /^conns /gm;
+  for (let i = 0; i < 100 && (cli.stdout.match(perMap) ?? []).length < CALLS; i++) await new Promise((r) => setTimeout(r, 100));
+  const result = await cli.stop('SIGINT');
+  assert.equal(result.code, 0, result.stderr);
+  return { stdout: result.stdout, stderr: result.stderr, pid: emit.pid! };
+}
+
+type Formatted = Record<string, unknown>;
+const formatted = (stdout: string, map: string): Formatted[] =>
+  jsonEvents(stdout)
+    .filter((e) => e.event === 'record' && e.map === map)
+    .map((e) => e.formatted as Formatted);
+
+/** What the program wrote for call `who`, as the value rules show it. */
+function expectedEvent(who: number, pid: number): Formatted {
+  return { pid, uid: 0, callers: [who, 0], ret: who % 2 === 1 ? '-2 ENOENT' : who, flags: who, mode: 420, comm: 'emit_calls', fname: '/etc/passwd' };
+}
+function expectedConn(who: number, pid: number): Formatted {
+  return who % 2 === 1
+    ? { saddr: '::1', daddr: `2001:db8::${who.toString(16)}`, task: 'emit_calls', af: 10, pid, uid: 0, dport: 8000 + who }
+    : { saddr: '127.0.0.1', daddr: `192.168.0.${10 + who}`, task: 'emit_calls', af: 2, pid, uid: 0, dport: 8000 + who };
+}
+
+/** Checks every record of both maps against what the program wrote; times are checked for shape, not value. */
+function checkRecords(stdout: string, pid: number): void {
+  const events = formatted(stdout, 'events');
+  assert.equal(events.length, CALLS, stdout);
+  events.forEach((e, i) => {
+    const { ts, ...rest } = e;
+    assert.match(String(ts), /^\d+\.\d{6}$/, 'ts is seconds since boot');
+    assert.deepEqual(rest, expectedEvent(i + 1, pid));
+  });
+  // The perf buffer's records come per CPU: compared by their port, which names the call.
+  const conns = formatted(stdout, 'conns').sort((a, b) => Number(a.dport) - Number(b.dport));
+  assert.equal(conns.length, CALLS, stdout);
+  conns.forEach((c, i) => {
+    const { ts_us: ts, ...rest } = c;
+    assert.match(String(ts), /^\d+\.\d{6}$/);
+    assert.deepEqual(rest, expectedConn(i + 1, pid));
+  });
+}
+
+describe('records whose struct is only in the tool header, as opensnoop and tcpconnect build them', () => {
+  test('with no type anywhere, each record is one line: its length, leading integers and strings; the note names --types', async () => {
+    const { stdout, stderr } = await run(STRIPPED, [], false);
+    const lines = stdout.split('\n').filter((l) => /^events /.test(l));
+    assert.equal(lines.length, CALLS, stdout);
+    for (const line of lines) {
+      assert.ok(line.length < 200, `one short line: ${line}`);
+      assert.match(line, /^events\s+320 bytes, u32 \d+ \d+ \d+ 0 \d 0 0 0, "emit_calls" "\/etc\/passwd", \d+ zero bytes at the end$/);
+    }
+    assert.match(stderr, /map 'events': no known struct is 320 bytes, so records are shown untyped; give the tool's header with --types FILE/);
+    const raw = await run(STRIPPED, ['--raw'], false);
+    assert.match(raw.stdout, /^events\s+0x[0-9a-f]{640}$/m, '--raw shows all 320 bytes');
+  });
+
+  test("--types HEADER: the header's structs decode both maps, chosen by size and said once", async () => {
+    const { stdout, stderr, pid } = await run(STRIPPED, ['--types', HEADER]);
+    checkRecords(stdout, pid);
+    assert.match(stderr, /map 'events': records of 320 bytes are decoded as struct event \(from tool_records\.h\)/);
+    assert.match(stderr, /map 'conns': records of 76 bytes are decoded as struct conn_event \(from tool_records\.h\)/);
+    assert.equal(stderr.match(/are decoded as/g)?.length, 2, 'said once per map');
+  });
+
+  test("the object's own DWARF (built with -g, not stripped) types them with no option", async () => {
+    const { stdout, stderr, pid } = await run(WITH_DWARF, []);
+    checkRecords(stdout, pid);
+    assert.match(stderr, /records of 320 bytes are decoded as struct event \(from the object's DWARF\)/);
+  });
+
+  test("--types ELF: another build's DWARF types the stripped object", async () => {
+    const { stdout, stderr, pid } = await run(STRIPPED, ['--types', WITH_DWARF]);
+    checkRecords(stdout, pid);
+    assert.match(stderr, /\(from tool_records_dwarf\.o's DWARF\)/);
+  });
+
+  test('text: a table like the tool\'s own, header of field names, the path last', async () => {
+    const { stdout } = await run(STRIPPED, ['--types', HEADER], false);
+    const header = stdout.split('\n').find((l) => l.startsWith('MAP '));
+    assert.match(header ?? '', /^MAP\s+TS\s+PID\s+UID\s+CALLERS\s+RET\s+FLAGS\s+MODE\s+COMM\s+FNAME$/);
+    assert.match(stdout, /^events\s+\d+\.\d{6}\s+\d+\s+0\s+\[1,0\]\s+"-2 ENOENT"\s+1\s+420\s+emit_calls\s+\/etc\/passwd$/m);
+  });
+
+  test('--record-type names a struct of any source; an unknown one is refused listing those known', async () => {
+    const { stdout, pid } = await run(STRIPPED, ['--types', HEADER, '--record-type', 'events=event', '--record-type', 'conns=conn_event']);
+    checkRecords(stdout, pid);
+    const refused = await runCli([STRIPPED, '--types', HEADER, '--record-type', 'events=nope']);
+    assert.equal(refused.code, 1);
+    assert.match(oneLine(refused.stderr), /^load-kp-bpf: --record-type events=nope: no struct 'nope' in the object's BTF, tool_records\.h; they have .*struct event.*struct conn_event/);
+  });
+
+  test('a header that cannot be read is refused in one line naming the file and line', async () => {
+    const refused = await runCli([STRIPPED, '--types', join(REPO, 'test', 'fixtures', 'bpf', 'tool_records.c')]);
+    assert.equal(refused.code, 1);
+    assert.match(oneLine(refused.stderr), /^load-kp-bpf: .*tool_records\.c:\d+: /);
+  });
+});

@@ -11,6 +11,7 @@ TOOLS=(
   clang:clang
   llvm-readelf:llvm
   llvm-objdump:llvm
+  llvm-dwarfdump:llvm
   bpftool:bpftool
   make:make
   cc:gcc

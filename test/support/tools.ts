@@ -8,6 +8,7 @@ const INSTALLED_BY: Record<string, string> = {
   clang: 'test/install-deps.sh',
   'llvm-readelf': 'test/install-deps.sh',
   'llvm-objdump': 'test/install-deps.sh',
+  'llvm-dwarfdump': 'test/install-deps.sh',
   cc: 'test/install-deps.sh',
   nm: 'test/install-deps.sh',
   objdump: 'test/install-deps.sh',

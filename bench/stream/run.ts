@@ -1,19 +1,22 @@
-// npm run bench -- stream [--seconds S] [--rss-seconds S]: records per second a consumer takes from a ring
-// buffer and a perf buffer (16- and 64-byte records) under a tight system-call loop, ours against a C
-// consumer on Debian's libbpf in the same run; text output at 100k records/s; memory over a long stream.
+// npm run bench -- stream [--seconds S] [--drain-records N] [--rss-seconds S]: records per second a consumer
+// takes from a ring buffer and a perf buffer (16- and 64-byte records) under a tight system-call loop, ours
+// against a C consumer on Debian's libbpf in the same run; draining a ring filled while nobody read, which
+// the producer's speed cannot set; text output at 100k records/s; memory over a long stream.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ringBufferSize } from '../../src/kernel/ring-buffer.js';
 import { loadedProgramIds } from '../../test/support/kernel.js';
 
 const HERE = new URL('.', import.meta.url).pathname;
 const REPO = new URL('../..', import.meta.url).pathname;
 const BUILD = join(HERE, 'build');
 const CLI = join(REPO, 'bin/load-kp-bpf.js');
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' }, 'rss-seconds': { type: 'string', default: '60' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' }, 'drain-records': { type: 'string', default: '1000000' }, 'rss-seconds': { type: 'string', default: '60' } } });
 const SECONDS = Number(values.seconds);
+const DRAIN_RECORDS = Number(values['drain-records']);
 const RSS_SECONDS = Number(values['rss-seconds']);
 const PERF_PAGES = 1024;
 
@@ -42,9 +45,9 @@ async function until(test: () => boolean, what: string, ms = 30_000): Promise<vo
   }
 }
 
-/** Runs the driver at full speed (or `rate` calls/s) for `seconds`; returns its calls and time. */
-async function drive(seconds: number, rate = 0): Promise<{ calls: number; seconds: number }> {
-  const driver = started(join(BUILD, 'stream_driver'), [String(seconds), String(rate)]);
+/** Runs the driver at full speed (or `rate` calls/s) for `seconds` (or until `count` calls); returns its calls and time. */
+async function drive(seconds: number, rate = 0, count = 0): Promise<{ calls: number; seconds: number }> {
+  const driver = started(join(BUILD, 'stream_driver'), [String(seconds), String(rate), String(count)]);
   await driver.done;
   return JSON.parse(driver.output()) as { calls: number; seconds: number };
 }
@@ -60,6 +63,21 @@ async function measure(command: string, args: string[]): Promise<Counts & { call
   const line = consumer.output().split('\n').find((l) => l.startsWith('{'));
   if (!line) throw new Error(`${command} printed no counts: ${consumer.output()}`);
   return { ...(JSON.parse(line) as Counts), ...drove };
+}
+
+/**
+ * A consumer in drain mode: it reads nothing while the driver makes DRAIN_RECORDS records, then at
+ * SIGINT empties the ring and reports the drain's time as `seconds`.
+ */
+async function measureDrain(command: string, args: string[]): Promise<Counts & { calls: number; seconds: number }> {
+  const consumer = started(command, args);
+  await until(() => consumer.output().includes('ready'), `${command} to be ready`);
+  const drove = await drive(3600, 0, DRAIN_RECORDS);
+  consumer.child.kill('SIGINT');
+  await consumer.done;
+  const line = consumer.output().split('\n').find((l) => l.startsWith('{'));
+  if (!line) throw new Error(`${command} printed no counts: ${consumer.output()}`);
+  return { ...(JSON.parse(line) as Counts & { seconds: number }), calls: drove.calls };
 }
 
 function row(label: string, m: Counts & { calls: number; seconds: number }): string {
@@ -78,6 +96,23 @@ async function main(): Promise<void> {
     console.log(row('load-kp-bpf library, counting', ours));
     const ratio = ours.received / ours.seconds / (c.received / c.seconds);
     console.log(`  ratio ours / C: ${ratio.toFixed(2)}${ratio >= 0.8 ? '' : '  (below the 0.8 goal)'}`);
+  }
+
+  // Draining: the ring is filled first, so the figure is the reader's alone.
+  console.log(`=== draining a ring buffer that ${DRAIN_RECORDS} records filled while nobody read`);
+  for (const [variant, size] of [
+    ['ringbuf16', 16],
+    ['ringbuf64', 64],
+  ] as const) {
+    const object = join(BUILD, `${variant}.o`);
+    // Each record takes an 8-byte header and its size rounded up to 8.
+    const ring = String(ringBufferSize(DRAIN_RECORDS * (8 + Math.ceil(size / 8) * 8)));
+    const c = await measureDrain(join(BUILD, 'consumer'), [object, 'drain', ring]);
+    const ours = await measureDrain(process.execPath, ['--import', 'tsx', join(HERE, 'consumer.ts'), object, 'drain', ring]);
+    console.log(`${variant} drain (${Number(ring) >> 20} MiB ring):`);
+    console.log(row('C ring_buffer__consume (libbpf)', c));
+    console.log(row('load-kp-bpf RingBufferReader.poll', ours));
+    console.log(`  ratio ours / C: ${(ours.received / ours.seconds / (c.received / c.seconds)).toFixed(2)}`);
   }
 
   // The CLI decoding and printing every record, to a file.

@@ -181,6 +181,17 @@ function fieldType(btf: Btf, id: number): FieldType {
   }
 }
 
+/** Field types per BTF and type: a stream of records asks for the same struct's fields each time. */
+const fieldTypeCache = new WeakMap<Btf, Map<number, Map<string, FieldType>>>();
+
+function cachedFieldTypes(btf: Btf, typeId: number): Map<string, FieldType> {
+  let byType = fieldTypeCache.get(btf);
+  if (!byType) fieldTypeCache.set(btf, (byType = new Map()));
+  let fields = byType.get(typeId);
+  if (!fields) byType.set(typeId, (fields = fieldTypes(btf, typeId)));
+  return fields;
+}
+
 const FAMILY_NAME = /^(af|family|sa_family|ip_version|ipver)$/i;
 const AF_INET = 2;
 const AF_INET6 = 10;
@@ -192,7 +203,7 @@ const AF_INET6 = 10;
  */
 export function formatRecord(btf: Btf, typeId: number, decoded: Decoded): Decoded {
   if (decoded === null || typeof decoded !== 'object' || Array.isArray(decoded)) return decoded;
-  const types = fieldTypes(btf, typeId);
+  const types = cachedFieldTypes(btf, typeId);
   const familyField = Object.keys(decoded).find((k) => FAMILY_NAME.test(k));
   const family = familyField === undefined ? undefined : asNumber(decoded[familyField]!);
   const result: { [field: string]: Decoded } = {};

@@ -100,7 +100,10 @@ export async function runLoader(objectPath: string, functionName: string | undef
     const spec = withMaxEntries(withGlobals(object.spec, options.globals), options.mapSizes);
     checkUpdates(spec, options.updates);
     spec.notices.forEach((n) => out.note(n));
-    out.prepare(spec, objectTypeSources(object.bytes, spec.btf, options.types));
+    // The records' types (DWARF can take a while to read) matter only to an object that sends records.
+    const sendsRecords = spec.maps.some((m) => m.type === MAP_TYPE.PERF_EVENT_ARRAY || m.type === MAP_TYPE.RINGBUF);
+    if (!sendsRecords && options.types.length > 0) throw new LoaderError(`--types ${options.types[0]}: the object has no perf event array or ring buffer whose records it would type`);
+    out.prepare(spec, sendsRecords ? objectTypeSources(object.bytes, spec.btf, options.types) : undefined);
     const unknownMaps = options.map.filter((name) => !spec.maps.some((m) => m.name === name));
     if (unknownMaps.length > 0) throw new LoaderError(`--map ${unknownMaps[0]}: the object has no such map; it has ${spec.maps.map((m) => `'${m.name}'`).join(', ')}`);
     const plan = planAttachments(spec, {

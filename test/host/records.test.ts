@@ -124,4 +124,10 @@ describe('records whose struct is only in the tool header, as opensnoop and tcpc
     assert.equal(refused.code, 1);
     assert.match(oneLine(refused.stderr), /^load-kp-bpf: .*tool_records\.c:\d+: /);
   });
+
+  test('--types for an object that sends no records is refused in one line', async () => {
+    const refused = await runCli([join(REPO, 'examples', 'bpf_cmds_tp.o'), '--types', HEADER]);
+    assert.equal(refused.code, 1);
+    assert.match(oneLine(refused.stderr), /^load-kp-bpf: --types \S+tool_records\.h: the object has no perf event array or ring buffer whose records it would type$/);
+  });
 });

@@ -1,10 +1,11 @@
 // One run of the decode benchmark on our side: the same 1024 records as printer.c, shown N times by
 // the run command's RunOutput (typed text, typed JSON, or untyped hex) to /dev/null; time and peak RSS on stderr.
+// It runs the compiled library in dist/ (what users run; npm run bench builds it), not the TypeScript sources.
 import { openSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { RunOutput } from '../../src/cli/run-output.js';
-import { FdWriter } from '../../src/cli/writer.js';
-import { parseBpfObject } from '../../src/object/bpf-object.js';
+import { RunOutput } from '../../dist/cli/run-output.js';
+import { FdWriter } from '../../dist/cli/writer.js';
+import { parseBpfObject } from '../../dist/object/bpf-object.js';
 
 const PATTERN = 1024;
 const STRUCTS = { '64': { name: 'small_event', size: 64 }, '296': { name: 'open_event', size: 296 } } as const;

@@ -1,12 +1,13 @@
 // Our consumer for the stream benchmark: the library loads and attaches the object, a reader counts
 // records (nothing else) until SIGINT, then it prints the counts, as the C consumer does. With
 // `drain RING_BYTES` it reads nothing until SIGINT, then times one poll() of the full ring.
+// It runs the compiled library in dist/ (what users run; npm run bench builds it).
 import { readFileSync } from 'node:fs';
-import { planAttachments } from '../../src/attach/plan.js';
-import { PerfBufferReader } from '../../src/kernel/perf-buffer.js';
-import { RingBufferReader } from '../../src/kernel/ring-buffer.js';
-import { LoadedObject } from '../../src/loader.js';
-import { parseBpfObject } from '../../src/object/bpf-object.js';
+import { planAttachments } from '../../dist/attach/plan.js';
+import { PerfBufferReader } from '../../dist/kernel/perf-buffer.js';
+import { RingBufferReader } from '../../dist/kernel/ring-buffer.js';
+import { LoadedObject } from '../../dist/loader.js';
+import { parseBpfObject } from '../../dist/object/bpf-object.js';
 
 const [object, pagesText, ringBytes] = process.argv.slice(2);
 if (!object) throw new Error('usage: consumer.ts OBJECT [PERF_PAGES | drain RING_BYTES]');

@@ -120,6 +120,11 @@ export class BtfDecoder {
 
   private integer(size: number, encoding: number, bitOffset: number, bits: number, bytes: Uint8Array, at: number): Decoded {
     const signed = (encoding & BTF_INT_SIGNED) !== 0;
+    // Whole 1-, 2-, 4- and 8-byte integers, nearly every field a record has, without a bigint per byte.
+    if (bitOffset === 0 && (bits === 0 || bits === size * 8) && (encoding & BTF_INT_BOOL) === 0) {
+      const whole = this.wholeInteger(bytes, at, size, signed);
+      if (whole !== false) return whole;
+    }
     const raw = this.readInteger(bytes, at * 8 + bitOffset, bits || size * 8, signed);
     if (raw === undefined) return null;
     if ((encoding & BTF_INT_BOOL) !== 0) return raw !== 0n;
@@ -132,6 +137,24 @@ export class BtfDecoder {
     if (size === 4) return view.getFloat32(0, this.littleEndian);
     if (size === 8) return view.getFloat64(0, this.littleEndian);
     return hex(bytes.subarray(at, at + size));
+  }
+
+  /** A byte-aligned integer of 1, 2, 4 or 8 bytes (null past the end); false for other sizes. */
+  private wholeInteger(bytes: Uint8Array, at: number, size: number, signed: boolean): number | bigint | null | false {
+    if (size !== 1 && size !== 2 && size !== 4 && size !== 8) return false;
+    if (at + size > bytes.length) return null;
+    if (size === 1) return signed ? (bytes[at]! << 24) >> 24 : bytes[at]!;
+    const le = this.littleEndian;
+    if (size === 2) {
+      const v = le ? bytes[at]! | (bytes[at + 1]! << 8) : (bytes[at]! << 8) | bytes[at + 1]!;
+      return signed ? (v << 16) >> 16 : v;
+    }
+    const word = (i: number): number => (le ? bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24) : (bytes[i]! << 24) | (bytes[i + 1]! << 16) | (bytes[i + 2]! << 8) | bytes[i + 3]!);
+    if (size === 4) return signed ? word(at) | 0 : word(at) >>> 0;
+    const low = (le ? word(at) : word(at + 4)) >>> 0;
+    const high = (le ? word(at + 4) : word(at)) >>> 0;
+    const value = (BigInt(high) << 32n) | BigInt(low);
+    return signed ? BigInt.asIntN(64, value) : value;
   }
 
   /**

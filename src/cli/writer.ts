@@ -1,4 +1,6 @@
 // FdWriter: output to stdout or stderr that never blocks the process; a reader that stops reading makes it queue, then drop at exit.
+// Writes made in one turn of the event loop go out together (a record stream is one syscall per few
+// kilobytes, not one per record); what is still queued when the process exits is written then.
 import { constants, fstatSync } from 'node:fs';
 import { ERRNO } from '../abi.js';
 import { nodeErrno } from '../errors.js';
@@ -10,11 +12,21 @@ const PIPE_BUF = 4096;
 const HIGH_WATER = 8 * 1024 * 1024;
 const RETRY_MS = 2;
 
+/** Writers with queued output: exits without another event-loop turn (an uncaught exception, process.exit) still write what each fd takes. */
+const unwritten = new Set<FdWriter>();
+process.on('exit', () => unwritten.forEach((writer) => writer.writeNow()));
+
 export class FdWriter {
+  /** Buffers of about a chunk each, ready to write; `head` is the first not yet fully written. */
   private readonly queue: Buffer[] = [];
+  private head = 0;
+  /** Small writes since the last chunk was sealed, joined into one when it is. */
+  private tail: Buffer[] = [];
+  private tailBytes = 0;
   private offset = 0;
   private queued = 0;
   private timer: NodeJS.Timeout | undefined;
+  private scheduled = false;
   private broken = false;
   private droppedBytes = 0;
   private readonly chunk: number;
@@ -39,9 +51,18 @@ export class FdWriter {
   /** Queues bytes (kept until written: the caller must not change them) and writes what the fd takes now. */
   writeBytes(bytes: Buffer): void {
     if (this.broken || bytes.length === 0) return;
-    this.queue.push(bytes);
+    this.tail.push(bytes);
+    this.tailBytes += bytes.length;
+    if (this.tailBytes >= this.chunk) this.seal();
     this.queued += bytes.length;
-    if (this.timer === undefined) this.pump();
+    unwritten.add(this);
+    if (this.timer === undefined && !this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        if (this.timer === undefined) this.pump();
+      });
+    }
   }
 
   /** Bytes waiting for the reader. */
@@ -90,17 +111,27 @@ export class FdWriter {
     const bytes = this.queued;
     this.droppedBytes += bytes;
     this.queue.length = 0;
+    this.head = 0;
+    this.tail = [];
+    this.tailBytes = 0;
     this.offset = 0;
     this.queued = 0;
+    unwritten.delete(this);
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     return bytes;
   }
 
+  /** Writes what the fd takes now (at exit). */
+  writeNow(): void {
+    this.pump();
+  }
+
   private pump(): void {
     this.timer = undefined;
-    while (this.queue.length > 0) {
-      const head = this.queue[0]!;
+    this.seal();
+    while (this.head < this.queue.length) {
+      const head = this.queue[this.head]!;
       let written: number;
       try {
         written = writeReady(this.fd, head, this.offset, head.length - this.offset, this.chunk);
@@ -116,9 +147,25 @@ export class FdWriter {
         this.timer = setTimeout(() => this.pump(), RETRY_MS);
         return;
       }
-      this.queue.shift();
+      this.head++;
       this.offset = 0;
+      // Let written chunks go while a slow reader keeps the queue from emptying.
+      if (this.head >= 1024) {
+        this.queue.splice(0, this.head);
+        this.head = 0;
+      }
     }
+    this.queue.length = 0;
+    this.head = 0;
+    unwritten.delete(this);
     for (const done of [...this.drained]) done();
+  }
+
+  /** Moves the small writes into the queue as one buffer. */
+  private seal(): void {
+    if (this.tail.length === 0) return;
+    this.queue.push(this.tail.length === 1 ? this.tail[0]! : Buffer.concat(this.tail, this.tailBytes));
+    this.tail = [];
+    this.tailBytes = 0;
   }
 }

@@ -61,6 +61,16 @@ describe('BtfDecoder', () => {
     const bytes = new Uint8Array(btf.sizeOf(value));
     bytes.set([0xee, 0x6b, 0x28, 0x00], u32Member.offset / 8);
     assert.equal((decoder.decode(value, bytes) as Record<string, unknown>).u32, 0xee6b2800);
+    // Every whole-integer width and sign, written big-endian where the BTF puts each member.
+    const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const at = (name: string): number => (btf.type(value) as BtfComposite).members.find((m) => m.name === name)!.offset / 8;
+    view.writeUInt8(200, at('u8'));
+    view.writeInt16BE(-1234, at('s16'));
+    view.writeUInt32BE(4000000000, at('u32'));
+    view.writeBigInt64BE(-5000000000000n, at('s64'));
+    view.writeBigUInt64BE(0x0102030405060708n, at('u64'));
+    const decoded = decoder.decode(value, bytes) as Record<string, unknown>;
+    assert.deepEqual([decoded.u8, decoded.s16, decoded.u32, decoded.s64, decoded.u64], [200, -1234, 4000000000, -5000000000000n, 0x0102030405060708n]);
   });
 
   test('an enum value no enumerator has is its number; input cut short decodes as far as it goes', () => {

@@ -391,7 +391,8 @@ class ElfReader {
       const descSize = this.u32(at + 4);
       const type = this.u32(at + 8);
       const nameAt = at + NOTE_HEADER_SIZE;
-      const descAt = nameAt + pad(nameSize);
+      // The descriptor is aligned from the note's start (8-aligned notes such as .note.gnu.property pad the name to 12 + 4 -> 16).
+      const descAt = at + pad(NOTE_HEADER_SIZE + nameSize);
       if (descAt + descSize > end) throw new ElfError(`${where}: the note at offset ${at} (name ${nameSize} bytes, descriptor ${descSize}) runs past the end of the section`);
       // The name's size counts its NUL.
       const name = textDecoder.decode(this.bytes.subarray(nameAt, nameAt + Math.max(0, nameSize - 1)));

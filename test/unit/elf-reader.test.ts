@@ -12,6 +12,7 @@ import {
   SHN_ABS,
   SHN_XINDEX,
   SHT_NOBITS,
+  SHT_NOTE,
   SHT_NULL,
   SHT_PROGBITS,
   SHT_REL,
@@ -35,6 +36,7 @@ import {
   ST,
   allObjectPaths,
   buildElf,
+  fixturePath,
   craftedBpfObject,
   encodeRelocations,
   encodeSymbols,
@@ -546,5 +548,24 @@ describe('readElf refuses malformed files with one ElfError saying what and wher
       elf.relocations(elf.relocationSectionsFor(prog)[0]!).map((r) => elf.symbols[r.symbolIndex]!.name),
       ['kp_bpf_calls', 'kp_bpf_cmds', 'kp_bpf_cmds', 'kp_bpf_cmds'],
     );
+  });
+});
+
+describe('readElf notes', () => {
+  test("every note of a linked program, 8-aligned .note.gnu.property among them, as readelf -n lists them", () => {
+    const path = fixturePath('busy_loop');
+    const elf = readElf(readFileSync(path));
+    const ours = elf.sections.filter((s) => s.type === SHT_NOTE).flatMap((s) => elf.notes(s).map((n) => `${s.name} ${n.name} ${n.desc.length}`));
+    // readelf -n: "Displaying notes found in: SECTION", then "  OWNER   0xSIZE  TYPE" per note.
+    const theirs: string[] = [];
+    let section = '';
+    for (const line of execFileSync(tool('readelf'), ['-n', '-W', path], { encoding: 'utf8' }).split('\n')) {
+      const heading = /^Displaying notes found in: (\S+)/.exec(line);
+      if (heading) section = heading[1]!;
+      const note = /^\s+(\S+)\s+0x([0-9a-f]+)\s/.exec(line);
+      if (note && note[1] !== 'Owner') theirs.push(`${section} ${note[1]} ${parseInt(note[2]!, 16)}`);
+    }
+    assert.ok(theirs.some((n) => n.startsWith('.note.gnu.build-id GNU 20')), theirs.join('\n'));
+    assert.deepEqual(ours, theirs);
   });
 });

@@ -355,7 +355,8 @@ export const USDT_IP_MAP = '__bpf_usdt_ip_to_spec_id';
 export const USDT_MAX_ARGS = 12;
 
 /** Bits of perf_event_attr's flags word. */
-export const PERF_ATTR_FLAG = { DISABLED: 1n << 0n, WATERMARK: 1n << 14n } as const;
+/** FREQ: sample_period holds a frequency in Hz, the kernel adjusting the period to meet it. */
+export const PERF_ATTR_FLAG = { DISABLED: 1n << 0n, FREQ: 1n << 10n, WATERMARK: 1n << 14n } as const;
 
 /** ioctl requests on a perf event fd. */
 export const PERF_EVENT_IOC = { ENABLE: 0x2400, DISABLE: 0x2401, SET_BPF: 0x40042408 } as const;

@@ -1,10 +1,10 @@
 // Attachment: the one description every attach method returns (what, where, how, which trace event).
 import type { ProgramBinding } from './perf-event.js';
 
-export type ProbeKind = 'kprobe' | 'kretprobe' | 'tracepoint' | 'uprobe' | 'uretprobe' | 'fentry' | 'fexit' | 'fmod_ret' | 'tp_btf' | 'raw_tracepoint' | 'usdt';
+export type ProbeKind = 'kprobe' | 'kretprobe' | 'tracepoint' | 'uprobe' | 'uretprobe' | 'fentry' | 'fexit' | 'fmod_ret' | 'tp_btf' | 'raw_tracepoint' | 'usdt' | 'perf_event';
 
-/** Where the attachment comes from: a tracefs event, the kprobe/uprobe PMU, kernel BTF (trampolines, raw tracepoints), or a kprobe.multi link. */
-export type EventSource = 'tracefs' | 'pmu' | 'btf' | 'multi';
+/** Where the attachment comes from: a tracefs event, the kprobe/uprobe PMU, kernel BTF (trampolines, raw tracepoints), a kprobe.multi link, or sampling perf events. */
+export type EventSource = 'tracefs' | 'pmu' | 'btf' | 'multi' | 'perf';
 
 export interface Attachment {
   kind: ProbeKind;
@@ -22,4 +22,6 @@ export interface Attachment {
   functions?: string[];
   /** For a USDT probe: how many places in the binary it was attached at (a uprobe each). */
   sites?: number;
+  /** For a sampling program: how many CPUs it samples (a perf event each). */
+  cpus?: number;
 }

@@ -18,15 +18,17 @@ export interface PerfEventAttachOptions {
   what: string;
   /** A BPF cookie for the program to read with bpf_get_attach_cookie() (links only). */
   cookie?: bigint;
+  /** Which CPU and process the event counts; default CPU 0, every process. */
+  where?: { cpu: number; pid?: number };
 }
 
 /**
- * Opens the event on CPU 0 for all processes (a BPF program on a trace event runs on every CPU
- * anyway), binds the program and enables it. Every handle is owned by the scope as soon as it
+ * Opens the event (on CPU 0 for all processes unless `where` says: a BPF program on a trace event
+ * runs on every CPU anyway), binds the program and enables it. Every handle is owned by the scope as soon as it
  * exists. Returns how the program was bound.
  */
 export function openAndAttachPerfEvent(scope: ResourceScope, options: PerfEventAttachOptions): ProgramBinding {
-  const event = scope.own(PerfEvent.open(options.request, options.what));
+  const event = scope.own(PerfEvent.open(options.request, options.what, options.where));
   let binding: ProgramBinding = options.binding === 'auto' ? 'link' : options.binding;
   if (binding === 'link') {
     try {

@@ -10,6 +10,7 @@ import { isFunctionPattern, prepareKprobeMulti } from './kprobe-multi.js';
 import type { AttachMode } from './modes.js';
 import type { PreparedAttachment } from './prepared.js';
 import { prepareRawTracepoint, prepareTracing } from './tracing.js';
+import { prepareSampling } from './sampling.js';
 import { prepareTracepoint } from './tracepoint.js';
 import { prepareUprobe } from './uprobe.js';
 import { prepareUsdt, requireUsdtSpecRoom } from './usdt.js';
@@ -110,6 +111,9 @@ function roleWithOverrides(program: ProgramSpec, role: ProgramRole, target: stri
       return target === undefined ? role : { ...role, target };
     case 'raw_tracepoint':
       return target === undefined ? role : { ...role, tracepoint: target };
+    case 'perf_event':
+      if (retprobe) throw new UsageError(`--retprobe=${program.name}: program '${program.name}' is ${describeRole(role)}, which has no return to probe`);
+      return target === undefined ? role : { kind: 'perf_event', event: target };
     case 'load-only':
       if (target !== undefined) throw new UsageError(`--attach ${program.name}=${target}: program '${program.name}' is ${describeRole(role)}; it is not attached`);
       return role;
@@ -178,6 +182,8 @@ function prepare(program: ProgramSpec, role: ProgramRole, options: PlanOptions, 
       return prepareTracing(role.attach, role.target!);
     case 'raw_tracepoint':
       return prepareRawTracepoint(role.tracepoint!);
+    case 'perf_event':
+      return prepareSampling(role.event, program.name, mode);
     case 'load-only':
       return undefined;
   }

@@ -4,11 +4,12 @@ import type { Attachment } from './attachment.js';
 import type { BpfProgram } from '../kernel/program.js';
 import { attachKprobeMulti, type PreparedKprobeMulti } from './kprobe-multi.js';
 import { attachProbe, type PreparedProbe } from './probe.js';
+import { attachSampling, type PreparedSampling } from './sampling.js';
 import { attachTracepoint, type PreparedTracepoint } from './tracepoint.js';
 import { attachUsdt, type PreparedUsdt, type UsdtSpecTable } from './usdt.js';
 import { attachRawTracepoint, attachTracing, type PreparedRawTracepoint, type PreparedTracing } from './tracing.js';
 
-export type PreparedAttachment = PreparedProbe | PreparedKprobeMulti | PreparedUsdt | PreparedTracepoint | PreparedTracing | PreparedRawTracepoint;
+export type PreparedAttachment = PreparedProbe | PreparedKprobeMulti | PreparedUsdt | PreparedTracepoint | PreparedTracing | PreparedRawTracepoint | PreparedSampling;
 
 /** What some attachments need of the loaded object: USDT probes, its argument spec map. */
 export interface AttachContext {
@@ -30,6 +31,8 @@ export function attachPrepared(scope: ResourceScope, prepared: PreparedAttachmen
       return attachTracing(scope, prepared, program);
     case 'raw_tracepoint':
       return attachRawTracepoint(scope, prepared, program);
+    case 'perf_event':
+      return attachSampling(scope, prepared, program);
   }
 }
 

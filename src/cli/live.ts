@@ -25,11 +25,15 @@ export function callsTracePrintk(spec: BpfObjectSpec, programs: readonly string[
 
 type Reader = PerfBufferReader | RingBufferReader;
 
+/** How often the processes named beside stack ids are looked for, to keep their mappings while they live. */
+const PROCESS_WATCH_MS = 1000;
+
 export class LiveOutput {
   private readers: Reader[] = [];
   private tracePipe: TracePipeReader | undefined;
   private interval: NodeJS.Timeout | undefined;
   private backPressure: NodeJS.Timeout | undefined;
+  private processes: NodeJS.Timeout | undefined;
   readonly readerNames: string[] = [];
 
   constructor(
@@ -66,6 +70,9 @@ export class LiveOutput {
   /** Starts the snapshots and the watch on stdout: readers pause while stdout is backed up (the kernel then counts losses). */
   start(loaded: LoadedObject): void {
     if (this.options.interval > 0) this.interval = setInterval(() => this.out.snapshot(loaded, this.options.maps), this.options.interval * 1000);
+    if ([...loaded.maps.values()].some((m) => m.map.definition.type === MAP_TYPE.STACK_TRACE)) {
+      this.processes = setInterval(() => this.out.rememberProcesses(loaded), PROCESS_WATCH_MS);
+    }
     if (this.readers.length > 0) {
       this.backPressure = setInterval(() => {
         for (const r of this.readers) {
@@ -80,6 +87,7 @@ export class LiveOutput {
   stop(): void {
     if (this.interval) clearInterval(this.interval);
     if (this.backPressure) clearInterval(this.backPressure);
+    if (this.processes) clearInterval(this.processes);
     for (const r of this.readers) {
       r.resume();
       try {

@@ -16,6 +16,9 @@ import { cellText, columns, sortEntries, table } from './format.js';
 import { MapPresenter, histogramJson, histogramLines, untypedRecord, untypedSummary, type EntryView, type Histogram } from './map-view.js';
 import { Output, messageOf, type OutputOptions } from './output.js';
 import type { FdWriter } from './writer.js';
+import { frameSymbolizer } from '../stacks/symbolize.js';
+import { mergeSamples, pidOf, stackIdFields, stackLines, StackTraceReader, stackSample, type FrameSymbolizer, type StackSample } from '../stacks/stacks.js';
+
 
 /** usdt.bpf.h's maps are the loader's plumbing, not what the program collected: shown only when named with --map. */
 const USDT_MAPS = new Set([USDT_SPECS_MAP, USDT_IP_MAP]);
@@ -23,6 +26,8 @@ const USDT_MAPS = new Set([USDT_SPECS_MAP, USDT_IP_MAP]);
 const SHOWN_MAP_TYPES = new Set<number>([MAP_TYPE.HASH, MAP_TYPE.ARRAY, MAP_TYPE.PERCPU_HASH, MAP_TYPE.PERCPU_ARRAY, MAP_TYPE.LRU_HASH, MAP_TYPE.LRU_PERCPU_HASH]);
 const MAX_ENTRIES_READ = 65536;
 const MAX_ENTRIES_SHOWN = 20;
+/** The most frequent stacks a map shows in text (JSON and --folded have them all). */
+const MAX_STACKS_SHOWN = 20;
 
 export interface MapContents {
   name: string;
@@ -31,6 +36,8 @@ export interface MapContents {
   /** True when the map had more entries than were read. */
   truncated: boolean;
   histograms?: Histogram[];
+  /** Entries whose key or value holds stack ids: their stacks symbolized, the most frequent first. */
+  stacks?: StackSample[];
 }
 
 export interface RunOutputOptions extends OutputOptions {
@@ -68,6 +75,9 @@ export class RunOutput extends Output {
   private readonly lost = new Map<string, bigint>();
   private pendingLost = new Map<string, { map: string; cpu: number; count: bigint }>();
   private lostTimer: NodeJS.Timeout | undefined;
+  private symbolizer: FrameSymbolizer | undefined;
+  private stackReaders = new Map<string, StackTraceReader>();
+  private readonly remembered = new Set<number>();
 
   constructor(
     override readonly options: RunOutputOptions,
@@ -310,9 +320,69 @@ export class RunOutput extends Output {
       }
       const sorted = sortEntries(entries) as EntryView[];
       const histograms = presenter.histograms(sorted);
-      contents.push({ name: m.name, ...(m.pin && !moved.has(m.pin.path) ? { pin: m.pin.path } : {}), entries: sorted, truncated, ...(histograms ? { histograms } : {}) });
+      const stacks = this.stacksOf(loaded, sorted);
+      contents.push({ name: m.name, ...(m.pin && !moved.has(m.pin.path) ? { pin: m.pin.path } : {}), entries: sorted, truncated, ...(histograms ? { histograms } : {}), ...(stacks ? { stacks } : {}) });
     }
     return contents;
+  }
+
+  /** The stacks behind the entries' stack ids, from the object's stack trace map; undefined when the entries hold none. */
+  private stacksOf(loaded: LoadedObject, entries: readonly EntryView[]): StackSample[] | undefined {
+    const stackMap = [...loaded.maps.values()].find((m) => m.map.definition.type === MAP_TYPE.STACK_TRACE);
+    if (!stackMap || entries.length === 0 || !entries[0]!.formatted) return undefined;
+    let reader = this.stackReaders.get(stackMap.name);
+    if (!reader) {
+      const key = Buffer.alloc(4);
+      reader = new StackTraceReader((id) => {
+        key.writeUInt32LE(id >>> 0);
+        try {
+          return stackMap.map.lookup(key);
+        } catch {
+          return undefined;
+        }
+      });
+      this.stackReaders.set(stackMap.name, reader);
+    }
+    this.symbolizer ??= frameSymbolizer();
+    const samples: StackSample[] = [];
+    for (const e of entries) {
+      const sample = stackSample(e.formatted!.key, e.formatted!.value, reader, this.symbolizer);
+      if (sample) samples.push(sample);
+    }
+    // Ids seen now are read again at the next look: entries of the stack map may have been replaced.
+    reader.clear();
+    return samples.length > 0 ? mergeSamples(samples) : undefined;
+  }
+
+  /**
+   * Remembers the mappings of the processes named in maps whose entries hold stack ids, while they
+   * live: by the time the maps are shown, a sampled process may have exited.
+   */
+  rememberProcesses(loaded: LoadedObject): void {
+    if (![...loaded.maps.values()].some((m) => m.map.definition.type === MAP_TYPE.STACK_TRACE)) return;
+    for (const m of loaded.maps.values()) {
+      if (!SHOWN_MAP_TYPES.has(m.map.definition.type)) continue;
+      const presenter = this.presenter(m, loaded.spec);
+      if (!presenter.typed) continue;
+      const keySize = m.map.definition.keySize;
+      const valueSize = m.map.valueBufferSize;
+      try {
+        for (const batch of m.map.readBatches()) {
+          for (let i = 0; i < batch.count; i++) {
+            const entry = presenter.entry(batch.keys.subarray(i * keySize, (i + 1) * keySize), batch.values.subarray(i * valueSize, (i + 1) * valueSize));
+            const key = entry.formatted?.key ?? null;
+            if (stackIdFields(key).length === 0) break;
+            const pid = pidOf(key);
+            if (pid !== undefined && !this.remembered.has(pid)) {
+              this.remembered.add(pid);
+              (this.symbolizer ??= frameSymbolizer()).remember(pid);
+            }
+          }
+        }
+      } catch {
+        // A map being read as the run ends; the report reads it again.
+      }
+    }
   }
 
   /** The maps now, for --interval: a timestamped snapshot. */
@@ -331,6 +401,11 @@ export class RunOutput extends Output {
     lines.push(`${map.name}${map.pin ? ` (kept at ${map.pin})` : ''}: ${count}`);
     if (map.histograms) {
       for (const h of map.histograms) lines.push(...histogramLines(h, '  '));
+      return lines;
+    }
+    if (map.stacks) {
+      lines[0] += `, ${map.stacks.length} different stack${map.stacks.length === 1 ? '' : 's'}${map.stacks.length > MAX_STACKS_SHOWN ? ` (the ${MAX_STACKS_SHOWN} most frequent shown)` : ''}`;
+      for (const sample of map.stacks.slice(0, MAX_STACKS_SHOWN)) lines.push(...stackLines(sample), '');
       return lines;
     }
     const shown = map.entries.slice(0, MAX_ENTRIES_SHOWN);
@@ -378,5 +453,13 @@ function contentsJson(map: MapContents): unknown {
     entries: map.entries,
     truncated: map.truncated,
     ...(map.histograms ? { histograms: map.histograms.map(histogramJson) } : {}),
+    ...(map.stacks ? { stacks: map.stacks.map(stackJson) } : {}),
   };
+}
+
+function stackJson(sample: StackSample): unknown {
+  const stacks = Object.fromEntries(
+    Object.entries(sample.stacks).map(([field, stack]) => [field, 'missing' in stack ? { missing: stack.missing } : stack.frames.map(({ address, symbol, offset, module, kernel }) => ({ address, symbol, offset, module, kernel }))]),
+  );
+  return { ...(sample.comm === undefined ? {} : { comm: sample.comm }), ...(sample.pid === undefined ? {} : { pid: sample.pid }), count: sample.count, stacks };
 }

@@ -3,7 +3,8 @@ import { describeAlternatives } from '../attach/alternatives.js';
 import { planAttachments } from '../attach/plan.js';
 import { methodReason } from '../attach/prepared.js';
 import type { AttachMode } from '../attach/probe.js';
-import { LoaderError } from '../errors.js';
+import { writeFileSync } from 'node:fs';
+import { LoaderError, kernelError } from '../errors.js';
 import { machineCpuCount } from '../kernel/cpus.js';
 import type { Outcome } from '../kernel/scope.js';
 import { LoadedObject } from '../loader.js';
@@ -13,12 +14,13 @@ import { withMaxEntries } from '../object/map-sizes.js';
 import { useKernelBtfFile } from '../kernel/kernel-btf.js';
 import { MAP_TYPE } from '../object/map-types.js';
 import { objectTypeSources } from '../object/type-sources.js';
+import { foldedLines } from '../stacks/stacks.js';
 import type { BpfObjectSpec } from '../object/spec.js';
 import { printable } from '../text.js';
 import { checkOpenFiles } from './limits.js';
 import { LiveOutput, callsTracePrintk } from './live.js';
 import { readObjectFile } from './object-file.js';
-import type { RunOutput } from './run-output.js';
+import type { MapContents, RunOutput } from './run-output.js';
 import { SignalWatch } from './signals.js';
 import { applyUpdates, checkUpdates, type MapUpdate } from './updates.js';
 
@@ -59,6 +61,8 @@ export interface RunOptions {
   kconfig?: string;
   /** Headers and ELFs with the records' types (--types). */
   types: readonly string[];
+  /** Where to write the stacks at detach, folded (--folded). */
+  folded?: string;
 }
 
 function readObject(path: string): { bytes: Uint8Array; spec: BpfObjectSpec } {
@@ -104,6 +108,7 @@ export async function runLoader(objectPath: string, functionName: string | undef
     const sendsRecords = spec.maps.some((m) => m.type === MAP_TYPE.PERF_EVENT_ARRAY || m.type === MAP_TYPE.RINGBUF);
     if (!sendsRecords && options.types.length > 0) throw new LoaderError(`--types ${options.types[0]}: the object has no perf event array or ring buffer whose records it would type`);
     out.prepare(spec, sendsRecords ? objectTypeSources(object.bytes, spec.btf, options.types) : undefined);
+    if (options.folded !== undefined && !spec.maps.some((m) => m.type === MAP_TYPE.STACK_TRACE)) throw new LoaderError(`--folded ${options.folded}: the object has no stack trace map whose stacks it would write`);
     const unknownMaps = options.map.filter((name) => !spec.maps.some((m) => m.name === name));
     if (unknownMaps.length > 0) throw new LoaderError(`--map ${unknownMaps[0]}: the object has no such map; it has ${spec.maps.map((m) => `'${m.name}'`).join(', ')}`);
     const plan = planAttachments(spec, {
@@ -160,6 +165,7 @@ export async function runLoader(objectPath: string, functionName: string | undef
     const releases = loaded.pendingReleases('success');
     const failures = loaded.close('success');
     out.detached(reason, loaded, contents, releases, failures, changed);
+    if (options.folded !== undefined) writeFolded(options.folded, contents, out);
     return failures.length === 0 && changed.length === 0 ? 0 : 1;
   } catch (error) {
     live?.stop();
@@ -172,4 +178,18 @@ export async function runLoader(objectPath: string, functionName: string | undef
     process.removeListener('exit', onExit);
     await out.finish();
   }
+}
+
+/** The stacks of every map, one folded line each, for flamegraph.pl, inferno or speedscope. */
+function writeFolded(path: string, contents: readonly MapContents[], out: RunOutput): void {
+  const samples = contents.flatMap((c) => c.stacks ?? []);
+  const lines = foldedLines(samples);
+  const text = lines.map((l) => `${l}\n`).join('');
+  try {
+    writeFileSync(path, text);
+  } catch (error) {
+    throw kernelError(`writing the folded stacks to ${printable(path)}`, error);
+  }
+  const total = samples.reduce((sum, s) => sum + s.count, 0n);
+  out.note(`wrote ${lines.length} stack${lines.length === 1 ? '' : 's'} (${total} sample${total === 1n ? '' : 's'}) to ${printable(path)}`);
 }

@@ -13,6 +13,8 @@ export interface PerfEventRequest {
   config1?: bigint;
   config2?: bigint;
   sampleType?: bigint;
+  /** Sample every `period` events, or about `frequency` times a second; default every event. */
+  sampling?: { period: bigint } | { frequency: number };
   /** Wake the reader after this many events, or (with watermark) bytes. Default 1 event. */
   wakeup?: { events: number } | { watermarkBytes: number };
 }
@@ -22,13 +24,15 @@ export function perfEventAttr(request: PerfEventRequest): { attr: Buffer; pointe
   const p = PERF_EVENT_ATTR;
   const wakeup = request.wakeup ?? { events: 1 };
   const watermark = 'watermarkBytes' in wakeup;
+  const sampling = request.sampling ?? { period: 1n };
+  const frequency = 'frequency' in sampling;
   const attr = new Attr(p.size)
     .u32(p.type, request.type)
     .u32(p.attr_size, p.size)
     .u64(p.config, request.config)
-    .u64(p.sample_period, 1n)
+    .u64(p.sample_period, frequency ? BigInt(sampling.frequency) : sampling.period)
     .u64(p.sample_type, request.sampleType ?? 0n)
-    .u64(p.flags, PERF_ATTR_FLAG.DISABLED | (watermark ? PERF_ATTR_FLAG.WATERMARK : 0n))
+    .u64(p.flags, PERF_ATTR_FLAG.DISABLED | (watermark ? PERF_ATTR_FLAG.WATERMARK : 0n) | (frequency ? PERF_ATTR_FLAG.FREQ : 0n))
     .u32(p.wakeup_events, watermark ? wakeup.watermarkBytes : wakeup.events)
     .u64(p.config2, request.config2 ?? 0n);
   const pointers: PointerField[] = [];

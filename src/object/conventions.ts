@@ -74,6 +74,8 @@ export function describeRole(role: ProgramRole): string {
       return `${role.attach} on ${role.target ?? (role.attach === 'tp_btf' ? 'a tracepoint given with --attach' : 'a function given with --attach')}`;
     case 'raw_tracepoint':
       return `raw tracepoint ${role.tracepoint ?? 'given with --attach'}`;
+    case 'perf_event':
+      return `sampling ${role.event ?? 'cpu-clock at 99 Hz'} on every CPU`;
     case 'load-only':
       return `loaded only (${role.why})`;
   }

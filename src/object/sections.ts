@@ -17,6 +17,8 @@ export type ProgramRole =
   /** BTF-based tracing: fentry, fexit, fmod_ret on a kernel function, tp_btf on a tracepoint; target from the section or --attach. */
   | { kind: 'tracing'; attach: TracingAttach; target?: string; sleepable?: boolean }
   | { kind: 'raw_tracepoint'; tracepoint?: string; writable: boolean }
+  /** A sampling program: `event` ("cpu-clock:99hz") from --attach, else the default sampling. */
+  | { kind: 'perf_event'; event?: string }
   /** Loaded but never attached by this tool (network program types, or reached only by tail call). */
   | { kind: 'load-only'; why: string };
 
@@ -154,7 +156,7 @@ const SECTION_DEFS: readonly SectionDef[] = [
   { prefix: 'fentry.s', programType: PROG_TYPE.TRACING, expectedAttachType: ATTACH_TYPE.TRACE_FENTRY, sleepable: true, role: tracing('fentry', true) },
   { prefix: 'fexit.s', programType: PROG_TYPE.TRACING, expectedAttachType: ATTACH_TYPE.TRACE_FEXIT, sleepable: true, role: tracing('fexit', true) },
   { prefix: 'fmod_ret.s', programType: PROG_TYPE.TRACING, expectedAttachType: ATTACH_TYPE.MODIFY_RETURN, sleepable: true, role: tracing('fmod_ret', true) },
-  { prefix: 'perf_event', programType: PROG_TYPE.PERF_EVENT, role: loadOnly('perf_event programs attach to hardware or software perf events, which this tool does not open') },
+  { prefix: 'perf_event', programType: PROG_TYPE.PERF_EVENT, role: () => ({ kind: 'perf_event' }) },
   { prefix: 'socket', programType: PROG_TYPE.SOCKET_FILTER, role: loadOnly('socket filters attach to sockets') },
   { prefix: 'xdp', programType: PROG_TYPE.XDP, role: loadOnly('XDP programs attach to network devices (ip link set dev DEV xdp pinned ...)') },
   { prefix: 'tc', programType: PROG_TYPE.SCHED_CLS, role: loadOnly('tc programs attach to qdiscs (tc filter add ... bpf)') },

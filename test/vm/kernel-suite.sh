@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the kernel suite (test/kernel/*.test.ts, and again the tests of test/host whose checks
-# follow the kernel's kprobes and trampolines: cli, attach, tool-shaped objects and their records, live output and
+# follow the kernel's kprobes and trampolines: cli, attach, tool-shaped objects and their records, live output, sampled stacks and
 # CO-RE; LKB_TEST_KERNEL names the kernel) inside one Debian kernel under qemu.
 #
 #   test/vm/kernel-suite.sh <kernel> [tap-file]
@@ -20,7 +20,7 @@ mkdir -p test/vm/.results && rm -f "$guest_tap"
 test/vm/run.sh --kernel "$kernel" -- env LKB_TEST_KERNEL="$kernel" \
   node --import tsx --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination="$guest_tap" test/kernel/*.test.ts \
-  test/host/cli.test.ts test/host/attach.test.ts test/host/tools.test.ts test/host/records.test.ts test/host/live.test.ts test/host/core.test.ts
+  test/host/cli.test.ts test/host/attach.test.ts test/host/tools.test.ts test/host/records.test.ts test/host/live.test.ts test/host/core.test.ts test/host/profile.test.ts
 status=$?
 [ -n "$tap" ] && cp "$guest_tap" "$tap" 2>/dev/null
 exit $status

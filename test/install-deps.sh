@@ -17,10 +17,14 @@ TOOLS=(
   cc:gcc
   c++:g++
   nm:binutils
+  addr2line:binutils
+  objcopy:binutils
   objdump:binutils
   readelf:binutils
   strip:binutils
   tmux:tmux
+  # A real browser opens the flame graphs the tests write.
+  chromium-headless-shell:chromium-headless-shell
 )
 
 need=()

@@ -14,6 +14,7 @@ import { withMaxEntries } from '../object/map-sizes.js';
 import { useKernelBtfFile } from '../kernel/kernel-btf.js';
 import { MAP_TYPE } from '../object/map-types.js';
 import { objectTypeSources } from '../object/type-sources.js';
+import { flameGraphSvg } from '../stacks/flamegraph.js';
 import { foldedLines } from '../stacks/stacks.js';
 import type { BpfObjectSpec } from '../object/spec.js';
 import { printable } from '../text.js';
@@ -61,8 +62,9 @@ export interface RunOptions {
   kconfig?: string;
   /** Headers and ELFs with the records' types (--types). */
   types: readonly string[];
-  /** Where to write the stacks at detach, folded (--folded). */
+  /** Where to write the stacks at detach, folded (--folded) and as a flame graph (--flamegraph). */
   folded?: string;
+  flamegraph?: string;
 }
 
 function readObject(path: string): { bytes: Uint8Array; spec: BpfObjectSpec } {
@@ -108,7 +110,9 @@ export async function runLoader(objectPath: string, functionName: string | undef
     const sendsRecords = spec.maps.some((m) => m.type === MAP_TYPE.PERF_EVENT_ARRAY || m.type === MAP_TYPE.RINGBUF);
     if (!sendsRecords && options.types.length > 0) throw new LoaderError(`--types ${options.types[0]}: the object has no perf event array or ring buffer whose records it would type`);
     out.prepare(spec, sendsRecords ? objectTypeSources(object.bytes, spec.btf, options.types) : undefined);
-    if (options.folded !== undefined && !spec.maps.some((m) => m.type === MAP_TYPE.STACK_TRACE)) throw new LoaderError(`--folded ${options.folded}: the object has no stack trace map whose stacks it would write`);
+    for (const [flag, file] of [['--folded', options.folded], ['--flamegraph', options.flamegraph]] as const) {
+      if (file !== undefined && !spec.maps.some((m) => m.type === MAP_TYPE.STACK_TRACE)) throw new LoaderError(`${flag} ${file}: the object has no stack trace map whose stacks it would write`);
+    }
     const unknownMaps = options.map.filter((name) => !spec.maps.some((m) => m.name === name));
     if (unknownMaps.length > 0) throw new LoaderError(`--map ${unknownMaps[0]}: the object has no such map; it has ${spec.maps.map((m) => `'${m.name}'`).join(', ')}`);
     const plan = planAttachments(spec, {
@@ -165,7 +169,7 @@ export async function runLoader(objectPath: string, functionName: string | undef
     const releases = loaded.pendingReleases('success');
     const failures = loaded.close('success');
     out.detached(reason, loaded, contents, releases, failures, changed);
-    if (options.folded !== undefined) writeFolded(options.folded, contents, out);
+    if (options.folded !== undefined || options.flamegraph !== undefined) writeStacks(options, printable(objectPath), contents, out);
     return failures.length === 0 && changed.length === 0 ? 0 : 1;
   } catch (error) {
     live?.stop();
@@ -180,16 +184,20 @@ export async function runLoader(objectPath: string, functionName: string | undef
   }
 }
 
-/** The stacks of every map, one folded line each, for flamegraph.pl, inferno or speedscope. */
-function writeFolded(path: string, contents: readonly MapContents[], out: RunOutput): void {
+/** The stacks of every map, folded (for flamegraph.pl, inferno or speedscope) and as a flame graph. */
+function writeStacks(options: RunOptions, object: string, contents: readonly MapContents[], out: RunOutput): void {
   const samples = contents.flatMap((c) => c.stacks ?? []);
   const lines = foldedLines(samples);
-  const text = lines.map((l) => `${l}\n`).join('');
-  try {
-    writeFileSync(path, text);
-  } catch (error) {
-    throw kernelError(`writing the folded stacks to ${printable(path)}`, error);
-  }
   const total = samples.reduce((sum, s) => sum + s.count, 0n);
-  out.note(`wrote ${lines.length} stack${lines.length === 1 ? '' : 's'} (${total} sample${total === 1n ? '' : 's'}) to ${printable(path)}`);
+  const said = `${lines.length} stack${lines.length === 1 ? '' : 's'} (${total} sample${total === 1n ? '' : 's'})`;
+  const write = (path: string, text: string): void => {
+    try {
+      writeFileSync(path, text);
+    } catch (error) {
+      throw kernelError(`writing the stacks to ${printable(path)}`, error);
+    }
+    out.note(`wrote ${said} to ${printable(path)}`);
+  };
+  if (options.folded !== undefined) write(options.folded, lines.map((l) => `${l}\n`).join(''));
+  if (options.flamegraph !== undefined) write(options.flamegraph, flameGraphSvg(lines, { title: `${object}: ${total} sample${total === 1n ? '' : 's'}` }));
 }

@@ -2,7 +2,7 @@
 // stack ids in a hash map's key) attached on every CPU, its stacks symbolized from the kernel's
 // and a live process's symbols, written folded; what a machine without a PMU cannot sample, refused.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { after, describe, test } from '../support/test.js';
 import { fixture, jsonEvents, oneLine, runCli, stopRunningClis } from '../support/cli.js';
 import { programsGone } from '../support/kernel.js';
 import { onlineCpus } from '../../src/kernel/cpus.js';
+import { tool } from '../support/tools.js';
 
 after(stopRunningClis);
 
@@ -50,6 +51,18 @@ function detached(stdout: string): { maps: Array<{ name: string; entries: Array<
   return event as unknown as ReturnType<typeof detached>;
 }
 
+/** The frames of a flame graph as Chromium has it after its script ran (with a view given in the URL's query). */
+function framesInBrowser(svg: string, query = ''): { ready: boolean; frames: Array<{ name: string; width: number; hidden: boolean; match: boolean }> } {
+  const dom = execFileSync(tool('chromium-headless-shell'), ['--headless', '--no-sandbox', '--disable-gpu', '--dump-dom', `file://${svg}${query}`], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'ignore'] });
+  const frames = [...dom.matchAll(/<g class="f( [^"]*)?"[^>]*><title>(.*?) \(\d+ samples?, [\d.]+%\)<\/title><rect [^>]*width="([\d.]+)"/g)].map((m) => ({
+    name: m[2]!,
+    width: Number(m[3]),
+    hidden: (m[1] ?? '').includes('hidden'),
+    match: (m[1] ?? '').includes('match'),
+  }));
+  return { ready: /<svg [^>]*data-ready="true"/.test(dom), frames };
+}
+
 /** The symbols /proc/kallsyms names (the same file the loader reads; here to check its frames are the kernel's). */
 function kernelSymbolNames(): Set<string> {
   return new Set(readFileSync('/proc/kallsyms', 'utf8').split('\n').map((l) => l.split(/\s+/)[2]!).filter(Boolean));
@@ -59,8 +72,9 @@ describe('sampling with SEC("perf_event"), stacks symbolized', () => {
   test("profile's object samples a busy process at 99 Hz on every CPU; its stacks name the busy functions in call order, written folded too", async () => {
     const busy = await startBusyLoop();
     const folded = join(scratch, 'busy.folded');
+    const svg = join(scratch, 'busy.svg');
     try {
-      const result = await runCli([PROFILE, '--set', `targ_pid=${busy.pid}`, '--duration', '3', '--json', '--folded', folded], 60_000);
+      const result = await runCli([PROFILE, '--set', `targ_pid=${busy.pid}`, '--duration', '3', '--json', '--folded', folded, '--flamegraph', svg], 60_000);
       assert.equal(result.code, 0, result.stderr);
       const attached = jsonEvents(result.stdout).find((e) => e.event === 'attached')!;
       const [attachment] = attached.attachments as Array<{ kind: string; target: string; cpus: number }>;
@@ -103,6 +117,20 @@ describe('sampling with SEC("perf_event"), stacks symbolized', () => {
       assert.equal(foldedTotal, total);
       assert.ok(lines.some((l) => l.includes(';busy_outer;busy_middle;busy_leaf')), lines.slice(0, 3).join('\n'));
       assert.match(result.stderr, new RegExp(`wrote ${lines.length} stacks? \\(${total} samples?\\) to ${folded.replace(/[.]/g, '\\.')}`));
+
+      // The flame graph opens in a browser, its script runs, and the busy functions are the wide frames.
+      const drawn = framesInBrowser(svg);
+      assert.ok(drawn.ready, 'the flame graph script ran');
+      const widest = (name: string): number => Math.max(0, ...drawn.frames.filter((f) => f.name === name).map((f) => f.width));
+      const root = widest('all');
+      assert.ok(root > 1000, `root ${root}`);
+      assert.equal(widest('busy_loop'), root, 'every sample is busy_loop');
+      assert.ok(widest('busy_outer') >= root * 0.9 && widest('busy_outer') >= widest('busy_middle') && widest('busy_middle') >= widest('busy_leaf'), JSON.stringify(drawn.frames.slice(0, 8)));
+      // Zoomed to busy_leaf from the link: it fills the width, its sibling in the library is hidden.
+      const zoomed = framesInBrowser(svg, '?f=busy_leaf&s=^busy_in');
+      const leaf = zoomed.frames.find((f) => f.name === 'busy_leaf')!;
+      assert.equal(leaf.width, root);
+      assert.ok(zoomed.frames.filter((f) => f.name === 'busy_in_library').every((f) => f.hidden && f.match));
     } finally {
       busy.kill('SIGKILL');
     }

@@ -11,10 +11,13 @@ const INSTALLED_BY: Record<string, string> = {
   'llvm-dwarfdump': 'test/install-deps.sh',
   cc: 'test/install-deps.sh',
   nm: 'test/install-deps.sh',
+  addr2line: 'test/install-deps.sh',
+  objcopy: 'test/install-deps.sh',
   objdump: 'test/install-deps.sh',
   readelf: 'test/install-deps.sh',
   strip: 'test/install-deps.sh',
   tmux: 'test/install-deps.sh',
+  'chromium-headless-shell': 'test/install-deps.sh',
   make: 'test/install-deps.sh',
 };
 

@@ -17,7 +17,7 @@ import { MapPresenter, histogramJson, histogramLines, untypedRecord, untypedSumm
 import { Output, messageOf, type OutputOptions } from './output.js';
 import type { FdWriter } from './writer.js';
 import { frameSymbolizer } from '../stacks/symbolize.js';
-import { mergeSamples, pidOf, stackIdFields, stackLines, StackTraceReader, stackSample, type FrameSymbolizer, type StackSample } from '../stacks/stacks.js';
+import { commOf, mergeSamples, pidOf, stackIdFields, stackLines, StackTraceReader, stackSample, type FrameSymbolizer, type StackSample } from '../stacks/stacks.js';
 
 
 /** usdt.bpf.h's maps are the loader's plumbing, not what the program collected: shown only when named with --map. */
@@ -77,7 +77,8 @@ export class RunOutput extends Output {
   private lostTimer: NodeJS.Timeout | undefined;
   private symbolizer: FrameSymbolizer | undefined;
   private stackReaders = new Map<string, StackTraceReader>();
-  private readonly remembered = new Set<number>();
+  /** "pid comm" of the processes whose mappings were captured: an exec (a new comm) captures them again. */
+  private readonly remembered = new Set<string>();
 
   constructor(
     override readonly options: RunOutputOptions,
@@ -373,8 +374,9 @@ export class RunOutput extends Output {
             const key = entry.formatted?.key ?? null;
             if (stackIdFields(key).length === 0) break;
             const pid = pidOf(key);
-            if (pid !== undefined && !this.remembered.has(pid)) {
-              this.remembered.add(pid);
+            const seen = `${pid} ${commOf(key) ?? ''}`;
+            if (pid !== undefined && !this.remembered.has(seen)) {
+              this.remembered.add(seen);
               (this.symbolizer ??= frameSymbolizer()).remember(pid);
             }
           }

@@ -49,6 +49,13 @@ export function pidOf(decoded: Decoded): number | undefined {
   return entry ? (entry[1] as number) : undefined;
 }
 
+/** The command name a decoded key or value carries (comm, name, task), if any. */
+export function commOf(decoded: Decoded): string | undefined {
+  if (!isStruct(decoded)) return undefined;
+  const entry = Object.entries(decoded).find(([name, v]) => COMM_FIELD.test(name) && typeof v === 'string');
+  return entry ? (entry[1] as string) : undefined;
+}
+
 /** The names of a decoded struct's fields that hold stack ids. */
 export function stackIdFields(decoded: Decoded): string[] {
   if (decoded === null || typeof decoded !== 'object' || Array.isArray(decoded)) return [];
@@ -97,14 +104,14 @@ export function stackSample(key: Decoded, value: Decoded, reader: StackTraceRead
   const fields = [...stackIdFields(key), ...stackIdFields(value)];
   if (fields.length === 0) return undefined;
   const record = { ...(isStruct(value) ? value : {}), ...(isStruct(key) ? key : {}) };
-  const commEntry = Object.entries(record).find(([name, v]) => COMM_FIELD.test(name) && typeof v === 'string');
+  const comm = commOf(record);
   const pid = pidOf(record);
   const stacks: Record<string, ShownStack> = {};
   for (const field of fields) {
     const id = Number(record[field]);
     stacks[field] = id < 0 ? { missing: errnoName(-id) } : resolveStack(reader.addresses(id), pid, symbolizer);
   }
-  return { ...(commEntry ? { comm: commEntry[1] as string } : {}), ...(pid === undefined ? {} : { pid }), count: countOf(value), stacks };
+  return { ...(comm === undefined ? {} : { comm }), ...(pid === undefined ? {} : { pid }), count: countOf(value), stacks };
 }
 
 function resolveStack(addresses: bigint[] | undefined, pid: number | undefined, symbolizer: FrameSymbolizer): ShownStack {

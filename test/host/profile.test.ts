@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from '../support/test.js';
-import { fixture, jsonEvents, oneLine, runCli, stopRunningClis } from '../support/cli.js';
+import { RunningCli, fixture, jsonEvents, oneLine, runCli, stopRunningClis } from '../support/cli.js';
 import { programsGone } from '../support/kernel.js';
 import { onlineCpus } from '../../src/kernel/cpus.js';
 import { tool } from '../support/tools.js';
@@ -33,8 +33,8 @@ interface Sample {
 }
 
 /** busy_loop spinning in busy_outer -> busy_middle -> busy_leaf until killed; resolves once it said "ready". */
-async function startBusyLoop(): Promise<ChildProcessWithoutNullStreams> {
-  const child = spawn(fixture('busy_loop'), []);
+async function startBusyLoop(seconds?: number): Promise<ChildProcessWithoutNullStreams> {
+  const child = spawn(fixture('busy_loop'), seconds === undefined ? [] : [String(seconds)]);
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const deadline = Date.now() + 10_000;
@@ -149,6 +149,19 @@ describe('sampling with SEC("perf_event"), stacks symbolized', () => {
     } finally {
       busy.kill('SIGKILL');
     }
+  });
+
+  test('a process that exits long before the report: its stacks are still named, from its mappings remembered while it ran', async () => {
+    const cli = new RunningCli([PROFILE, '--json']);
+    await cli.waitFor(/"event":"attached"/);
+    const busy = await startBusyLoop(2.5);
+    await new Promise((resolve) => busy.on('exit', resolve));
+    const result = await cli.stop('SIGINT');
+    assert.equal(result.code, 0, result.stderr);
+    const samples = (detached(result.stdout).maps.find((m) => m.name === 'counts')!.stacks ?? []).filter((s) => s.pid === busy.pid);
+    assert.ok(samples.length > 0, 'busy_loop was sampled');
+    const named = samples.filter((s) => Array.isArray(s.stacks.user_stack_id) && s.stacks.user_stack_id.some((f) => f.symbol === 'busy_leaf' && f.module === 'busy_loop'));
+    assert.ok(named.length > 0, JSON.stringify(samples.slice(0, 2)));
   });
 
   test('a process that samples nothing: no entries, no stacks, an empty folded file said so', async () => {

@@ -19,6 +19,7 @@ TOOLS=(
   nm:binutils
   addr2line:binutils
   objcopy:binutils
+  c++filt:binutils
   objdump:binutils
   readelf:binutils
   strip:binutils

@@ -16,6 +16,7 @@ import {
   type ElfSymbol,
 } from '../elf/reader.js';
 import { AddressTable, AddressTableBuilder } from './address-table.js';
+import { demangleNames } from './demangle.js';
 
 /** Where Debian, Fedora and gdb keep separate debug files. */
 const DEBUG_ROOT = '/usr/lib/debug';
@@ -115,11 +116,12 @@ function buildTable(elf: ElfFile, symbols: readonly ElfSymbol[]): AddressTable {
   const builder = new AddressTableBuilder();
   const add = (address: bigint, name: string | undefined, rank: number, size: bigint): void =>
     builder.add(Number(address >> 32n), Number(address & 0xffff_ffffn), name, rank, Number(size));
-  for (const symbol of symbols) {
+  const names = demangleNames(symbols.map((s) => s.name));
+  symbols.forEach((symbol, i) => {
     // perf's preference among aliases: one with a size, then global over local over weak.
     const bind = symbol.bind === STB_GLOBAL ? 0 : symbol.bind === STB_LOCAL ? 1 : 2;
-    add(symbol.value, symbol.name, (symbol.size === 0n ? 3 : 0) + bind, symbol.size);
-  }
+    add(symbol.value, names[i], (symbol.size === 0n ? 3 : 0) + bind, symbol.size);
+  });
   // The edges of code sections end size-0 symbols (_init would otherwise own all of .plt).
   for (const section of elf.sections) {
     if ((section.flags & SHF_EXECINSTR) === 0n || section.addr === 0n) continue;
@@ -136,8 +138,8 @@ function readBuildId(elf: ElfFile): string | undefined {
     try {
       notes = elf.notes(section);
     } catch {
-      // A note section the reader refuses (8-byte aligned .note.gnu.property, as linkers write it,
-      // today): the build id is in a section of its own, so go on to the next.
+      // A note section the reader refuses (a malformed one): the build id is in a section of its
+      // own, so go on to the next.
       continue;
     }
     const note = notes.find((n) => n.name === 'GNU' && n.type === NT_GNU_BUILD_ID);

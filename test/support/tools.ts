@@ -13,6 +13,7 @@ const INSTALLED_BY: Record<string, string> = {
   nm: 'test/install-deps.sh',
   addr2line: 'test/install-deps.sh',
   objcopy: 'test/install-deps.sh',
+  'c++filt': 'test/install-deps.sh',
   objdump: 'test/install-deps.sh',
   readelf: 'test/install-deps.sh',
   strip: 'test/install-deps.sh',

@@ -536,3 +536,20 @@ describe('Symbolizer', () => {
     assert.deepEqual(symbolizer.user(busy.pid, busy.at.busy_leaf!), expected, 'remember() read it before the process exited');
   });
 });
+
+describe('demangled names', () => {
+  test('C++ functions (a namespace, a class, overloads) read as nm -C prints them; C names are left alone', () => {
+    const file = fixturePath('cxx_names');
+    const symbols = ElfSymbols.read(file, { debugRoot: noDebug });
+    const mangled = run('nm', ['--defined-only', file]).split('\n').map((l) => /^([0-9a-f]+) [Tt] (_Z\S+)$/.exec(l)).filter((m): m is RegExpExecArray => m !== null);
+    assert.ok(mangled.length >= 3, 'the fixture has mangled functions');
+    const demangled = new Map(run('nm', ['-C', '--defined-only', file]).split('\n').map((l) => /^([0-9a-f]+) [Tt] (.+)$/.exec(l)).filter((m): m is RegExpExecArray => m !== null).map((m) => [m[1]!, m[2]!]));
+    for (const [, address] of mangled) assert.equal(symbols.resolve(BigInt(`0x${address}`))?.symbol, demangled.get(address!));
+    assert.deepEqual(
+      mangled.map((m) => symbols.resolve(BigInt(`0x${m[1]}`))!.symbol).sort(),
+      ['busy::Worker::spin(long)', 'busy::step(double)', 'busy::step(long)'],
+    );
+    const main = run('nm', ['--defined-only', file]).split('\n').find((l) => / T main$/.test(l))!;
+    assert.equal(symbols.resolve(BigInt(`0x${main.split(' ')[0]}`))?.symbol, 'main');
+  });
+});

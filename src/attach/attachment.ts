@@ -22,6 +22,7 @@ export interface Attachment {
   functions?: string[];
   /** For a USDT probe: how many places in the binary it was attached at (a uprobe each). */
   sites?: number;
-  /** For a sampling program: how many CPUs it samples (a perf event each). */
+  /** For a sampling program: how many CPUs it samples (a perf event each), or with --pid how many threads. */
   cpus?: number;
+  threads?: number;
 }

@@ -35,6 +35,8 @@ export interface PlanOptions {
   /** Attach every chosen program, alternatives of each other too (fentry and kprobe on one function). */
   allPrograms?: boolean;
   mode?: AttachMode;
+  /** Uprobes, USDT probes and sampling fire in this process only (--pid). */
+  pid?: number;
 }
 
 export interface PlannedAttachment {
@@ -175,15 +177,15 @@ function prepare(program: ProgramSpec, role: ProgramRole, options: PlanOptions, 
     case 'tracepoint':
       return prepareTracepoint(role.tracepoint, mode);
     case 'uprobe':
-      return prepareUprobe({ binary: role.binary!, ...(role.symbol === undefined ? {} : { symbol: role.symbol }), offset: role.offset, retprobe: role.retprobe }, mode);
+      return prepareUprobe({ binary: role.binary!, ...(role.symbol === undefined ? {} : { symbol: role.symbol }), offset: role.offset, retprobe: role.retprobe }, mode, options.pid);
     case 'usdt':
-      return prepareUsdt(role.target!, spec, mode);
+      return prepareUsdt(role.target!, spec, mode, options.pid);
     case 'tracing':
       return prepareTracing(role.attach, role.target!);
     case 'raw_tracepoint':
       return prepareRawTracepoint(role.tracepoint!);
     case 'perf_event':
-      return prepareSampling(role.event, program.name, mode);
+      return prepareSampling(role.event, program.name, mode, options.pid);
     case 'load-only':
       return undefined;
   }

@@ -41,6 +41,8 @@ export interface PreparedProbe {
   notes: string[];
   /** A BPF cookie for the program (bpf_get_attach_cookie); needs the link binding. */
   cookie?: bigint;
+  /** Fire in this process only (uprobes). */
+  pid?: number;
 }
 
 export interface AttachMethod {
@@ -161,7 +163,15 @@ export function attachProbe(scope: ResourceScope, prepared: PreparedProbe, progr
     perfEvent = { type: PERF_TYPE.TRACEPOINT, config: BigInt(id) };
     event = `${EVENT_GROUP[file]}/${name}`;
   }
-  const binding = openAndAttachPerfEvent(scope, { request: perfEvent, program, binding: method.binding, what, ...(prepared.cookie === undefined ? {} : { cookie: prepared.cookie }) });
+  const binding = openAndAttachPerfEvent(scope, {
+    request: perfEvent,
+    program,
+    binding: method.binding,
+    what,
+    ...(prepared.cookie === undefined ? {} : { cookie: prepared.cookie }),
+    // An event of one process counts it on any CPU.
+    ...(prepared.pid === undefined ? {} : { where: { cpu: -1, pid: prepared.pid } }),
+  });
   return {
     kind,
     program: program.name,

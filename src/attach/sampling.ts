@@ -10,6 +10,7 @@ import { closestNames, printable } from '../text.js';
 import type { Attachment } from './attachment.js';
 import { openAndAttachPerfEvent, type ProgramBinding } from './perf-event.js';
 import type { AttachMode } from './modes.js';
+import { processThreads } from './process-target.js';
 
 /** What a perf_event program with no target samples: bcc's profile, at the frequency perf and bpftrace favour (off the timer tick's beat). */
 export const DEFAULT_SAMPLING = 'cpu-clock:99hz';
@@ -57,7 +58,10 @@ export function parseSamplingEvent(text: string): SamplingEvent {
 export interface PreparedSampling {
   kind: 'perf_event';
   event: SamplingEvent;
+  /** One event per online CPU for every process, or with `pid` one per thread of that process. */
   cpus: number[];
+  pid?: number;
+  threads?: number[];
   binding: ProgramBinding | 'auto';
   reason: string;
   notes: string[];
@@ -71,18 +75,22 @@ function request(event: SamplingEvent): PerfEventRequest {
  * Checks the event on this machine (opened once on the first online CPU and closed: a VM without a
  * PMU has no hardware events) and picks the binding. `given` is the --attach target, if any.
  */
-export function prepareSampling(given: string | undefined, program: string, mode: AttachMode = 'auto'): PreparedSampling {
+export function prepareSampling(given: string | undefined, program: string, mode: AttachMode = 'auto', pid?: number): PreparedSampling {
   const event = parseSamplingEvent(given ?? DEFAULT_SAMPLING);
   const cpus = onlineCpus();
+  const threads = pid === undefined ? undefined : processThreads(pid);
   try {
-    PerfEvent.open(request(event), `perf event ${event.text}`, { cpu: cpus[0]! }).close();
+    PerfEvent.open(request(event), `perf event ${event.text}`, threads ? { cpu: -1, pid: threads[0]! } : { cpu: cpus[0]! }).close();
   } catch (error) {
     if (!(error instanceof KernelError)) throw error;
     throw new AttachError(`perf event ${event.text} cannot be opened on this machine${missingEventHint(event, error)}`);
   }
-  const notes = given === undefined ? [`program '${program}' samples ${event.text} on each of ${cpus.length} CPU${cpus.length === 1 ? '' : 's'} (another event: --attach ${program}=EVENT[:99hz|:period=N])`] : [];
+  const where = threads
+    ? `${threads.length === 1 ? 'in the one thread' : `in each of the ${threads.length} threads`} of process ${pid} (threads it starts later are not sampled)`
+    : `on each of ${cpus.length} CPU${cpus.length === 1 ? '' : 's'}`;
+  const notes = given === undefined || threads ? [`program '${program}' samples ${event.text} ${where}${given === undefined ? ` (another event: --attach ${program}=EVENT[:99hz|:period=N])` : ''}`] : [];
   const binding = mode === 'link' ? 'link' : mode === 'auto' ? 'auto' : 'ioctl';
-  return { kind: 'perf_event', event, cpus, binding, reason: mode === 'auto' ? 'a BPF link where the kernel has them' : `--attach-mode ${mode}`, notes };
+  return { kind: 'perf_event', event, cpus, ...(threads ? { pid, threads } : {}), binding, reason: mode === 'auto' ? 'a BPF link where the kernel has them' : `--attach-mode ${mode}`, notes };
 }
 
 function missingEventHint(event: SamplingEvent, error: KernelError): string {
@@ -108,15 +116,15 @@ function maxSampleRate(): number | undefined {
 /** One event per CPU, each bound to the program and enabled; all owned by the scope as they are made. */
 export function attachSampling(scope: ResourceScope, prepared: PreparedSampling, program: BpfProgram): Attachment {
   let binding: ProgramBinding = prepared.binding === 'ioctl' ? 'ioctl' : 'link';
-  for (const cpu of prepared.cpus) {
-    // The first CPU settles 'auto'; the others follow it.
-    binding = openAndAttachPerfEvent(scope, {
-      request: request(prepared.event),
-      program,
-      binding: cpu === prepared.cpus[0] ? prepared.binding : binding,
-      what: `perf event ${prepared.event.text} on CPU ${cpu}`,
-      where: { cpu },
-    });
-  }
-  return { kind: 'perf_event', program: program.name, target: prepared.event.text, resolved: `${prepared.event.text} on ${prepared.cpus.length} CPU${prepared.cpus.length === 1 ? '' : 's'}`, source: 'perf', binding, cpus: prepared.cpus.length };
+  const places = prepared.threads
+    ? prepared.threads.map((tid) => ({ where: { cpu: -1, pid: tid }, what: `perf event ${prepared.event.text} of thread ${tid}` }))
+    : prepared.cpus.map((cpu) => ({ where: { cpu }, what: `perf event ${prepared.event.text} on CPU ${cpu}` }));
+  places.forEach(({ where, what }, i) => {
+    // The first event settles 'auto'; the others follow it.
+    binding = openAndAttachPerfEvent(scope, { request: request(prepared.event), program, binding: i === 0 ? prepared.binding : binding, what, where });
+  });
+  const resolved = prepared.threads
+    ? `${prepared.event.text} in ${prepared.threads.length} thread${prepared.threads.length === 1 ? '' : 's'} of process ${prepared.pid}`
+    : `${prepared.event.text} on ${prepared.cpus.length} CPU${prepared.cpus.length === 1 ? '' : 's'}`;
+  return { kind: 'perf_event', program: program.name, target: prepared.event.text, resolved, source: 'perf', binding, ...(prepared.threads ? { threads: prepared.threads.length } : { cpus: prepared.cpus.length }) };
 }

@@ -5,6 +5,7 @@ import { ET_DYN, ET_EXEC, SHN_LORESERVE, SHN_UNDEF, STT_FUNC, fileOffsetOfAddres
 import { AttachError, ElfError, UsageError, kernelError } from '../errors.js';
 import { closestNames, printable } from '../text.js';
 import { findLibrary, parseLdCache, type LdCacheEntry } from './ld-cache.js';
+import { binaryInProcess, describeProcessBinary } from './process-target.js';
 import { chooseAttachMethod, probeSupport, removeStaleEvents, type AttachMode, type PreparedProbe } from './probe.js';
 
 const STT_GNU_IFUNC = 10;
@@ -90,9 +91,20 @@ export interface UprobeTarget {
   retprobe: boolean;
 }
 
-/** Everything checkable before loading: uprobe support, the binary, the function's file offset. */
-export function prepareUprobe(target: UprobeTarget, mode: AttachMode = 'auto'): PreparedProbe {
-  const path = resolveBinaryPath(target.binary);
+/** The binary's path: as `pid`'s process sees it when one is given (its libraries, its mount namespace), else from here. */
+export function binaryPath(binary: string, pid: number | undefined, what: string): string {
+  if (pid === undefined) return resolveBinaryPath(binary);
+  const path = binaryInProcess(binary, pid);
+  if (path === undefined) throw new AttachError(`${what} '${printable(binary)}' is neither a file process ${pid} maps nor a file in its root (/proc/${pid}/root)`);
+  return path;
+}
+
+/**
+ * Everything checkable before loading: uprobe support, the binary, the function's file offset.
+ * With `pid`, the binary is the process's and the probe fires in that process only.
+ */
+export function prepareUprobe(target: UprobeTarget, mode: AttachMode = 'auto', pid?: number): PreparedProbe {
+  const path = binaryPath(target.binary, pid, 'uprobe binary');
   const named = target.symbol === undefined ? `0x${target.offset.toString(16)}` : `${target.symbol}${target.offset !== 0n ? `+0x${target.offset.toString(16)}` : ''}`;
   let base = 0n;
   if (target.symbol !== undefined) {
@@ -117,6 +129,7 @@ export function prepareUprobe(target: UprobeTarget, mode: AttachMode = 'auto'): 
     },
     support,
     method,
-    notes: removeStaleEvents(support),
+    notes: [...removeStaleEvents(support), ...(pid === undefined ? [] : [`uprobe on ${describeProcessBinary(path, pid)}: fires in process ${pid} only`])],
+    ...(pid === undefined ? {} : { pid }),
   };
 }

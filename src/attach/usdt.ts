@@ -16,7 +16,8 @@ import { closestNames, printable } from '../text.js';
 import type { Attachment } from './attachment.js';
 import type { AttachMode } from './modes.js';
 import { attachProbe, chooseAttachMethod, probeSupport, removeStaleEvents, type AttachMethod, type ProbeSupport } from './probe.js';
-import { readTargetElf, resolveBinaryPath } from './uprobe.js';
+import { describeProcessBinary } from './process-target.js';
+import { binaryPath, readTargetElf } from './uprobe.js';
 
 /** Where one USDT argument is: a constant, a register, or memory at a register plus an offset. */
 export type UsdtArgument =
@@ -120,6 +121,8 @@ export interface PreparedUsdt {
   support: ProbeSupport;
   method: AttachMethod;
   notes: string[];
+  /** Fire in this process only. */
+  pid?: number;
 }
 
 /**
@@ -127,13 +130,13 @@ export interface PreparedUsdt {
  * the binary lacks (naming the closest), arguments usdt.bpf.h cannot read, and an object without
  * usdt.bpf.h's spec map.
  */
-export function prepareUsdt(target: UsdtTarget, object: { btf?: Btf | undefined; maps: readonly MapSpec[] }, mode: AttachMode = 'auto'): PreparedUsdt {
+export function prepareUsdt(target: UsdtTarget, object: { btf?: Btf | undefined; maps: readonly MapSpec[] }, mode: AttachMode = 'auto', pid?: number): PreparedUsdt {
   const specsMap = object.maps.find((m) => m.name === USDT_SPECS_MAP);
   if (!specsMap) throw new ObjectError(`a USDT program reads its arguments through the map ${USDT_SPECS_MAP}, which the object lacks: include <bpf/usdt.bpf.h> and read them with bpf_usdt_arg() or BPF_USDT()`);
   if (!object.btf || !specsMap.btf?.valueTypeId) throw new ObjectError(`map ${USDT_SPECS_MAP} has no BTF value type, which lays out the argument specs: compile with clang -g`);
   // The spec id reaches the program as its BPF cookie, which only a BPF link sets.
   if (!kernelHasBpfCookies()) throw new AttachError('USDT probes need BPF cookies on their uprobes, which kernels have from 5.15');
-  const path = resolveBinaryPath(target.binary);
+  const path = binaryPath(target.binary, pid, 'USDT binary');
   const elf = readTargetElf(path, 'USDT binary');
   if (elf.machine !== EM_X86_64 || process.arch !== 'x64') {
     throw new AttachError(`USDT arguments are read for x86-64 only; ${path} is for ELF machine ${elf.machine} and this machine is ${process.arch}`);
@@ -184,7 +187,8 @@ export function prepareUsdt(target: UsdtTarget, object: { btf?: Btf | undefined;
     binding: 'link',
     reason: `${sites.length} uprobe(s) through the ${chosenMethod.source === 'pmu' ? 'uprobe PMU' : 'uprobe_events file'}, each on a BPF link carrying its argument spec id as cookie`,
   };
-  return { kind: 'usdt', target, path, sites: specs, support, method, notes: removeStaleEvents(support) };
+  const said = [...removeStaleEvents(support), ...(pid === undefined ? [] : [`USDT probe ${probe} of ${describeProcessBinary(path, pid)}: fires in process ${pid} only`])];
+  return { kind: 'usdt', target, path, sites: specs, support, method, notes: said, ...(pid === undefined ? {} : { pid }) };
 }
 
 /** Refuses, before loading, probes whose distinct argument specs together outgrow the spec map. */
@@ -231,7 +235,7 @@ export function attachUsdt(scope: ResourceScope, prepared: PreparedUsdt, program
       requested: `${target.binary}:${probe}`,
       resolved: `${path}:${probe} at file offset 0x${site.fileOffset.toString(16)}`,
     };
-    attachProbe(scope, { kind: 'probe', location, support, method, notes: [], cookie }, program);
+    attachProbe(scope, { kind: 'probe', location, support, method, notes: [], cookie, ...(prepared.pid === undefined ? {} : { pid: prepared.pid }) }, program);
   }
   const count = prepared.sites.length;
   const semaphore = prepared.sites.find((s) => s.site.semaphoreFileOffset !== 0n)?.site.semaphoreFileOffset;

@@ -94,6 +94,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print results as JSON lines on stdout (stable for scripts)', false)
     .addOption(new Option('--pin-root <dir>', 'BPF filesystem directory for pinned maps').default(BPFFS_ROOT))
     .option('--no-trace-pipe', 'do not show trace_pipe when the programs call bpf_trace_printk')
+    .option('--pid <pid>', "one process: uprobes, USDT probes and sampling fire in it only, binaries are found as it sees them, and the object's targ_tgid or targ_pid global is set to it", numberOption('--pid', { integer: true }))
     .option('--perf-pages <n>', "data pages of each CPU's perf buffer ring (a power of two)", numberOption('--perf-pages', { integer: true, powerOfTwo: true }), 64)
     .option('--types <file>', "the records' types: a tool's C header (opensnoop.h) or an ELF with BTF or DWARF (repeatable)", collect, [] as string[])
     .option('--record-type <map=struct>', 'decode the records of an output map as this struct of the known types (repeatable; default: the struct of the record\'s size)', collect, [] as string[])

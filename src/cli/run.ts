@@ -9,7 +9,7 @@ import { machineCpuCount } from '../kernel/cpus.js';
 import type { Outcome } from '../kernel/scope.js';
 import { LoadedObject } from '../loader.js';
 import { parseBpfObject } from '../object/bpf-object.js';
-import { withGlobals } from '../object/globals.js';
+import { globalVariables, withGlobals } from '../object/globals.js';
 import { withMaxEntries } from '../object/map-sizes.js';
 import { useKernelBtfFile } from '../kernel/kernel-btf.js';
 import { MAP_TYPE } from '../object/map-types.js';
@@ -18,6 +18,7 @@ import { flameGraphSvg } from '../stacks/flamegraph.js';
 import { foldedLines } from '../stacks/stacks.js';
 import type { BpfObjectSpec } from '../object/spec.js';
 import { printable } from '../text.js';
+import { checkProcess } from '../attach/process-target.js';
 import { checkOpenFiles } from './limits.js';
 import { LiveOutput, callsTracePrintk } from './live.js';
 import { readObjectFile } from './object-file.js';
@@ -62,6 +63,8 @@ export interface RunOptions {
   kconfig?: string;
   /** Headers and ELFs with the records' types (--types). */
   types: readonly string[];
+  /** The process to limit uprobes, USDT probes and sampling to (--pid). */
+  pid?: number;
   /** Where to write the stacks at detach, folded (--folded) and as a flame graph (--flamegraph). */
   folded?: string;
   flamegraph?: string;
@@ -102,8 +105,9 @@ export async function runLoader(objectPath: string, functionName: string | undef
   let duration: NodeJS.Timeout | undefined;
   try {
     if (options.btf) useKernelBtfFile(options.btf);
+    if (options.pid !== undefined) checkProcess(options.pid);
     const object = readObject(objectPath);
-    const spec = withMaxEntries(withGlobals(object.spec, options.globals), options.mapSizes);
+    const spec = withMaxEntries(withGlobals(object.spec, withPidGlobal(object.spec, options, out)), options.mapSizes);
     checkUpdates(spec, options.updates);
     spec.notices.forEach((n) => out.note(n));
     // The records' types (DWARF can take a while to read) matter only to an object that sends records.
@@ -126,6 +130,7 @@ export async function runLoader(objectPath: string, functionName: string | undef
       skipMissing: options.skipMissing,
       allPrograms: options.allPrograms,
       mode: options.attachMode,
+      ...(options.pid === undefined ? {} : { pid: options.pid }),
     });
     plan.attachments.forEach((p) => p.prepared?.notes.forEach((n) => out.note(n)));
     for (const s of plan.skipped) out.note(`skipped program '${s.program}': ${s.reason}`);
@@ -200,4 +205,17 @@ function writeStacks(options: RunOptions, object: string, contents: readonly Map
   };
   if (options.folded !== undefined) write(options.folded, lines.map((l) => `${l}\n`).join(''));
   if (options.flamegraph !== undefined) write(options.flamegraph, flameGraphSvg(lines, { title: `${object}: ${total} sample${total === 1n ? '' : 's'}` }));
+}
+
+/**
+ * --set with the pid filter libbpf-tools objects carry: targ_tgid where the object has it (a process,
+ * as opensnoop's -p sets it), else targ_pid (profile's -p); one the user set is left alone. Said on stderr.
+ */
+function withPidGlobal(spec: BpfObjectSpec, options: RunOptions, out: RunOutput): ReadonlyMap<string, string> {
+  if (options.pid === undefined) return options.globals;
+  const names = new Set(globalVariables(spec).map((v) => v.name));
+  const name = ['targ_tgid', 'targ_pid'].find((n) => names.has(n));
+  if (name === undefined || options.globals.has(name)) return options.globals;
+  out.note(`--pid ${options.pid}: set the object's ${name} to ${options.pid} (--set ${name}=N chooses otherwise)`);
+  return new Map([...options.globals, [name, String(options.pid)]]);
 }

@@ -3,11 +3,11 @@
 // and a live process's symbols, written folded; what a machine without a PMU cannot sample, refused.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from '../support/test.js';
-import { RunningCli, fixture, jsonEvents, oneLine, runCli, stopRunningClis } from '../support/cli.js';
+import { RunningCli, detachedMaps, fixture, jsonEvents, oneLine, runCli, stopRunningClis } from '../support/cli.js';
 import { programsGone } from '../support/kernel.js';
 import { onlineCpus } from '../../src/kernel/cpus.js';
 import { tool } from '../support/tools.js';
@@ -201,5 +201,52 @@ describe('sampling with SEC("perf_event"), stacks symbolized', () => {
     assert.equal(retprobe.code, 1);
     assert.match(oneLine(retprobe.stderr), /program 'do_perf_event' is sampling .* which has no return to probe/);
     await programsGone('do_perf_event');
+  });
+});
+
+describe('--pid: one process', () => {
+  test('a uprobe fires in that process only (the perf event is the process\'s), the binary found as the process maps it', async () => {
+    const [a, b] = [await startBusyLoop(), await startBusyLoop()];
+    try {
+      const result = await runCli([fixture('tool_uprobe_calls.o'), '--attach', `count_calls=${fixture('busy_loop')}:busy_outer`, '--pid', String(a.pid), '--duration', '1', '--json'], 60_000);
+      assert.equal(result.code, 0, result.stderr);
+      const [attachment] = jsonEvents(result.stdout).find((e) => e.event === 'attached')!.attachments as Array<{ resolved: string }>;
+      assert.match(attachment!.resolved, new RegExp(`^/proc/${a.pid}/root/.*busy_loop:busy_outer`));
+      assert.match(result.stderr, new RegExp(`uprobe on .*busy_loop of process ${a.pid} \\(/proc/${a.pid}/root/.*\\): fires in process ${a.pid} only`));
+      const calls = detachedMaps(result.stdout).calls!;
+      assert.deepEqual(Object.keys(calls), [String(a.pid)], `only process ${a.pid}, not ${b.pid}: ${JSON.stringify(calls)}`);
+      assert.ok(Number(calls[String(a.pid)]) > 0);
+    } finally {
+      a.kill('SIGKILL');
+      b.kill('SIGKILL');
+    }
+    await programsGone('count_calls');
+  });
+
+  test("sampling: each thread of the process gets its event, and the object's targ_pid is set to it (said)", async () => {
+    const busy = await startBusyLoop();
+    try {
+      const result = await runCli([PROFILE, '--pid', String(busy.pid), '--duration', '2', '--json'], 60_000);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, new RegExp(`--pid ${busy.pid}: set the object's targ_pid to ${busy.pid} \\(--set targ_pid=N chooses otherwise\\)`));
+      assert.match(result.stderr, new RegExp(`samples cpu-clock:99hz in the one thread of process ${busy.pid}`));
+      const [attachment] = jsonEvents(result.stdout).find((e) => e.event === 'attached')!.attachments as Array<{ threads: number }>;
+      assert.equal(attachment!.threads, 1);
+      const samples = detached(result.stdout).maps.find((m) => m.name === 'counts')!.stacks!;
+      assert.ok(samples.length > 0 && samples.every((s) => s.pid === busy.pid), JSON.stringify(samples.slice(0, 2)));
+    } finally {
+      busy.kill('SIGKILL');
+    }
+  });
+
+  test('a process that does not exist, or a thread given for its process, is one line', async () => {
+    const none = await runCli([PROFILE, '--pid', '2147483646', '--duration', '1']);
+    assert.equal(none.code, 1);
+    assert.equal(oneLine(none.stderr), 'load-kp-bpf: --pid 2147483646: no such process');
+    // Node runs threads of its own beside its main one.
+    const thread = readdirSync('/proc/self/task').map(Number).find((t) => t !== process.pid)!;
+    const result = await runCli([PROFILE, '--pid', String(thread), '--duration', '1']);
+    assert.equal(result.code, 1);
+    assert.equal(oneLine(result.stderr), `load-kp-bpf: --pid ${thread}: that is a thread of process ${process.pid}; give the process`);
   });
 });

@@ -120,6 +120,23 @@ export interface ResolvedFunction {
   name: string;
   /** Set when it differs from what was asked, saying why. */
   note?: string;
+  /** When the function exists only as several compiler clones: all of them (`name` is the first). */
+  clones?: string[];
+}
+
+/** The suffixes GCC and LLVM give the copies they make of a function (X.isra.0, X.constprop.0.isra.0, X.cold, X.llvm.123). */
+const CLONE_SUFFIX = /^(?:\.(?:isra|constprop|part|cold|llvm|lto_priv)(?:\.\d+)?)+$/;
+
+/**
+ * The clones of a function that exists only as clones, in name order; for a return probe without
+ * `.cold` parts (a function's cold part is entered by a jump from the function, and never returns as it).
+ */
+export function functionClones(requested: string, functions: KernelFunctions, retprobe: boolean): string[] {
+  const clones: string[] = [];
+  for (const name of functions.names()) {
+    if (name.length > requested.length && name.startsWith(requested) && CLONE_SUFFIX.test(name.slice(requested.length)) && !functions.isBlacklisted(name)) clones.push(name);
+  }
+  return clones.filter((c) => !(retprobe && /\.cold(\.\d+)?$/.test(c))).sort();
 }
 
 /**
@@ -127,7 +144,7 @@ export interface ResolvedFunction {
  * architecture's syscall entry point for a sys_* name (sys_bpf -> __x64_sys_bpf), else an error
  * naming the closest existing functions.
  */
-export function resolveKernelFunction(requested: string, functions: KernelFunctions, arch: string = process.arch): ResolvedFunction {
+export function resolveKernelFunction(requested: string, functions: KernelFunctions, arch: string = process.arch, retprobe = false): ResolvedFunction {
   validateKernelFunctionName(requested);
   const checkBlacklist = (name: string): void => {
     if (functions.isBlacklisted(name)) {
@@ -145,6 +162,11 @@ export function resolveKernelFunction(requested: string, functions: KernelFuncti
       checkBlacklist(entry);
       return { name: entry, note: `'${requested}' does not exist in this kernel; using its syscall entry point '${entry}'` };
     }
+  }
+  const clones = functionClones(requested, functions, retprobe);
+  if (clones.length > 0) {
+    const said = clones.map((c) => `'${c}'`).join(', ');
+    return { name: clones[0]!, note: `'${requested}' is only ${said} in this kernel (the compiler's cop${clones.length === 1 ? 'y' : 'ies'}); probing ${clones.length === 1 ? 'it' : 'all of them'}`, ...(clones.length > 1 ? { clones } : {}) };
   }
   const suggestions = closestNames(requested, functions.names(), 5);
   const hint = suggestions.length > 0 ? `; closest: ${suggestions.join(', ')}` : '';

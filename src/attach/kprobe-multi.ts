@@ -82,10 +82,11 @@ export function matchKernelFunctions(pattern: string, functions: KernelFunctions
 }
 
 /** Checks a glob (or a kprobe.multi section's function) against the kernel and chooses how to attach. */
-export function prepareKprobeMulti(pattern: string, options: { retprobe?: boolean; mode?: AttachMode } = {}): PreparedKprobeMulti {
+export function prepareKprobeMulti(pattern: string, options: { retprobe?: boolean; mode?: AttachMode; functions?: readonly string[] } = {}): PreparedKprobeMulti {
   const support = probeSupport('kprobe');
   const functions = new KernelFunctions(support.tracefs);
-  const { matched, ambiguous, blacklisted } = matchKernelFunctions(pattern, functions);
+  // `functions`: the ones already chosen (a function's compiler clones), not matched again.
+  const { matched, ambiguous, blacklisted } = options.functions ? { matched: [...options.functions], ambiguous: 0, blacklisted: 0 } : matchKernelFunctions(pattern, functions);
   if (matched.length === 0) {
     const stem = pattern.replace(/[*?].*$/, '');
     const closest = stem === '' ? [] : closestNames(stem, functions.names(), 5);

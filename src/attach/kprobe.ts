@@ -1,6 +1,7 @@
 // Kprobes and kretprobes: checking the kernel can probe the function, before any kernel object exists.
-import { UsageError } from '../errors.js';
+import { AttachError, UsageError } from '../errors.js';
 import { KernelFunctions, resolveKernelFunction, validateKernelFunctionName } from './kernel-functions.js';
+import { prepareKprobeMulti, type PreparedKprobeMulti } from './kprobe-multi.js';
 import { chooseAttachMethod, probeSupport, removeStaleEvents, type AttachMode, type PreparedProbe } from './probe.js';
 
 /** Splits "function" or "function+offset" (decimal or 0x hex), as kprobe_events and libbpf write it. */
@@ -26,17 +27,23 @@ export interface KprobeOptions {
  * attach method, the function's existence and blacklist status. Also removes events that dead
  * loaders left behind.
  */
-export function prepareKprobe(requested: string, options: KprobeOptions = {}): PreparedProbe {
+export function prepareKprobe(requested: string, options: KprobeOptions = {}): PreparedProbe | PreparedKprobeMulti {
   const target = parseKprobeTarget(requested);
   const name = options.syscall ? `sys_${target.name}` : target.name;
   validateKernelFunctionName(name);
   const support = probeSupport('kprobe');
   const method = chooseAttachMethod(options.mode ?? 'auto', support);
-  const resolved = resolveKernelFunction(name, new KernelFunctions(support.tracefs));
+  const retprobe = options.retprobe ?? false;
+  const resolved = resolveKernelFunction(name, new KernelFunctions(support.tracefs), process.arch, retprobe);
   const notes = resolved.note ? [resolved.note] : [];
   notes.push(...removeStaleEvents(support));
-  const retprobe = options.retprobe ?? false;
   if (retprobe && target.offset !== 0n) throw new UsageError(`kretprobe target ${JSON.stringify(requested)}: a return probe takes no offset`);
+  if (resolved.clones) {
+    // Several copies: one program on each, as a pattern attaches (a kprobe.multi link, or a PMU event each).
+    if (target.offset !== 0n) throw new AttachError(`kprobe target ${JSON.stringify(requested)}: '${name}' is ${resolved.clones.length} compiler copies in this kernel; an offset fits only one of them (${resolved.clones.join(', ')})`);
+    const multi = prepareKprobeMulti(name, { retprobe, mode: options.mode ?? 'auto', functions: resolved.clones });
+    return { ...multi, notes: [...notes, ...multi.notes] };
+  }
   return {
     kind: 'probe',
     location: {

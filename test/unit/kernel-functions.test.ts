@@ -141,6 +141,25 @@ describe('resolveKernelFunction', () => {
     }
   });
 
+  test('a function that exists only as compiler clones is its clones, said; a return probe leaves out .cold parts', () => {
+    const clones = functions({
+      filter: ['blk_account_io_start.isra.0', 'tcp_fn.constprop.0', 'tcp_fn.constprop.0.isra.0', 'tcp_fn.cold', 'tcp_fn_other', 'tcp_fnx.isra.0', 'x.part.0', 'x.clone.1', ''].join('\n'),
+      kallsyms: '',
+      blacklist: '',
+    });
+    assert.deepEqual(resolveKernelFunction('blk_account_io_start', clones, 'x64'), {
+      name: 'blk_account_io_start.isra.0',
+      note: "'blk_account_io_start' is only 'blk_account_io_start.isra.0' in this kernel (the compiler's copy); probing it",
+    });
+    const entry = resolveKernelFunction('tcp_fn', clones, 'x64');
+    assert.deepEqual(entry.clones, ['tcp_fn.cold', 'tcp_fn.constprop.0', 'tcp_fn.constprop.0.isra.0']);
+    assert.match(entry.note!, /^'tcp_fn' is only 'tcp_fn.cold', 'tcp_fn.constprop.0', 'tcp_fn.constprop.0.isra.0' in this kernel \(the compiler's copies\); probing all of them$/);
+    assert.deepEqual(resolveKernelFunction('tcp_fn', clones, 'x64', true).clones, ['tcp_fn.constprop.0', 'tcp_fn.constprop.0.isra.0']);
+    // Not clones: another function sharing the prefix, or a suffix compilers do not write.
+    assert.equal(resolveKernelFunction('x', clones, 'x64').name, 'x.part.0');
+    assert.ok(thrown(() => resolveKernelFunction('tcp_f', clones, 'x64')) instanceof AttachError);
+  });
+
   test('an unknown function is refused, listing the closest names', () => {
     const error = thrown(() => resolveKernelFunction('vfs_reed', fns(), 'x64'));
     assert.ok(error instanceof AttachError);

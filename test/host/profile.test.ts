@@ -3,7 +3,7 @@
 // and a live process's symbols, written folded; what a machine without a PMU cannot sample, refused.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from '../support/test.js';
@@ -221,6 +221,32 @@ describe('--pid: one process', () => {
       b.kill('SIGKILL');
     }
     await programsGone('count_calls');
+  });
+
+  test('a binary only the process sees (its own mount namespace): found under /proc/PID/root, and its calls counted', async () => {
+    // In a new mount namespace, a copy of busy_loop is bound over an empty directory; here the directory stays empty.
+    const copy = join(scratch, 'copy');
+    const place = join(scratch, 'place');
+    mkdirSync(copy);
+    mkdirSync(place);
+    for (const file of ['busy_loop', 'libbusy.so']) copyFileSync(fixture(file), join(copy, file));
+    const inside = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', 'mount --bind "$1" "$2" && exec "$2/busy_loop"', 'sh', copy, place]);
+    let out = '';
+    inside.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      const deadline = Date.now() + 10_000;
+      while (!out.includes('ready')) {
+        assert.ok(inside.exitCode === null && Date.now() < deadline, `busy_loop in its namespace did not start: ${out}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.ok(!existsSync(join(place, 'busy_loop')), 'the binary is not at its path here');
+      const result = await runCli([fixture('tool_uprobe_calls.o'), '--attach', `count_calls=${place}/busy_loop:busy_outer`, '--pid', String(inside.pid), '--duration', '1', '--json'], 60_000);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, new RegExp(`uprobe on ${place}/busy_loop of process ${inside.pid} \\(/proc/${inside.pid}/root${place}/busy_loop\\)`));
+      assert.ok(Number(detachedMaps(result.stdout).calls![String(inside.pid)] ?? 0) > 0, result.stdout);
+    } finally {
+      inside.kill('SIGKILL');
+    }
   });
 
   test("sampling: each thread of the process gets its event, and the object's targ_pid is set to it (said)", async () => {

@@ -24,6 +24,8 @@ TOOLS=(
   readelf:binutils
   strip:binutils
   tmux:tmux
+  ip:iproute2
+  modprobe:kmod
   # A real browser opens the flame graphs the tests write.
   chromium-headless-shell:chromium-headless-shell
 )

@@ -1,5 +1,5 @@
 // Kernel function names for kprobes: validation, existence, the kprobe blacklist, syscall prefixes, suggestions.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AttachError, UsageError } from '../errors.js';
 import { closestNames } from '../text.js';
@@ -100,6 +100,18 @@ export class KernelFunctions {
     return this.blacklist.has(name);
   }
 
+  /** The functions of a module, from available_filter_functions ("name [module]") and kallsyms ("name\t[module]"). */
+  moduleFunctions(module: string): Set<string> {
+    const names = new Set<string>();
+    const tag = `[${module}]`;
+    for (const line of this.filterLines() ?? []) if (line.endsWith(tag)) names.add(line.split(/\s/)[0]!);
+    for (const line of (readOptional(this.paths.kallsyms) ?? '').split('\n')) {
+      const [, type, name, owner] = line.split(/\s+/);
+      if (owner === tag && name && type && /^[tTwW]$/.test(type)) names.add(name);
+    }
+    return names;
+  }
+
   /** Every known name, for suggestions. */
   names(): Iterable<string> {
     const ftrace = this.ftraceable();
@@ -131,7 +143,7 @@ const CLONE_SUFFIX = /^(?:\.(?:isra|constprop|part|cold|llvm|lto_priv)(?:\.\d+)?
  * The clones of a function that exists only as clones, in name order; for a return probe without
  * `.cold` parts (a function's cold part is entered by a jump from the function, and never returns as it).
  */
-export function functionClones(requested: string, functions: KernelFunctions, retprobe: boolean): string[] {
+export function functionClones(requested: string, functions: Pick<KernelFunctions, 'names' | 'isBlacklisted'>, retprobe: boolean): string[] {
   const clones: string[] = [];
   for (const name of functions.names()) {
     if (name.length > requested.length && name.startsWith(requested) && CLONE_SUFFIX.test(name.slice(requested.length)) && !functions.isBlacklisted(name)) clones.push(name);
@@ -144,6 +156,32 @@ export function functionClones(requested: string, functions: KernelFunctions, re
  * architecture's syscall entry point for a sys_* name (sys_bpf -> __x64_sys_bpf), else an error
  * naming the closest existing functions.
  */
+/** Where modules appear while loaded (one directory each). */
+const SYS_MODULE = '/sys/module';
+
+/**
+ * A module's function, "MODULE:FUNCTION" as kprobe_events and the kprobe PMU take it: the module
+ * must be loaded and have the function; its clones count as for vmlinux.
+ */
+export function resolveModuleFunction(given: string, requested: string, functions: KernelFunctions, retprobe = false, sysModule = SYS_MODULE): ResolvedFunction {
+  if (!/^[A-Za-z0-9_-]+$/.test(given)) throw new UsageError(`kernel module name ${JSON.stringify(given)}: use only [A-Za-z0-9_-]`);
+  validateKernelFunctionName(requested);
+  // The kernel names modules with '_' where modprobe also takes '-'.
+  const module = given.replace(/-/g, '_');
+  if (!existsSync(join(sysModule, module))) throw new AttachError(`kernel module '${module}' is not loaded (modprobe ${module} loads it)`);
+  const names = functions.moduleFunctions(module);
+  const candidates = names.has(requested) ? [requested] : functionClones(requested, { names: () => names, isBlacklisted: (n) => functions.isBlacklisted(n) }, retprobe);
+  if (candidates.length === 0) {
+    const closest = closestNames(requested, names, 5);
+    throw new AttachError(`kernel module '${module}' has no function '${requested}' that can be probed${closest.length > 0 ? `; closest: ${closest.join(', ')}` : names.size === 0 ? ' (it has none in available_filter_functions or /proc/kallsyms)' : ''}`);
+  }
+  if (functions.isBlacklisted(candidates[0]!)) throw new AttachError(`kernel function '${candidates[0]}' cannot be probed: it is in the kprobe blacklist (/sys/kernel/debug/kprobes/blacklist)`);
+  const qualified = candidates.map((c) => `${module}:${c}`);
+  if (candidates[0] === requested) return { name: qualified[0]! };
+  const said = candidates.map((c) => `'${c}'`).join(', ');
+  return { name: qualified[0]!, note: `'${module}:${requested}' is only ${said} in this kernel (the compiler's cop${candidates.length === 1 ? 'y' : 'ies'}); probing ${candidates.length === 1 ? 'it' : 'all of them'}`, ...(candidates.length > 1 ? { clones: qualified } : {}) };
+}
+
 export function resolveKernelFunction(requested: string, functions: KernelFunctions, arch: string = process.arch, retprobe = false): ResolvedFunction {
   validateKernelFunctionName(requested);
   const checkBlacklist = (name: string): void => {

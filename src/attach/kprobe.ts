@@ -1,6 +1,6 @@
 // Kprobes and kretprobes: checking the kernel can probe the function, before any kernel object exists.
 import { AttachError, UsageError } from '../errors.js';
-import { KernelFunctions, resolveKernelFunction, validateKernelFunctionName } from './kernel-functions.js';
+import { KernelFunctions, resolveKernelFunction, resolveModuleFunction, validateKernelFunctionName } from './kernel-functions.js';
 import { prepareKprobeMulti, type PreparedKprobeMulti } from './kprobe-multi.js';
 import { chooseAttachMethod, probeSupport, removeStaleEvents, type AttachMode, type PreparedProbe } from './probe.js';
 
@@ -30,11 +30,14 @@ export interface KprobeOptions {
 export function prepareKprobe(requested: string, options: KprobeOptions = {}): PreparedProbe | PreparedKprobeMulti {
   const target = parseKprobeTarget(requested);
   const name = options.syscall ? `sys_${target.name}` : target.name;
-  validateKernelFunctionName(name);
+  // "MODULE:FUNCTION" is checked as such below.
+  if (!name.includes(':')) validateKernelFunctionName(name);
   const support = probeSupport('kprobe');
   const method = chooseAttachMethod(options.mode ?? 'auto', support);
   const retprobe = options.retprobe ?? false;
-  const resolved = resolveKernelFunction(name, new KernelFunctions(support.tracefs), process.arch, retprobe);
+  const functions = new KernelFunctions(support.tracefs);
+  const colon = name.indexOf(':');
+  const resolved = colon > 0 ? resolveModuleFunction(name.slice(0, colon), name.slice(colon + 1), functions, retprobe) : resolveKernelFunction(name, functions, process.arch, retprobe);
   const notes = resolved.note ? [resolved.note] : [];
   notes.push(...removeStaleEvents(support));
   if (retprobe && target.offset !== 0n) throw new UsageError(`kretprobe target ${JSON.stringify(requested)}: a return probe takes no offset`);

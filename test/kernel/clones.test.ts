@@ -1,12 +1,13 @@
 // Kernels with kprobes: a function the compiler left only as a clone (X.isra.0, X.constprop.0) is
-// probed by its plain name. Which clones a kernel has and which run is found at test time: every
+// probed by its plain name, a module's function as MODULE:FUNCTION. Which clones a kernel has and which run is found at test time: every
 // clone-only function is probed at once by its clone name, the workload run, and one that fired chosen.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { after, describe, test } from '../support/test.js';
 import { tracefsRoot } from '../../src/attach/tracefs.js';
-import { EXAMPLE, RunningCli, detachedMaps, fixture, jsonEvents, stopRunningClis } from '../support/cli.js';
+import { EXAMPLE, RunningCli, detachedMaps, fixture, jsonEvents, oneLine, runCli, stopRunningClis } from '../support/cli.js';
+import { tool } from '../support/tools.js';
 import { pinnedCounter, programsGone, removeScratchPinRoots, scratchPinRoot } from '../support/kernel.js';
 
 after(async () => {
@@ -63,6 +64,29 @@ describe('compiler clones', () => {
     const result = await cli.stop('SIGINT');
     assert.equal(result.code, 0, result.stderr);
     assert.ok(counted > 0n, `the kprobe on ${clone} did not fire`);
+    await programsGone('count_bpf_calls');
+  });
+});
+
+describe('module functions', () => {
+  test("MODULE:FUNCTION: a kprobe on a loaded module's function fires; a module not loaded is named", async () => {
+    execFileSync(tool('modprobe'), ['dummy']);
+    const root = scratchPinRoot('module');
+    const cli = new RunningCli([EXAMPLE, 'dummy:dummy_setup', '--pin-root', root, '--json']);
+    await cli.waitFor(/"event":"attached"/);
+    const [attachment] = jsonEvents(cli.stdout)[0]!.attachments as Array<{ target: string; resolved: string }>;
+    assert.deepEqual([attachment!.target, attachment!.resolved], ['dummy:dummy_setup', 'dummy:dummy_setup']);
+    // Each dummy link made runs the module's setup once.
+    for (const name of ['lkbdummy0', 'lkbdummy1']) execFileSync(tool('ip'), ['link', 'add', name, 'type', 'dummy']);
+    for (const name of ['lkbdummy0', 'lkbdummy1']) execFileSync(tool('ip'), ['link', 'del', name]);
+    const counted = pinnedCounter(`${root}/kp_bpf_calls`) ?? 0n;
+    const result = await cli.stop('SIGINT');
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(counted, 2n);
+
+    const absent = await runCli([EXAMPLE, 'lkb_no_such_module:some_fn']);
+    assert.equal(absent.code, 1);
+    assert.equal(oneLine(absent.stderr), "load-kp-bpf: kernel module 'lkb_no_such_module' is not loaded (modprobe lkb_no_such_module loads it)");
     await programsGone('count_bpf_calls');
   });
 });

@@ -18,6 +18,8 @@ const INSTALLED_BY: Record<string, string> = {
   readelf: 'test/install-deps.sh',
   strip: 'test/install-deps.sh',
   tmux: 'test/install-deps.sh',
+  ip: 'test/install-deps.sh',
+  modprobe: 'test/install-deps.sh',
   'chromium-headless-shell': 'test/install-deps.sh',
   make: 'test/install-deps.sh',
 };

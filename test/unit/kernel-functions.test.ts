@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { machine, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from '../support/test.js';
-import { KernelFunctions, resolveKernelFunction, syscallPrefix } from '../../src/attach/kernel-functions.js';
+import { KernelFunctions, resolveKernelFunction, resolveModuleFunction, syscallPrefix } from '../../src/attach/kernel-functions.js';
 import { matchKernelFunctions } from '../../src/attach/kprobe-multi.js';
 import { AttachError, UsageError } from '../../src/errors.js';
 import { thrown } from './helpers.js';
@@ -158,6 +158,32 @@ describe('resolveKernelFunction', () => {
     // Not clones: another function sharing the prefix, or a suffix compilers do not write.
     assert.equal(resolveKernelFunction('x', clones, 'x64').name, 'x.part.0');
     assert.ok(thrown(() => resolveKernelFunction('tcp_f', clones, 'x64')) instanceof AttachError);
+  });
+
+  test("MODULE:FUNCTION: a loaded module's function (or its clone), refused by name when the module or function is missing", () => {
+    const sys = join(root, 'sys-module');
+    mkdirSync(join(sys, 'nf_conntrack'), { recursive: true });
+    mkdirSync(join(sys, 'snd_hda_intel'), { recursive: true });
+    const f = functions({
+      filter: ['nf_conntrack_in [nf_conntrack]', 'nf_ct_get_tuple [nf_conntrack]', 'azx_probe.isra.0 [snd_hda_intel]', 'vfs_read', ''].join('\n'),
+      kallsyms: 'ffffffffc0000000 t nf_ct_only_kallsyms\t[nf_conntrack]\n',
+      blacklist: '',
+    });
+    assert.deepEqual(resolveModuleFunction('nf_conntrack', 'nf_conntrack_in', f, false, sys), { name: 'nf_conntrack:nf_conntrack_in' });
+    assert.deepEqual(resolveModuleFunction('nf_conntrack', 'nf_ct_only_kallsyms', f, false, sys), { name: 'nf_conntrack:nf_ct_only_kallsyms' });
+    // Module names take '-' for '_', as modprobe does.
+    assert.deepEqual(resolveModuleFunction('snd-hda-intel', 'azx_probe', f, false, sys), {
+      name: 'snd_hda_intel:azx_probe.isra.0',
+      note: "'snd_hda_intel:azx_probe' is only 'azx_probe.isra.0' in this kernel (the compiler's copy); probing it",
+    });
+    const notLoaded = thrown(() => resolveModuleFunction('veth', 'veth_xmit', f, false, sys));
+    assert.ok(notLoaded instanceof AttachError);
+    assert.equal(notLoaded.message, "kernel module 'veth' is not loaded (modprobe veth loads it)");
+    const missing = thrown(() => resolveModuleFunction('nf_conntrack', 'nf_conntrack_inn', f, false, sys));
+    assert.equal((missing as Error).message, "kernel module 'nf_conntrack' has no function 'nf_conntrack_inn' that can be probed; closest: nf_conntrack_in");
+    // vfs_read is vmlinux's, not the module's.
+    assert.ok(thrown(() => resolveModuleFunction('nf_conntrack', 'vfs_read', f, false, sys)) instanceof AttachError);
+    assert.ok(thrown(() => resolveModuleFunction('bad/name', 'x', f, false, sys)) instanceof UsageError);
   });
 
   test('an unknown function is refused, listing the closest names', () => {

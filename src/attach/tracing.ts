@@ -1,4 +1,5 @@
 // BTF-based attachment: fentry, fexit and fmod_ret on kernel functions and tp_btf on tracepoints (by kernel BTF id), and raw tracepoints.
+import { existsSync } from 'node:fs';
 import { ATTACH_TYPE, ERRNO, PROG_TYPE } from '../abi.js';
 import { BTF_KIND } from '../btf/btf.js';
 import { AttachError, KernelError, SyscallError, VerifierError, kernelError } from '../errors.js';
@@ -59,12 +60,17 @@ export function prepareTracing(attach: TracingAttach, target: string): PreparedT
     if (!found) throw new AttachError(`tracepoint '${shown}' is not in the kernel's BTF (no btf_trace_${shown})${suggestions(target, BTF_KIND.TYPEDEF, 'btf_trace_')}`);
     return { kind: 'tracing', attach, target, btfId: found.id, ...(found.module ? { module: found.module } : {}), expectedAttachType: EXPECTED_ATTACH_TYPE[attach], reason: `tp_btf: the tracepoint's BTF type ${found.id}${found.module ? ` in module ${found.module}` : ''}`, notes: [] };
   }
-  const found = findKernelFunction(target);
-  if (!found) throw new AttachError(`kernel function '${shown}' is not in the kernel's BTF, so ${attach} cannot attach to it${suggestions(target, BTF_KIND.FUNC)}`);
+  // "MODULE:FUNCTION": that module's function only.
+  const colon = target.indexOf(':');
+  const module = colon > 0 ? target.slice(0, colon).replace(/-/g, '_') : undefined;
+  const name = colon > 0 ? target.slice(colon + 1) : target;
+  if (module !== undefined && !existsSync(`/sys/kernel/btf/${module}`)) throw new AttachError(`kernel module '${printable(module)}' is not loaded, or has no BTF (/sys/kernel/btf/${printable(module)}), so ${attach} cannot attach to its functions`);
+  const found = findKernelFunction(name, module);
+  if (!found) throw new AttachError(`kernel function '${shown}' is not in the kernel's BTF, so ${attach} cannot attach to it${module === undefined ? suggestions(target, BTF_KIND.FUNC) : ''}`);
   const prepared: PreparedTracing = {
     kind: 'tracing',
     attach,
-    target,
+    target: name,
     btfId: found.id,
     ...(found.module ? { module: found.module } : {}),
     expectedAttachType: EXPECTED_ATTACH_TYPE[attach],

@@ -106,10 +106,10 @@ export interface KernelType {
 }
 
 /** The first kernel type with this name and kind, in vmlinux or else in a module. */
-export function findKernelType(name: string, kind: number): KernelType | undefined {
-  const own = vmlinuxBtf().typesNamed(name, kind)[0];
+export function findKernelType(name: string, kind: number, inModule?: string): KernelType | undefined {
+  const own = inModule === undefined ? vmlinuxBtf().typesNamed(name, kind)[0] : undefined;
   if (own) return { id: own.id, btf: vmlinuxBtf() };
-  for (const module of moduleNames()) {
+  for (const module of inModule === undefined ? moduleNames() : [inModule]) {
     const btf = moduleBtf(module);
     const found = btf?.typesNamed(name, kind).find((t) => t.id > vmlinuxBtf().count);
     if (found && btf) return { id: found.id, module, btf };
@@ -118,8 +118,8 @@ export function findKernelType(name: string, kind: number): KernelType | undefin
 }
 
 /** The kernel function a fentry/fexit/fmod_ret program attaches to. */
-export function findKernelFunction(name: string): KernelType | undefined {
-  return findKernelType(name, BTF_KIND.FUNC);
+export function findKernelFunction(name: string, inModule?: string): KernelType | undefined {
+  return findKernelType(name, BTF_KIND.FUNC, inModule);
 }
 
 /** An fd of a module's BTF object, for attach_btf_obj_fd; the caller owns it. */

@@ -69,7 +69,7 @@ describe('compiler clones', () => {
 });
 
 describe('module functions', () => {
-  test("MODULE:FUNCTION: a kprobe on a loaded module's function fires; a module not loaded is named", async () => {
+  test("MODULE:FUNCTION: a kprobe and an fentry on a loaded module's function fire; a module not loaded is named", async () => {
     execFileSync(tool('modprobe'), ['dummy']);
     const root = scratchPinRoot('module');
     const cli = new RunningCli([EXAMPLE, 'dummy:dummy_setup', '--pin-root', root, '--json']);
@@ -84,9 +84,23 @@ describe('module functions', () => {
     assert.equal(result.code, 0, result.stderr);
     assert.equal(counted, 2n);
 
+    // fentry on the module's function, through its BTF: the trampoline counts the same two calls.
+    const fentry = new RunningCli([fixture('tool_fentry_calls.o'), '--attach', 'count_entry=dummy:dummy_setup', '--json']);
+    await fentry.waitFor(/"event":"attached"/);
+    const [traced] = jsonEvents(fentry.stdout)[0]!.attachments as Array<{ kind: string; resolved: string }>;
+    assert.deepEqual([traced!.kind, traced!.resolved], ['fentry', 'dummy:dummy_setup']);
+    for (const name of ['lkbdummy2', 'lkbdummy3']) execFileSync(tool('ip'), ['link', 'add', name, 'type', 'dummy']);
+    for (const name of ['lkbdummy2', 'lkbdummy3']) execFileSync(tool('ip'), ['link', 'del', name]);
+    const traceResult = await fentry.stop('SIGINT');
+    assert.equal(traceResult.code, 0, traceResult.stderr);
+    assert.deepEqual(detachedMaps(traceResult.stdout).entries, { 0: '2' });
+
     const absent = await runCli([EXAMPLE, 'lkb_no_such_module:some_fn']);
     assert.equal(absent.code, 1);
     assert.equal(oneLine(absent.stderr), "load-kp-bpf: kernel module 'lkb_no_such_module' is not loaded (modprobe lkb_no_such_module loads it)");
+    const absentFentry = await runCli([fixture('tool_fentry_calls.o'), '--attach', 'count_entry=lkb_no_such_module:some_fn']);
+    assert.equal(absentFentry.code, 1);
+    assert.match(oneLine(absentFentry.stderr), /kernel module 'lkb_no_such_module' is not loaded, or has no BTF \(\/sys\/kernel\/btf\/lkb_no_such_module\), so fentry cannot attach to its functions/);
     await programsGone('count_bpf_calls');
   });
 });

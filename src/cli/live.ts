@@ -7,7 +7,7 @@ import type { LoadedObject } from '../loader.js';
 import { helperCalls } from '../object/instructions.js';
 import { MAP_TYPE } from '../object/map-types.js';
 import type { BpfObjectSpec } from '../object/spec.js';
-import type { RunOutput } from './run-output.js';
+import { stackTraceMap, type RunOutput } from './run-output.js';
 
 export interface LiveOptions {
   tracePipe: boolean;
@@ -70,7 +70,7 @@ export class LiveOutput {
   /** Starts the snapshots and the watch on stdout: readers pause while stdout is backed up (the kernel then counts losses). */
   start(loaded: LoadedObject): void {
     if (this.options.interval > 0) this.interval = setInterval(() => this.out.snapshot(loaded, this.options.maps), this.options.interval * 1000);
-    if ([...loaded.maps.values()].some((m) => m.map.definition.type === MAP_TYPE.STACK_TRACE)) {
+    if (stackTraceMap(loaded)) {
       this.processes = setInterval(() => this.out.rememberProcesses(loaded), PROCESS_WATCH_MS);
     }
     if (this.readers.length > 0) {

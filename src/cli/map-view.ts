@@ -80,13 +80,19 @@ export class MapPresenter {
     return undefined;
   }
 
+  /** A key typed by BTF, as entry() shows it; undefined when the map's key has no BTF type. */
+  typedKey(key: Uint8Array): Decoded | undefined {
+    if (!this.decoder || !this.map.keyTypeId) return undefined;
+    return formatRecord(this.map.btf!, this.map.keyTypeId, this.decoder.decode(this.map.keyTypeId, key));
+  }
+
   /** One entry, per-CPU values split and summed; typed by BTF when the map's types are known. */
   entry(key: Uint8Array, value: Uint8Array): EntryView {
     const view: EntryView = mapEntryView(this.map.type, this.map.valueSize, key, value);
     if (!this.decoder) return view;
     // Struct keys and values show each field for what it means (addresses, errnos, times), as records do.
     const shown = (typeId: number, decoded: Decoded): Decoded => formatRecord(this.map.btf!, typeId, decoded);
-    const keyDecoded = this.map.keyTypeId ? shown(this.map.keyTypeId, this.decoder.decode(this.map.keyTypeId, key)) : view.key;
+    const keyDecoded = this.typedKey(key) ?? view.key;
     if (!this.map.valueTypeId) return { ...view, formatted: { key: keyDecoded, value: view.value } };
     if (!isPerCpuMapType(this.map.type)) return { ...view, formatted: { key: keyDecoded, value: shown(this.map.valueTypeId, this.decoder.decode(this.map.valueTypeId, value)) } };
     const slot = Math.max(1, Math.ceil(this.map.valueSize / 8)) * 8;

@@ -19,7 +19,6 @@ import type { FdWriter } from './writer.js';
 import { frameSymbolizer } from '../stacks/symbolize.js';
 import { commOf, mergeSamples, pidOf, stackIdFields, stackLines, StackTraceReader, stackSample, type FrameSymbolizer, type StackSample } from '../stacks/stacks.js';
 
-
 /** usdt.bpf.h's maps are the loader's plumbing, not what the program collected: shown only when named with --map. */
 const USDT_MAPS = new Set([USDT_SPECS_MAP, USDT_IP_MAP]);
 /** Map types whose entries are worth showing; the others hold fds or are streams. */
@@ -329,7 +328,7 @@ export class RunOutput extends Output {
 
   /** The stacks behind the entries' stack ids, from the object's stack trace map; undefined when the entries hold none. */
   private stacksOf(loaded: LoadedObject, entries: readonly EntryView[]): StackSample[] | undefined {
-    const stackMap = [...loaded.maps.values()].find((m) => m.map.definition.type === MAP_TYPE.STACK_TRACE);
+    const stackMap = stackTraceMap(loaded);
     if (!stackMap || entries.length === 0 || !entries[0]!.formatted) return undefined;
     let reader = this.stackReaders.get(stackMap.name);
     if (!reader) {
@@ -360,19 +359,16 @@ export class RunOutput extends Output {
    * live: by the time the maps are shown, a sampled process may have exited.
    */
   rememberProcesses(loaded: LoadedObject): void {
-    if (![...loaded.maps.values()].some((m) => m.map.definition.type === MAP_TYPE.STACK_TRACE)) return;
     for (const m of loaded.maps.values()) {
       if (!SHOWN_MAP_TYPES.has(m.map.definition.type)) continue;
       const presenter = this.presenter(m, loaded.spec);
-      if (!presenter.typed) continue;
       const keySize = m.map.definition.keySize;
-      const valueSize = m.map.valueBufferSize;
       try {
-        for (const batch of m.map.readBatches()) {
+        // Keys only; a map whose first key holds no stack id holds none.
+        keys: for (const batch of m.map.readBatches()) {
           for (let i = 0; i < batch.count; i++) {
-            const entry = presenter.entry(batch.keys.subarray(i * keySize, (i + 1) * keySize), batch.values.subarray(i * valueSize, (i + 1) * valueSize));
-            const key = entry.formatted?.key ?? null;
-            if (stackIdFields(key).length === 0) break;
+            const key = presenter.typedKey(batch.keys.subarray(i * keySize, (i + 1) * keySize));
+            if (key === undefined || stackIdFields(key).length === 0) break keys;
             const pid = pidOf(key);
             const seen = `${pid} ${commOf(key) ?? ''}`;
             if (pid !== undefined && !this.remembered.has(seen)) {
@@ -457,6 +453,11 @@ function contentsJson(map: MapContents): unknown {
     ...(map.histograms ? { histograms: map.histograms.map(histogramJson) } : {}),
     ...(map.stacks ? { stacks: map.stacks.map(stackJson) } : {}),
   };
+}
+
+/** The object's stack trace map, where its programs keep the stacks whose ids other maps hold. */
+export function stackTraceMap(loaded: LoadedObject): LoadedMap | undefined {
+  return [...loaded.maps.values()].find((m) => m.map.definition.type === MAP_TYPE.STACK_TRACE);
 }
 
 function stackJson(sample: StackSample): unknown {

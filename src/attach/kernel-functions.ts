@@ -151,11 +151,17 @@ export function functionClones(requested: string, functions: Pick<KernelFunction
   return clones.filter((c) => !(retprobe && /\.cold(\.\d+)?$/.test(c))).sort();
 }
 
-/**
- * Turns the requested function into one the kernel can probe: as given if it exists, else the
- * architecture's syscall entry point for a sys_* name (sys_bpf -> __x64_sys_bpf), else an error
- * naming the closest existing functions.
- */
+function refuseBlacklisted(functions: KernelFunctions, name: string): void {
+  if (functions.isBlacklisted(name)) throw new AttachError(`kernel function '${name}' cannot be probed: it is in the kprobe blacklist (/sys/kernel/debug/kprobes/blacklist)`);
+}
+
+/** A function asked for as `asked` that is only `clones` (qualified as the probe takes them), said so. */
+function resolvedToClones(asked: string, clones: readonly string[], shown: readonly string[] = clones): ResolvedFunction {
+  const one = clones.length === 1;
+  const note = `'${asked}' is only ${shown.map((c) => `'${c}'`).join(', ')} in this kernel (the compiler's cop${one ? 'y' : 'ies'}); probing ${one ? 'it' : 'all of them'}`;
+  return { name: clones[0]!, note, ...(one ? {} : { clones: [...clones] }) };
+}
+
 /** Where modules appear while loaded (one directory each). */
 const SYS_MODULE = '/sys/module';
 
@@ -175,37 +181,32 @@ export function resolveModuleFunction(given: string, requested: string, function
     const closest = closestNames(requested, names, 5);
     throw new AttachError(`kernel module '${module}' has no function '${requested}' that can be probed${closest.length > 0 ? `; closest: ${closest.join(', ')}` : names.size === 0 ? ' (it has none in available_filter_functions or /proc/kallsyms)' : ''}`);
   }
-  if (functions.isBlacklisted(candidates[0]!)) throw new AttachError(`kernel function '${candidates[0]}' cannot be probed: it is in the kprobe blacklist (/sys/kernel/debug/kprobes/blacklist)`);
+  refuseBlacklisted(functions, candidates[0]!);
   const qualified = candidates.map((c) => `${module}:${c}`);
-  if (candidates[0] === requested) return { name: qualified[0]! };
-  const said = candidates.map((c) => `'${c}'`).join(', ');
-  return { name: qualified[0]!, note: `'${module}:${requested}' is only ${said} in this kernel (the compiler's cop${candidates.length === 1 ? 'y' : 'ies'}); probing ${candidates.length === 1 ? 'it' : 'all of them'}`, ...(candidates.length > 1 ? { clones: qualified } : {}) };
+  return candidates[0] === requested ? { name: qualified[0]! } : resolvedToClones(`${module}:${requested}`, qualified, candidates);
 }
 
+/**
+ * Turns the requested function into one the kernel can probe: as given if it exists, else the
+ * architecture's syscall entry point for a sys_* name (sys_bpf -> __x64_sys_bpf), else its compiler
+ * clones, else an error naming the closest existing functions.
+ */
 export function resolveKernelFunction(requested: string, functions: KernelFunctions, arch: string = process.arch, retprobe = false): ResolvedFunction {
   validateKernelFunctionName(requested);
-  const checkBlacklist = (name: string): void => {
-    if (functions.isBlacklisted(name)) {
-      throw new AttachError(`kernel function '${name}' cannot be probed: it is in the kprobe blacklist (/sys/kernel/debug/kprobes/blacklist)`);
-    }
-  };
   if (functions.has(requested)) {
-    checkBlacklist(requested);
+    refuseBlacklisted(functions, requested);
     return { name: requested };
   }
   const prefix = syscallPrefix(arch);
   if (prefix && requested.startsWith('sys_')) {
     const entry = `${prefix}${requested}`;
     if (functions.has(entry)) {
-      checkBlacklist(entry);
+      refuseBlacklisted(functions, entry);
       return { name: entry, note: `'${requested}' does not exist in this kernel; using its syscall entry point '${entry}'` };
     }
   }
   const clones = functionClones(requested, functions, retprobe);
-  if (clones.length > 0) {
-    const said = clones.map((c) => `'${c}'`).join(', ');
-    return { name: clones[0]!, note: `'${requested}' is only ${said} in this kernel (the compiler's cop${clones.length === 1 ? 'y' : 'ies'}); probing ${clones.length === 1 ? 'it' : 'all of them'}`, ...(clones.length > 1 ? { clones } : {}) };
-  }
+  if (clones.length > 0) return resolvedToClones(requested, clones);
   const suggestions = closestNames(requested, functions.names(), 5);
   const hint = suggestions.length > 0 ? `; closest: ${suggestions.join(', ')}` : '';
   throw new AttachError(`kernel function '${requested}' does not exist in this kernel (not in available_filter_functions or /proc/kallsyms)${hint}`);

@@ -2,6 +2,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, isAbsolute } from 'node:path';
 import { AttachError, UsageError } from '../errors.js';
+import { parseMaps } from '../symbols/process-maps.js';
 import { printable } from '../text.js';
 
 /** Checks that the process exists (and is a process, not a thread of another). */
@@ -38,7 +39,8 @@ export function binaryInProcess(binary: string, pid: number): string | undefined
   } catch {
     throw new AttachError(`the mappings of process ${pid} cannot be read (it exited, or this user may not read them)`);
   }
-  const mapped = [...new Set(maps.split('\n').map((line) => /^\S+ \S+ \S+ \S+ [1-9]\d* +(\/.*)$/.exec(line)?.[1]).filter((p): p is string => p !== undefined && !p.endsWith(' (deleted)')))];
+  // Code files only: what a probe can sit in is mapped executable.
+  const mapped = [...new Set(parseMaps(maps).filter((m) => m.file && !m.deleted).map((m) => m.name))];
   const name = basename(binary);
   // A library by name, as uprobes take it: "c" or "libc" is libc.so.*, "libc.so.6" exactly.
   const library = (path: string): boolean => {

@@ -151,7 +151,7 @@ export function mergeSamples(samples: readonly StackSample[]): StackSample[] {
     if (known) known.count += s.count;
     else merged.set(key, { ...s });
   }
-  return [...merged.values()].sort((a, b) => (b.count > a.count ? 1 : b.count < a.count ? -1 : 0));
+  return [...merged.values()].sort((a, b) => mostFirst(a.count, b.count));
 }
 
 /** Kernel stacks first, then user stacks (as bcc's profile and offcputime print them). */
@@ -181,11 +181,10 @@ export function stackLines(sample: StackSample, indent = '    '): string[] {
 export function foldedLines(samples: readonly StackSample[]): string[] {
   const counts = new Map<string, bigint>();
   for (const s of samples) {
-    const line = foldedLine(s);
-    const stack = line.slice(0, line.lastIndexOf(' '));
+    const stack = foldedStack(s);
     counts.set(stack, (counts.get(stack) ?? 0n) + s.count);
   }
-  return [...counts].sort((a, b) => (b[1] > a[1] ? 1 : b[1] < a[1] ? -1 : 0)).map(([stack, count]) => `${stack} ${count}`);
+  return [...counts].sort((a, b) => mostFirst(a[1], b[1])).map(([stack, count]) => `${stack} ${count}`);
 }
 
 /**
@@ -193,6 +192,11 @@ export function foldedLines(samples: readonly StackSample[]): string[] {
  * first, kernel frames marked "_[k]" (flamegraph.pl colours them), ';' in names replaced.
  */
 export function foldedLine(sample: StackSample): string {
+  return `${foldedStack(sample)} ${sample.count}`;
+}
+
+/** A folded line without its count. */
+function foldedStack(sample: StackSample): string {
   const frames: string[] = [];
   const stacks = orderedStacks(sample).reverse();
   for (const stack of stacks) {
@@ -200,5 +204,10 @@ export function foldedLine(sample: StackSample): string {
     for (const f of [...stack.frames].reverse()) frames.push(`${(f.symbol ?? '[unknown]').replace(/[;\s]/g, '_')}${f.kernel ? '_[k]' : ''}`);
   }
   const root = (sample.comm ?? 'all').replace(/[;\s]/g, '_');
-  return `${[root, ...frames].join(';')} ${sample.count}`;
+  return [root, ...frames].join(';');
+}
+
+/** Larger counts first. */
+function mostFirst(a: bigint, b: bigint): number {
+  return b > a ? 1 : b < a ? -1 : 0;
 }

@@ -127,20 +127,7 @@ export class AddressTable {
   private lookup(high: number, low: number): TableHit | undefined {
     const highs = this.high;
     const lows = this.low;
-    // The last entry at or below the address.
-    let lo = 0;
-    let hi = highs.length - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const h = highs[mid]!;
-      if (h < high || (h === high && lows[mid]! <= low)) {
-        found = mid;
-        lo = mid + 1;
-      } else {
-        hi = mid - 1;
-      }
-    }
+    const found = lastAtOrBelow(highs.length, (i) => highs[i]! < high || (highs[i] === high && lows[i]! <= low));
     if (found < 0) return undefined;
     const symbol = this.names[found];
     if (symbol === undefined) return undefined;
@@ -150,4 +137,21 @@ export class AddressTable {
     const module = this.modules[found];
     return module === undefined ? { symbol, offset } : { symbol, offset, module };
   }
+}
+
+/** Binary search over entries sorted by address: the last index whose entry `atOrBelow` says is at or below the address sought, else -1. */
+export function lastAtOrBelow(count: number, atOrBelow: (index: number) => boolean): number {
+  let lo = 0;
+  let hi = count - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (atOrBelow(mid)) {
+      found = mid;
+      lo = mid + 1;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return found;
 }

@@ -1,6 +1,7 @@
 // A process's executable mappings from /proc/PID/maps, captured once, and which path opens each mapped file.
 import { readFileSync, statSync } from 'node:fs';
 import { kernelError, nodeErrno } from '../errors.js';
+import { lastAtOrBelow } from './address-table.js';
 
 /** One executable mapping (a line of /proc/PID/maps with x in its permissions). */
 export interface Mapping {
@@ -106,18 +107,7 @@ export class ProcessMaps {
   /** The mapping holding an address. */
   find(address: bigint): Mapping | undefined {
     const starts = this.starts;
-    let lo = 0;
-    let hi = starts.length - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (starts[mid]! <= address) {
-        found = mid;
-        lo = mid + 1;
-      } else {
-        hi = mid - 1;
-      }
-    }
+    const found = lastAtOrBelow(starts.length, (i) => starts[i]! <= address);
     const mapping = found >= 0 ? this.mappings[found] : undefined;
     return mapping && address < mapping.end ? mapping : undefined;
   }

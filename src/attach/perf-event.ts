@@ -5,6 +5,7 @@ import { BpfLink } from '../kernel/link.js';
 import { PerfEvent, type PerfEventRequest } from '../kernel/perf-event.js';
 import type { BpfProgram } from '../kernel/program.js';
 import type { ResourceScope } from '../kernel/scope.js';
+import type { AttachMode } from './modes.js';
 
 /** How a program is tied to its perf event: the PERF_EVENT_IOC_SET_BPF ioctl, or a BPF link (5.15+). */
 export type ProgramBinding = 'ioctl' | 'link';
@@ -44,6 +45,14 @@ export function openAndAttachPerfEvent(scope: ResourceScope, options: PerfEventA
   if (binding === 'ioctl') event.setBpf(options.program.fd.value);
   event.enable();
   return binding;
+}
+
+/**
+ * The binding for an event the program is the only user of (a tracepoint, a sampling event): the
+ * PMU and tracefs modes both mean the ioctl there; and why, for --verbose.
+ */
+export function ownEventBinding(mode: AttachMode): { binding: ProgramBinding | 'auto'; reason: string } {
+  return { binding: mode === 'link' ? 'link' : mode === 'auto' ? 'auto' : 'ioctl', reason: mode === 'auto' ? 'a BPF link where the kernel has them' : `--attach-mode ${mode}` };
 }
 
 function linkHint(): string {

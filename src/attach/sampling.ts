@@ -8,7 +8,7 @@ import type { BpfProgram } from '../kernel/program.js';
 import type { ResourceScope } from '../kernel/scope.js';
 import { closestNames, printable } from '../text.js';
 import type { Attachment } from './attachment.js';
-import { openAndAttachPerfEvent, type ProgramBinding } from './perf-event.js';
+import { openAndAttachPerfEvent, ownEventBinding, type ProgramBinding } from './perf-event.js';
 import type { AttachMode } from './modes.js';
 import { processThreads } from './process-target.js';
 
@@ -89,8 +89,7 @@ export function prepareSampling(given: string | undefined, program: string, mode
     ? `${threads.length === 1 ? 'in the one thread' : `in each of the ${threads.length} threads`} of process ${pid} (threads it starts later are not sampled)`
     : `on each of ${cpus.length} CPU${cpus.length === 1 ? '' : 's'}`;
   const notes = given === undefined || threads ? [`program '${program}' samples ${event.text} ${where}${given === undefined ? ` (another event: --attach ${program}=EVENT[:99hz|:period=N])` : ''}`] : [];
-  const binding = mode === 'link' ? 'link' : mode === 'auto' ? 'auto' : 'ioctl';
-  return { kind: 'perf_event', event, cpus, ...(threads ? { pid, threads } : {}), binding, reason: mode === 'auto' ? 'a BPF link where the kernel has them' : `--attach-mode ${mode}`, notes };
+  return { kind: 'perf_event', event, cpus, ...(threads ? { pid, threads } : {}), ...ownEventBinding(mode), notes };
 }
 
 function missingEventHint(event: SamplingEvent, error: KernelError): string {

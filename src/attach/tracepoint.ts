@@ -7,7 +7,7 @@ import type { BpfProgram } from '../kernel/program.js';
 import type { ResourceScope } from '../kernel/scope.js';
 import { closestNames, printable } from '../text.js';
 import type { Attachment } from './attachment.js';
-import { openAndAttachPerfEvent, type ProgramBinding } from './perf-event.js';
+import { openAndAttachPerfEvent, ownEventBinding, type ProgramBinding } from './perf-event.js';
 import type { AttachMode } from './probe.js';
 import { traceEventId, tracefsRoot } from './tracefs.js';
 
@@ -49,10 +49,7 @@ export function prepareTracepoint(name: string, mode: AttachMode = 'auto'): Prep
     const suggestions = closestNames(`${category}/${event}`, listTracepoints(tracefs), 5);
     throw new AttachError(`tracepoint ${category}/${event} does not exist in this kernel${suggestions.length > 0 ? `; closest: ${suggestions.join(', ')}` : ''}`);
   }
-  // A tracepoint is its own event: the PMU and tracefs modes both mean the ioctl here.
-  const binding = mode === 'link' ? 'link' : mode === 'auto' ? 'auto' : 'ioctl';
-  const reason = mode === 'auto' ? 'a BPF link where the kernel has them' : `--attach-mode ${mode}`;
-  return { kind: 'tracepoint', tracefs, category, event, binding, reason, notes: [] };
+  return { kind: 'tracepoint', tracefs, category, event, ...ownEventBinding(mode), notes: [] };
 }
 
 export function attachTracepoint(scope: ResourceScope, prepared: PreparedTracepoint, program: BpfProgram): Attachment {

@@ -1,10 +1,9 @@
 // BTF-based attachment: fentry, fexit and fmod_ret on kernel functions and tp_btf on tracepoints (by kernel BTF id), and raw tracepoints.
-import { existsSync } from 'node:fs';
 import { ATTACH_TYPE, ERRNO, PROG_TYPE } from '../abi.js';
 import { BTF_KIND } from '../btf/btf.js';
 import { AttachError, KernelError, SyscallError, VerifierError, kernelError } from '../errors.js';
 import { linkCreateTracing, rawTracepointOpen } from '../kernel/bpf.js';
-import { findKernelFunction, findKernelType, moduleBtfFd, vmlinuxBtf } from '../kernel/kernel-btf.js';
+import { findKernelFunction, findKernelType, hasModuleBtf, moduleBtfFd, vmlinuxBtf } from '../kernel/kernel-btf.js';
 import { BpfLink } from '../kernel/link.js';
 import { loadProgram, type BpfProgram } from '../kernel/program.js';
 import type { ResourceScope } from '../kernel/scope.js';
@@ -64,7 +63,7 @@ export function prepareTracing(attach: TracingAttach, target: string): PreparedT
   const colon = target.indexOf(':');
   const module = colon > 0 ? target.slice(0, colon).replace(/-/g, '_') : undefined;
   const name = colon > 0 ? target.slice(colon + 1) : target;
-  if (module !== undefined && !existsSync(`/sys/kernel/btf/${module}`)) throw new AttachError(`kernel module '${printable(module)}' is not loaded, or has no BTF (/sys/kernel/btf/${printable(module)}), so ${attach} cannot attach to its functions`);
+  if (module !== undefined && !hasModuleBtf(module)) throw new AttachError(`kernel module '${printable(module)}' is not loaded, or has no BTF (/sys/kernel/btf/${printable(module)}), so ${attach} cannot attach to its functions`);
   const found = findKernelFunction(name, module);
   if (!found) throw new AttachError(`kernel function '${shown}' is not in the kernel's BTF, so ${attach} cannot attach to it${module === undefined ? suggestions(target, BTF_KIND.FUNC) : ''}`);
   const prepared: PreparedTracing = {

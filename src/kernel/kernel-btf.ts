@@ -98,6 +98,11 @@ function moduleNames(): string[] {
   return readdirSync(SYSFS_BTF).filter((n) => n !== 'vmlinux');
 }
 
+/** Whether a module's BTF is there to attach to its functions (it is loaded, built with BTF, and vmlinux's BTF is the running kernel's). */
+export function hasModuleBtf(module: string): boolean {
+  return moduleNames().includes(module);
+}
+
 /** Where a kernel type lives: its id, and the module whose BTF holds it (undefined: vmlinux). */
 export interface KernelType {
   id: number;

@@ -10,11 +10,14 @@ const KSYM_NAME_LEN = 512;
 export function validateKernelFunctionName(name: string): void {
   if (name === '') throw new UsageError('the kernel function name is empty');
   if (name.length >= KSYM_NAME_LEN) throw new UsageError(`the kernel function name is ${name.length} characters; kernel symbols have fewer than ${KSYM_NAME_LEN}`);
-  const bad = /[^A-Za-z0-9_.]/.exec(name);
-  if (bad) {
-    throw new UsageError(`kernel function name ${JSON.stringify(name)} contains ${describeCharacter(bad[0])} at position ${bad.index + 1}; use only [A-Za-z0-9_.]`);
-  }
+  refuseCharacters(name, /[^A-Za-z0-9_.]/);
   if (!/^[A-Za-z_]/.test(name)) throw new UsageError(`kernel function name ${JSON.stringify(name)} must start with a letter or '_'`);
+}
+
+/** Refuses a name with a character `outside` matches, naming the character and where it is (a line break could inject a tracefs line). */
+function refuseCharacters(name: string, outside: RegExp): void {
+  const bad = outside.exec(name);
+  if (bad) throw new UsageError(`kernel function name ${JSON.stringify(name)} contains ${describeCharacter(bad[0])} at position ${bad.index + 1}; use only [A-Za-z0-9_.]`);
 }
 
 function describeCharacter(c: string): string {
@@ -170,6 +173,8 @@ const SYS_MODULE = '/sys/module';
  * must be loaded and have the function; its clones count as for vmlinux.
  */
 export function resolveModuleFunction(given: string, requested: string, functions: KernelFunctions, retprobe = false, sysModule = SYS_MODULE): ResolvedFunction {
+  // Spaces and line breaks anywhere are refused as in a plain function name, before the module is looked at.
+  refuseCharacters(`${given}:${requested}`, /[^A-Za-z0-9_.:-]/);
   if (!/^[A-Za-z0-9_-]+$/.test(given)) throw new UsageError(`kernel module name ${JSON.stringify(given)}: use only [A-Za-z0-9_-]`);
   validateKernelFunctionName(requested);
   // The kernel names modules with '_' where modprobe also takes '-'.

@@ -184,6 +184,11 @@ describe('resolveKernelFunction', () => {
     // vfs_read is vmlinux's, not the module's.
     assert.ok(thrown(() => resolveModuleFunction('nf_conntrack', 'vfs_read', f, false, sys)) instanceof AttachError);
     assert.ok(thrown(() => resolveModuleFunction('bad/name', 'x', f, false, sys)) instanceof UsageError);
+    // A line break before the colon is the whole name's problem, not a module name's: it could inject a tracefs line.
+    assert.equal(
+      (thrown(() => resolveModuleFunction('vfs_read\np', 'kprobes/x do_exit', f, false, sys)) as Error).message,
+      'kernel function name "vfs_read\\np:kprobes/x do_exit" contains a line break at position 9; use only [A-Za-z0-9_.]',
+    );
   });
 
   test('an unknown function is refused, listing the closest names', () => {

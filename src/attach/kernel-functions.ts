@@ -20,6 +20,17 @@ function refuseCharacters(name: string, outside: RegExp): void {
   if (bad) throw new UsageError(`kernel function name ${JSON.stringify(name)} contains ${describeCharacter(bad[0])} at position ${bad.index + 1}; use only [A-Za-z0-9_.]`);
 }
 
+/** Checks "FUNCTION" or "MODULE:FUNCTION" as a name, before the kernel is asked anything. */
+export function validateKernelTarget(name: string): void {
+  const colon = name.indexOf(':');
+  if (colon <= 0) return validateKernelFunctionName(name);
+  // Spaces and line breaks anywhere are the whole name's problem (they could inject a tracefs line), not the module's.
+  refuseCharacters(name, /[^A-Za-z0-9_.:-]/);
+  const module = name.slice(0, colon);
+  if (!/^[A-Za-z0-9_-]+$/.test(module)) throw new UsageError(`kernel module name ${JSON.stringify(module)}: use only [A-Za-z0-9_-]`);
+  validateKernelFunctionName(name.slice(colon + 1));
+}
+
 function describeCharacter(c: string): string {
   if (c === ' ') return 'a space';
   if (c === '\n' || c === '\r') return 'a line break';
@@ -173,10 +184,7 @@ const SYS_MODULE = '/sys/module';
  * must be loaded and have the function; its clones count as for vmlinux.
  */
 export function resolveModuleFunction(given: string, requested: string, functions: KernelFunctions, retprobe = false, sysModule = SYS_MODULE): ResolvedFunction {
-  // Spaces and line breaks anywhere are refused as in a plain function name, before the module is looked at.
-  refuseCharacters(`${given}:${requested}`, /[^A-Za-z0-9_.:-]/);
-  if (!/^[A-Za-z0-9_-]+$/.test(given)) throw new UsageError(`kernel module name ${JSON.stringify(given)}: use only [A-Za-z0-9_-]`);
-  validateKernelFunctionName(requested);
+  validateKernelTarget(`${given}:${requested}`);
   // The kernel names modules with '_' where modprobe also takes '-'.
   const module = given.replace(/-/g, '_');
   if (!existsSync(join(sysModule, module))) throw new AttachError(`kernel module '${module}' is not loaded (modprobe ${module} loads it)`);

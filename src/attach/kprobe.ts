@@ -1,6 +1,6 @@
 // Kprobes and kretprobes: checking the kernel can probe the function, before any kernel object exists.
 import { AttachError, UsageError } from '../errors.js';
-import { KernelFunctions, resolveKernelFunction, resolveModuleFunction, validateKernelFunctionName } from './kernel-functions.js';
+import { KernelFunctions, resolveKernelFunction, resolveModuleFunction, validateKernelTarget } from './kernel-functions.js';
 import { prepareKprobeMulti, type PreparedKprobeMulti } from './kprobe-multi.js';
 import { chooseAttachMethod, probeSupport, removeStaleEvents, type AttachMode, type PreparedProbe } from './probe.js';
 
@@ -30,8 +30,7 @@ export interface KprobeOptions {
 export function prepareKprobe(requested: string, options: KprobeOptions = {}): PreparedProbe | PreparedKprobeMulti {
   const target = parseKprobeTarget(requested);
   const name = options.syscall ? `sys_${target.name}` : target.name;
-  // "MODULE:FUNCTION" is checked as such below.
-  if (!name.includes(':')) validateKernelFunctionName(name);
+  validateKernelTarget(name);
   const support = probeSupport('kprobe');
   const method = chooseAttachMethod(options.mode ?? 'auto', support);
   const retprobe = options.retprobe ?? false;

@@ -1,7 +1,7 @@
 // The typed interface to the native addon (native/syscalls.cc); failures become SyscallError.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { SyscallError } from './errors.js';
+import { LoaderError, SyscallError } from './errors.js';
 
 /**
  * An 8-byte pointer field filled with the address of `buffer`: at `offset` of the attribute buffer,
@@ -28,8 +28,19 @@ interface Addon {
 }
 
 const require = createRequire(import.meta.url);
-const root = fileURLToPath(new URL('..', import.meta.url));
-const addon = (require('node-gyp-build') as (dir: string) => Addon)(root);
+let loadedAddon: Addon | undefined;
+
+/** The addon, loaded at the first kernel call: parsing objects and reading BTF need no build of it. */
+function addon(): Addon {
+  if (loadedAddon) return loadedAddon;
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  try {
+    loadedAddon = (require('node-gyp-build') as (dir: string) => Addon)(root);
+  } catch (error) {
+    throw new LoaderError(`the native addon is not built (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); build it with npm run build:addon`);
+  }
+  return loadedAddon;
+}
 
 function named<T>(command: string, call: () => T): T {
   try {
@@ -46,35 +57,35 @@ function named<T>(command: string, call: () => T): T {
 
 /** bpf(2); `command` is the command's name for error messages. Returns the fd or 0. */
 export function bpf(cmd: number, command: string, attr: Buffer, pointers: PointerField[] = []): number {
-  return named(command, () => addon.bpf(cmd, attr, pointers));
+  return named(command, () => addon().bpf(cmd, attr, pointers));
 }
 
 export function perfEventOpen(attr: Buffer, pointers: PointerField[], pid: number, cpu: number, groupFd: number, flags: number): number {
-  return named('perf_event_open', () => addon.perfEventOpen(attr, pointers, pid, cpu, groupFd, flags));
+  return named('perf_event_open', () => addon().perfEventOpen(attr, pointers, pid, cpu, groupFd, flags));
 }
 
 export function ioctl(fd: number, request: number, command: string, arg = 0): number {
-  return named(command, () => addon.ioctl(fd, request, arg));
+  return named(command, () => addon().ioctl(fd, request, arg));
 }
 
 export function closeFd(fd: number): void {
-  named('close', () => addon.close(fd));
+  named('close', () => addon().close(fd));
 }
 
 export function mount(source: string, target: string, fstype: string): void {
-  named(`mount ${fstype} on ${target}`, () => addon.mount(source, target, fstype));
+  named(`mount ${fstype} on ${target}`, () => addon().mount(source, target, fstype));
 }
 
 /** A close-on-exec copy of `fd` numbered at least `min`. */
 export function dupFd(fd: number, min: number): number {
-  return named('fcntl(F_DUPFD_CLOEXEC)', () => addon.dupFd(fd, min));
+  return named('fcntl(F_DUPFD_CLOEXEC)', () => addon().dupFd(fd, min));
 }
 
 let cachedPageSize: number | undefined;
 
 /** The system's page size, read once. */
 export function pageSize(): number {
-  return (cachedPageSize ??= addon.pageSize());
+  return (cachedPageSize ??= addon().pageSize());
 }
 
 export const RLIMIT = { MEMLOCK: 8, NOFILE: 7 } as const;
@@ -82,22 +93,22 @@ export const RLIMIT = { MEMLOCK: 8, NOFILE: 7 } as const;
 export const RLIM_INFINITY = -1;
 
 export function getrlimit(resource: number): { soft: number; hard: number } {
-  const [soft, hard] = named('getrlimit', () => addon.getrlimit(resource));
+  const [soft, hard] = named('getrlimit', () => addon().getrlimit(resource));
   return { soft, hard };
 }
 
 export function setrlimit(resource: number, soft: number, hard: number): void {
-  named('setrlimit', () => addon.setrlimit(resource, soft, hard));
+  named('setrlimit', () => addon().setrlimit(resource, soft, hard));
 }
 
 /** A shared memory map of an fd (a perf event's ring, a BPF ring buffer), as an ArrayBuffer; munmap() ends it. */
 export function mmap(fd: number, length: number, offset: number, writable: boolean): ArrayBuffer {
-  return named('mmap', () => addon.mmap(fd, length, offset, writable));
+  return named('mmap', () => addon().mmap(fd, length, offset, writable));
 }
 
 /** Unmaps a buffer from mmap(); the ArrayBuffer is detached, so nothing can read the memory after. */
 export function munmap(mapping: ArrayBuffer): void {
-  named('munmap', () => addon.munmap(mapping));
+  named('munmap', () => addon().munmap(mapping));
 }
 
 /** The layout of a perf event ring in its mapping (from src/abi.ts and the page size). */
@@ -113,7 +124,7 @@ export interface PerfRingLayout {
  * the bytes copied, or minus the size of the first record when `out` cannot hold it.
  */
 export function perfRingRead(mapping: ArrayBuffer, layout: PerfRingLayout, out: Buffer): number {
-  return addon.perfRingRead(mapping, layout.headOffset, layout.tailOffset, layout.dataOffset, layout.dataSize, out);
+  return addon().perfRingRead(mapping, layout.headOffset, layout.tailOffset, layout.dataOffset, layout.dataSize, out);
 }
 
 /** The layout of a BPF ring buffer and its record header bits (from src/abi.ts). */
@@ -130,16 +141,16 @@ export interface RingbufLayout {
  * data padded to 8) and frees them in the ring; discarded records are counted and skipped.
  */
 export function ringbufRead(consumer: ArrayBuffer, producer: ArrayBuffer, layout: RingbufLayout, out: Buffer): { bytes: number; discarded: number } {
-  const [bytes, discarded] = addon.ringbufRead(consumer, producer, layout.dataOffset, layout.dataSize, out, layout.headerSize, layout.busyBit, layout.discardBit);
+  const [bytes, discarded] = addon().ringbufRead(consumer, producer, layout.dataOffset, layout.dataSize, out, layout.headerSize, layout.busyBit, layout.discardBit);
   return { bytes, discarded };
 }
 
 /** Calls `onReady` on the event loop whenever `fd` is readable, until stop(); with an errno on an error. */
 export function watchFd(fd: number, onReady: (errno: number | undefined) => void): { stop(): void } {
-  return named('uv_poll', () => new addon.FdWatch(fd, onReady));
+  return named('uv_poll', () => new (addon().FdWatch)(fd, onReady));
 }
 
 /** Writes as much as the fd takes now without blocking, `chunk` bytes at a time; returns how much. */
 export function writeReady(fd: number, buffer: Buffer, offset: number, length: number, chunk: number): number {
-  return named('write', () => addon.writeReady(fd, buffer, offset, length, chunk));
+  return named('write', () => addon().writeReady(fd, buffer, offset, length, chunk));
 }

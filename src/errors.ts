@@ -38,8 +38,8 @@ export class ObjectError extends ElfError {
   override name = 'ObjectError';
 }
 
-/** A failed system call, as thrown by the native addon and named by src/native.ts. */
-export class SyscallError extends Error {
+/** A failed system call, as thrown by the native addon and named by src/native.ts; the steps that make one wrap it in a KernelError naming the step. */
+export class SyscallError extends LoaderError {
   override name = 'SyscallError';
   constructor(
     readonly syscall: string,
@@ -174,11 +174,12 @@ export function kernelError(step: string, error: unknown, hint = ''): LoaderErro
     const extra = hint || permissionHint(error.errno);
     return new KernelError(`${step}: ${error.code} (${error.description})${extra}`, error.errno, { cause: error });
   }
+  // Already the loader's own (a KernelError carries an errno too): it named its step.
+  if (error instanceof LoaderError) return error;
   const errno = nodeErrno(error);
   if (errno !== undefined) {
     return new KernelError(`${step}: ${errnoName(errno)} (${describeErrno(error)})${hint || fileAccessHint(errno)}`, errno, { cause: error });
   }
-  if (error instanceof LoaderError) return error;
   return new KernelError(`${step}: ${error instanceof Error ? error.message : String(error)}`, undefined, { cause: error });
 }
 

@@ -18,6 +18,7 @@ import {
   mapUpdate,
   mapUpdateBatch,
   objGet,
+  objPin,
   type MapBtf,
   type MapDefinition,
   type MapInfo,
@@ -105,7 +106,7 @@ function openMap(open: () => number, what: string): BpfMap {
     return new BpfMap(handle, info.name, info);
   } catch (error) {
     handle.close();
-    throw error instanceof LoaderError ? error : kernelError(`reading ${what}`, error);
+    throw kernelError(`reading ${what}`, error);
   }
 }
 
@@ -312,6 +313,15 @@ export class BpfMap {
       mapFreeze(this.fd.value);
     } catch (error) {
       throw kernelError(`freezing map '${this.name}'`, error);
+    }
+  }
+
+  /** Pins the map at `path` on a BPF filesystem (the directory must exist): it outlives every fd until the pin is removed. */
+  pin(path: string): void {
+    try {
+      objPin(this.fd.value, path);
+    } catch (error) {
+      throw kernelError(`pinning map '${this.name}' at ${path}`, error, error instanceof SyscallError && error.errno === ERRNO.EEXIST ? '; something is pinned there already' : '');
     }
   }
 

@@ -2,14 +2,14 @@
 import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { dirname } from 'node:path';
-import { BPF_ANY, BPF_EXIST, BPF_NOEXIST, ERRNO } from '../abi.js';
+import { BPF_ANY, BPF_EXIST, BPF_NOEXIST } from '../abi.js';
 import { KernelError, UsageError } from '../errors.js';
-import { mapIds, objPin, programFdById, programIds, programInfo, type MapInfo } from '../kernel/bpf.js';
+import { mapIds, programFdById, programIds, programInfo, type MapInfo } from '../kernel/bpf.js';
 import { machineCpuCount } from '../kernel/cpus.js';
 import { Fd } from '../kernel/fd.js';
 import { mapTypes, type MapTypes } from '../kernel/kernel-btf.js';
 import { BpfMap } from '../kernel/maps.js';
-import { mapPins, preparePinRoot, makeDirectories, removeEmptyDirectories } from '../kernel/pins.js';
+import { mapPins, pinMap, preparePinRoot } from '../kernel/pins.js';
 import { isPerCpuMapType, mapTypeByName, mapTypeName, MAP_TYPE } from '../object/map-types.js';
 import { printable, terminalSafe } from '../text.js';
 import { decodedJson, type Decoded } from '../btf/decode.js';
@@ -566,13 +566,7 @@ function mapPin(m: OpenedMap, args: string[], out: Output): number {
   if (args.length !== 1) throw new UsageError('map pin MAP PATH: give one path to pin the map at');
   const path = args[0]!;
   preparePinRoot(dirname(path));
-  const created = makeDirectories(dirname(path));
-  try {
-    objPin(m.map.fd.value, path);
-  } catch (error) {
-    removeEmptyDirectories(created);
-    throw new KernelError(`pinning map '${m.info.name}' at ${path}: ${(error as Error).message.replace(/^BPF_OBJ_PIN: /, '')}${(error as { errno?: number }).errno === ERRNO.EEXIST ? '; something is pinned there already' : ''}`);
-  }
+  pinMap(m.map, path);
   out.verbose(`pinned map '${m.info.name}' (id ${m.info.id}) at ${path}`);
   return 0;
 }
@@ -600,12 +594,8 @@ function mapCreate(args: string[], options: Record<string, unknown>, out: Output
   preparePinRoot(dirname(path));
   const name = typeof options.name === 'string' ? options.name : path.split('/').pop()!;
   const map = BpfMap.create(name, definition);
-  const created = makeDirectories(dirname(path));
   try {
-    objPin(map.fd.value, path);
-  } catch (error) {
-    removeEmptyDirectories(created);
-    throw new KernelError(`pinning the new map at ${path}: ${(error as Error).message.replace(/^BPF_OBJ_PIN: /, '')}${(error as { errno?: number }).errno === ERRNO.EEXIST ? '; something is pinned there already' : ''}`);
+    pinMap(map, path);
   } finally {
     map.close();
   }

@@ -2,12 +2,12 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, rmdirSync, statfsSync, type Dirent } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { BPFFS_ROOT, ERRNO } from '../abi.js';
-import { KernelError, SyscallError, UsageError, kernelError } from '../errors.js';
+import { KernelError, UsageError, kernelError } from '../errors.js';
 import { mapTypeName } from '../object/map-types.js';
 import type { PinningMode } from '../object/spec.js';
 import { mount } from '../native.js';
 import { printable } from '../text.js';
-import { mapInfo, objGet, objPin, type MapDefinition } from './bpf.js';
+import { mapInfo, objGet, type MapDefinition } from './bpf.js';
 import { Fd } from './fd.js';
 import { BpfMap, fdKind } from './maps.js';
 
@@ -110,7 +110,7 @@ export function makeDirectories(path: string): string[] {
 }
 
 /** Removes directories this run created (innermost first) while they are empty; others keep theirs. */
-export function removeEmptyDirectories(created: readonly string[]): void {
+function removeEmptyDirectories(created: readonly string[]): void {
   for (const dir of [...created].reverse()) {
     try {
       rmdirSync(dir);
@@ -165,21 +165,29 @@ export class PinTakenError extends KernelError {
   override name = 'PinTakenError';
 }
 
-/**
- * Pins a map at `path` only if nothing is there: BPF_OBJ_PIN creates the file or fails with
- * EEXIST, so two loaders can never both think they created the pin. Directories it had to create
- * are removed again if the pin fails.
- */
-export function publishPin(map: BpfMap, path: string): void {
+/** Pins a map at `path`, making the directories it needs; those are removed again if the pin fails. */
+export function pinMap(map: BpfMap, path: string): void {
   const created = makeDirectories(dirname(path));
   try {
-    objPin(map.fd.value, path);
+    map.pin(path);
   } catch (error) {
     removeEmptyDirectories(created);
-    if (error instanceof SyscallError && error.errno === ERRNO.EEXIST) {
+    throw error;
+  }
+}
+
+/**
+ * Pins a map at `path` only if nothing is there: BPF_OBJ_PIN creates the file or fails with
+ * EEXIST, so two loaders can never both think they created the pin.
+ */
+export function publishPin(map: BpfMap, path: string): void {
+  try {
+    pinMap(map, path);
+  } catch (error) {
+    if (error instanceof KernelError && error.errno === ERRNO.EEXIST) {
       throw new PinTakenError(`another map was pinned at ${path} while this one was being loaded`, error.errno, { cause: error });
     }
-    throw kernelError(`pinning map '${printable(map.name)}' at ${path}`, error);
+    throw error;
   }
 }
 

@@ -19,6 +19,7 @@ export { ProcessMaps } from './symbols/process-maps.js';
 export { StackTraceReader, stackSample, mergeSamples, foldedLines, stackLines, type StackSample, type ShownStack, type ShownFrame } from './stacks/stacks.js';
 export { parseSamplingEvent, DEFAULT_SAMPLING, type SamplingEvent } from './attach/sampling.js';
 export { LoadedObject, type LoadOptions, type StartOptions, type LoadedMap, type LoadedProgram, type PinChange } from './loader.js';
+export { AttachedProgram } from './attach/attached.js';
 export { prepareKprobe } from './attach/kprobe.js';
 export { prepareUprobe } from './attach/uprobe.js';
 export { prepareTracepoint } from './attach/tracepoint.js';

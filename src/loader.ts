@@ -1,7 +1,8 @@
 // LoadedObject: creates an object's maps and programs in the kernel, attaches them, publishes its pins, and owns them all.
 import { ATTACH_TYPE, ERRNO, MAP_TYPE, USDT_SPECS_MAP } from './abi.js';
-import { KernelError, LoaderError, ObjectError, kernelError } from './errors.js';
+import { KernelError, LoaderError, ObjectError, UsageError, kernelError } from './errors.js';
 import { BtfObject } from './kernel/btf-load.js';
+import { AttachedProgram } from './attach/attached.js';
 import type { Attachment } from './attach/attachment.js';
 import { attachPrepared, type PreparedAttachment } from './attach/prepared.js';
 import { UsdtSpecTable } from './attach/usdt.js';
@@ -227,7 +228,8 @@ class FilledSlot {
 export class LoadedObject {
   readonly maps = new Map<string, LoadedMap>();
   readonly programs = new Map<string, LoadedProgram>();
-  readonly attachments: Attachment[] = [];
+  /** The attachments still in place, in the order they were made. */
+  readonly attached: AttachedProgram[] = [];
   /** The program-array slots this run filled (tail calls), in the object's order. */
   readonly filledSlots: ProgramSlot[] = [];
   private readonly scope = new ResourceScope();
@@ -416,11 +418,24 @@ export class LoadedObject {
     return program;
   }
 
+  /** What the attachments still in place are: programs, targets, and how each is attached. */
+  get attachments(): Attachment[] {
+    return this.attached.map((a) => a.attachment);
+  }
+
+  /** The attachment of a program, to detach or pin it alone. */
+  attachmentOf(programName: string): AttachedProgram {
+    const attached = this.attached.find((a) => a.attachment.program === programName);
+    if (!attached) throw new UsageError(`program '${printable(programName)}' is not attached`);
+    return attached;
+  }
+
   /**
    * Attaches a loaded program to a target prepared (checked) beforehand with prepareKprobe(),
-   * prepareUprobe() or prepareTracepoint(). A failed attach releases the whole object.
+   * prepareUprobe(), prepareTracepoint() and the like. The attachment is a handle of its own: its
+   * close() detaches this program alone. A failed attach releases the whole object.
    */
-  attach(programName: string, prepared: PreparedAttachment): Attachment {
+  attach(programName: string, prepared: PreparedAttachment): AttachedProgram {
     const program = this.program(programName);
     const context = {
       usdtSpecs: (): UsdtSpecTable => {
@@ -429,9 +444,11 @@ export class LoadedObject {
         return (this.usdtSpecs ??= new UsdtSpecTable(map.map, map.map.definition.maxEntries));
       },
     };
-    const attachment = this.scope.guard(() => attachPrepared(this.scope, prepared, program.program, context));
-    this.attachments.push(attachment);
-    return attachment;
+    const own = new ResourceScope();
+    const attachment = this.scope.guard(() => own.guard(() => attachPrepared(own, prepared, program.program, context)));
+    const attached = new AttachedProgram(attachment, own, (a) => this.attached.splice(this.attached.indexOf(a), 1));
+    this.attached.push(this.scope.own(attached));
+    return attached;
   }
 
   /**

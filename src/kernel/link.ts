@@ -1,6 +1,6 @@
 // BpfLink: a BPF link handle; closing it detaches the program (unless the link is pinned).
 import { kernelError } from '../errors.js';
-import { linkCreateKprobeMulti, linkCreatePerfEvent } from './bpf.js';
+import { linkCreateKprobeMulti, linkCreatePerfEvent, objPin } from './bpf.js';
 import { Fd } from './fd.js';
 
 export class BpfLink {
@@ -32,7 +32,16 @@ export class BpfLink {
     }
   }
 
-    get releaseDescription(): string {
+  /** Pins the link at `path` on a BPF filesystem: the program stays attached after the link is closed, until the pin is removed. */
+  pin(path: string): void {
+    try {
+      objPin(this.fd.value, path);
+    } catch (error) {
+      throw kernelError(`pinning the BPF link of ${this.what} at ${path}`, error);
+    }
+  }
+
+  get releaseDescription(): string {
     return `close the BPF link of ${this.what}`;
   }
 

@@ -7,7 +7,8 @@ export type Outcome = 'success' | 'failure';
 export interface Releasable {
   /** What closing it does, for reports: "close map 'counts'", "remove trace event kprobes/x". */
   readonly releaseDescription: string;
-  close(): void;
+  /** A handle that releases others (a nested scope) returns what it could not release. */
+  close(): void | ReleaseFailure[];
 }
 
 interface Entry {
@@ -35,6 +36,11 @@ export class ResourceScope {
     this.entries.push({ handle: { releaseDescription: description, close: undo }, onlyOnFailure: true });
   }
 
+  /** The handles owned now that a successful close would release, oldest first. */
+  owned(): Releasable[] {
+    return this.entries.filter((e) => !e.onlyOnFailure).map((e) => e.handle);
+  }
+
   get closed(): boolean {
     return this.closedWith !== undefined;
   }
@@ -56,7 +62,8 @@ export class ResourceScope {
       const entry = this.entries.pop()!;
       if (entry.onlyOnFailure && outcome === 'success') continue;
       try {
-        entry.handle.close();
+        const nested = entry.handle.close();
+        if (nested) failures.push(...nested);
       } catch (error) {
         failures.push({ description: entry.handle.releaseDescription, error });
       }

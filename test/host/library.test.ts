@@ -1,21 +1,36 @@
 // Host kernel: the package as Node programs import it (package.json's main, the built dist/): what the
 // README's library section names is exported, and its example runs: parse, plan, start with a reader, close.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { describe, test } from '../support/test.js';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { REPO, fixture, runProgram } from '../support/cli.js';
-import { programsGone } from '../support/kernel.js';
+import { after, describe, test } from '../support/test.js';
+import { REPO, fixture, runNode } from '../support/cli.js';
+import type { BpfMap } from '../../src/kernel/maps.js';
+import { makeDirectories } from '../../src/kernel/pins.js';
+import { loadedProgramIds, makeBpfCalls, programIdsGone, programsGone, removeScratchPinRoots, scratchPinRoot } from '../support/kernel.js';
 
 const manifest = JSON.parse(readFileSync(`${REPO}package.json`, 'utf8')) as { main: string };
 type Library = typeof import('../../src/index.js');
 const library = (): Promise<Library> => import(pathToFileURL(`${REPO}${manifest.main}`).href) as Promise<Library>;
 
+/** The README's library section. */
+function librarySection(): string {
+  const readme = readFileSync(`${REPO}README.md`, 'utf8');
+  const start = readme.indexOf('## As a library');
+  return readme.slice(start, readme.indexOf('\n## ', start + 1));
+}
+
+/** The code of the README's library example. */
+function readmeExample(): string {
+  return /```ts\n([^]*?)```/.exec(librarySection())![1]!;
+}
+
 describe('the package main', () => {
   test('exports every name the README documents', async () => {
     const lib = await library();
-    const readme = readFileSync(`${REPO}README.md`, 'utf8');
-    const section = readme.slice(readme.indexOf('## As a library'), readme.indexOf('\n## ', readme.indexOf('## As a library') + 1));
+    const section = librarySection();
     const named = new Set([...section.matchAll(/`([A-Z][A-Za-z]+|[a-z][A-Za-z]+)(?:\.\w+\(path\))?`/g)].map((m) => m[1]!));
     const imported = /import \{ ([^}]+) \} from 'load-kp-bpf'/.exec(section)![1]!.split(',').map((n) => n.trim());
     // Classes and parse functions; the lower-case rest are methods and fields (`lookup`, `errno`).
@@ -29,22 +44,87 @@ describe('the package main', () => {
     assert.deepEqual([lib.BPF_ANY, lib.BPF_NOEXIST, lib.BPF_EXIST], [0n, 1n, 2n].map(Number));
   });
 
-  test("the README's example: records arrive through a reader; close leaves no program", async () => {
-    const { parseBpfObject, planAttachments, LoadedObject, RingBufferReader } = await library();
-    const spec = parseBpfObject(readFileSync(fixture('ringbuf_output.o')));
-    const plan = planAttachments(spec, { skipMissing: true });
-    const seqs: number[] = [];
-    const loaded = LoadedObject.start(spec, {
-      attach: plan.attachments,
-      beforeAttach: (l) => l.own(RingBufferReader.open(l.maps.get('records')!.map, { onRecord: (r) => seqs.push(r.data.readUInt32LE(4)) })),
-    });
+  test("the README's example, run as it is: records arrive, detaching one program stops them while the other counts on, close leaves nothing", async () => {
+    const example = readmeExample()
+      .replace("from 'load-kp-bpf'", `from ${JSON.stringify(pathToFileURL(`${REPO}${manifest.main}`).href)}`)
+      .replace("readFileSync('lib_detach.o')", `readFileSync(${JSON.stringify(fixture('lib_detach.o'))})`);
+    const dir = mkdtempSync(join(tmpdir(), 'lkb-readme-'));
     try {
-      await runProgram(fixture('emit_calls'), ['6']);
-      for (let i = 0; i < 500 && seqs.length < 5; i++) await new Promise((r) => setTimeout(r, 20));
-      assert.deepEqual(seqs, [1, 2, 3, 4, 6]);
+      writeFileSync(join(dir, 'example.mts'), example);
+      const result = await runNode(['--import', 'tsx', join(dir, 'example.mts')]);
+      assert.equal(result.stderr, '');
+      const match = /^bpf\(\) calls seen: (\d+), after detaching on_bpf: (\d+) more; syscalls: (\d+)\n$/.exec(result.stdout);
+      assert.ok(match, result.stdout);
+      // Its ten map reads at least; none once on_bpf is detached, while count_syscalls saw them all.
+      assert.ok(Number(match[1]) >= 10, `saw ${match[1]} bpf() calls`);
+      assert.equal(match[2], '0');
+      assert.ok(Number(match[3]) >= 20, `counted ${match[3]} syscalls`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    await programsGone('on_bpf', 'count_syscalls');
+  });
+});
+
+describe('attachments as handles', () => {
+  const pins = scratchPinRoot('library');
+  makeDirectories(pins);
+  after(removeScratchPinRoots);
+  const counter = (map: BpfMap): bigint => map.lookup(Buffer.alloc(4))!.readBigUInt64LE(0);
+
+  test('a pinned link keeps its program counting after the object closes; removing the pin frees it', async () => {
+    const { parseBpfObject, LoadedObject, prepareRawTracepoint, BpfMap } = await library();
+    const loaded = LoadedObject.load(parseBpfObject(readFileSync(fixture('lib_detach.o'))), { programs: ['count_syscalls'] });
+    const linkPath = join(pins, 'count_syscalls_link');
+    const mapPath = join(pins, 'counts');
+    let id: number;
+    try {
+      loaded.attach('count_syscalls', prepareRawTracepoint('sys_enter')).pin(linkPath);
+      loaded.maps.get('counts')!.map.pin(mapPath);
+      id = loaded.program('count_syscalls').id;
     } finally {
       loaded.close();
     }
-    await programsGone('emit_ringbuf');
+    const counts = BpfMap.fromPin(mapPath);
+    try {
+      const before = counter(counts);
+      makeBpfCalls(counts, 10);
+      assert.ok(counter(counts) - before >= 10n, 'the pinned link still counts');
+    } finally {
+      counts.close();
+    }
+    assert.ok(loadedProgramIds('count_syscalls').includes(id));
+    rmSync(linkPath);
+    await programIdsGone(id);
+  });
+
+  test('an attachment that is no BPF link cannot be pinned, and says so', async () => {
+    const { parseBpfObject, LoadedObject, prepareTracepoint, UsageError } = await library();
+    const loaded = LoadedObject.load(parseBpfObject(readFileSync(fixture('lib_detach.o'))), { programs: ['on_bpf'] });
+    try {
+      const attached = loaded.attach('on_bpf', prepareTracepoint('syscalls/sys_enter_bpf', 'pmu'));
+      assert.throws(() => attached.pin(join(pins, 'on_bpf_link')), (error: unknown) => {
+        assert.ok(error instanceof UsageError);
+        assert.equal(error.message, "program 'on_bpf' on syscalls/sys_enter_bpf cannot be pinned: its attachment holds no BPF link");
+        return true;
+      });
+    } finally {
+      loaded.close();
+    }
+    await programsGone('on_bpf');
+  });
+});
+
+describe('without the native addon', () => {
+  test('objects, BTF and record types parse; the first kernel call names what is missing', async () => {
+    const script = `
+      process.dlopen = () => { throw new Error('no addon here'); };
+      const lib = await import(${JSON.stringify(pathToFileURL(`${REPO}${manifest.main}`).href)});
+      const spec = lib.parseBpfObject((await import('node:fs')).readFileSync(${JSON.stringify(fixture('lib_detach.o'))}));
+      console.log(spec.programs.map((p) => p.name).join(' '), lib.findRecordType ? 'types' : '');
+      try { lib.LoadedObject.load(spec); } catch (error) { console.log(error.name, error.message); }`;
+    const result = await runNode(['--input-type=module', '-e', script]);
+    assert.equal(result.stderr, '');
+    assert.equal(result.stdout, 'on_bpf count_syscalls types\nLoaderError the native addon is not built (no addon here); build it with npm run build:addon\n');
   });
 });

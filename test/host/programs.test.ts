@@ -45,7 +45,7 @@ describe('tracepoint attach (the perf event path the kprobe attach shares)', () 
   test('a program on syscalls/sys_enter_bpf counts our bpf() calls, and is gone after close', async () => {
     const loaded = LoadedObject.load(spec(fixture('tp_count.o')), { pinRoot: pins, programType: () => PROG_TYPE.TRACEPOINT });
     const attachment = loaded.attach('count_hits', prepareTracepoint('syscalls/sys_enter_bpf'));
-    assert.equal(attachment.kind, 'tracepoint');
+    assert.equal(attachment.attachment.kind, 'tracepoint');
     const hits = loaded.maps.get('tp_hits')!.map;
     const read = (): bigint => hits.lookup(Buffer.alloc(4))!.readBigUInt64LE(0);
     const before = read();

@@ -35,8 +35,13 @@ export interface CliResult {
 
 /** Runs the CLI to completion (killing it after timeoutMs) and collects its output. */
 export function runCli(args: string[], timeoutMs = 60_000): Promise<CliResult> {
+  return runNode([CLI, ...args], timeoutMs);
+}
+
+/** Runs node with these arguments to completion (killing it after timeoutMs) and collects its output. */
+export function runNode(argv: string[], timeoutMs = 60_000): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO });
+    const child = spawn(process.execPath, argv, { cwd: REPO });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -147,7 +147,9 @@ export const LINK_TYPE = {
 
 /** Flags of map update commands. */
 export const BPF_ANY = 0;
+/** Update only a key that is not there yet (EEXIST otherwise). */
 export const BPF_NOEXIST = 1;
+/** Update only a key that is there already (ENOENT otherwise). */
 export const BPF_EXIST = 2;
 
 /** Map creation flags. */

@@ -53,6 +53,7 @@ export class SyscallError extends LoaderError {
     this.description = KERNEL_ERRNOS[errno]?.[1] ?? description;
     this.message = `${command}: ${errnoName(errno)} (${this.description})`;
   }
+  /** The errno's name ("ENOENT"). */
   get code(): string {
     return errnoName(this.errno);
   }
@@ -68,6 +69,7 @@ export class KernelError extends LoaderError {
   ) {
     super(message, options);
   }
+  /** The errno's name ("EPERM"), when the failure had an errno. */
   get code(): string | undefined {
     return this.errno === undefined ? undefined : errnoName(this.errno);
   }
@@ -117,6 +119,7 @@ const KERNEL_ERRNOS: Record<number, [string, string]> = {
   531: ['ENOGRACE', 'NFS file lock reclaim refused'],
 };
 
+/** The name of an errno ("ENOENT"), the kernel's own too (524: "ENOTSUPP"). */
 export function errnoName(errno: number): string {
   const kernel = KERNEL_ERRNOS[errno];
   if (kernel) return kernel[0];

@@ -1,45 +1,56 @@
-// The library: parse BPF objects, load them, attach them, and read their maps from Node.
-export { readElf, type ElfFile, type ElfSection, type ElfSymbol, type ElfRelocation } from './elf/reader.js';
+// The library's public surface: parse BPF objects, load and attach them, read what they send, and type their bytes.
+//
+// Two ways to run an object: LoadedObject.start() with a plan from planAttachments() (what the command
+// does: every program, its targets checked first), or LoadedObject.load() and then attach() one
+// program at a time to a target made by a prepare function.
+
+// Parse: pure, no kernel and no native addon.
 export { parseBpfObject } from './object/bpf-object.js';
 export type { BpfObjectSpec, MapSpec, ProgramSpec, MapReference, PinningMode, FuncInfo, LineInfo, CoreReference, ExternSpec } from './object/spec.js';
+export type { ProgramRole } from './object/conventions.js';
 export { globalVariables, withGlobals, type GlobalVariable } from './object/globals.js';
-export { parseBtf, type Btf, type BtfType } from './btf/btf.js';
-export { BtfDecoder, decodedJson } from './btf/decode.js';
-export { BtfWriter } from './btf/writer.js';
-export { readDwarfTypes } from './dwarf/reader.js';
-export { readCHeader, parseCHeader } from './ctypes/header.js';
-export { objectTypeSources, typeSourcesOfFile } from './object/type-sources.js';
-export { findRecordType, recordTypeBySize, type RecordType, type TypeSource } from './object/record-types.js';
-export { VALUE_RULES, formatField, formatRecord, type ValueRule } from './values/formats.js';
-export { syscallName } from './values/syscalls.js';
-export { Symbolizer, formatFrame, type Frame, type SymbolizerOptions } from './symbols/symbolizer.js';
-export { KernelSymbols, kernelSymbols } from './symbols/kallsyms.js';
-export { ElfSymbols } from './symbols/elf-symbols.js';
-export { ProcessMaps } from './symbols/process-maps.js';
-export { StackTraceReader, stackSample, mergeSamples, foldedLines, stackLines, type StackSample, type ShownStack, type ShownFrame } from './stacks/stacks.js';
-export { parseSamplingEvent, DEFAULT_SAMPLING, type SamplingEvent } from './attach/sampling.js';
-export { LoadedObject, type LoadOptions, type StartOptions, type LoadedMap, type LoadedProgram, type PinChange } from './loader.js';
-export { AttachedProgram } from './attach/attached.js';
+export { readElf, type ElfFile, type ElfSection, type ElfSymbol, type ElfRelocation } from './elf/reader.js';
+
+// Plan and prepare: where each program attaches, checked before anything is loaded.
+export { planAttachments, type Plan, type PlanOptions, type PlannedAttachment } from './attach/plan.js';
+export { chooseAlternatives, describeAlternatives, type AlternativeGroup } from './attach/alternatives.js';
 export { prepareKprobe } from './attach/kprobe.js';
 export { prepareUprobe } from './attach/uprobe.js';
 export { prepareTracepoint } from './attach/tracepoint.js';
-export { planAttachments, type Plan, type PlanOptions, type PlannedAttachment } from './attach/plan.js';
-export { chooseAlternatives, describeAlternatives, type AlternativeGroup } from './attach/alternatives.js';
 export { prepareTracing, prepareRawTracepoint } from './attach/tracing.js';
-export { TracePipeReader, parseTraceLine, type TraceLine } from './attach/trace-pipe.js';
+export { parseSamplingEvent, DEFAULT_SAMPLING, type SamplingEvent } from './attach/sampling.js';
 export type { PreparedAttachment } from './attach/prepared.js';
 export type { AttachMode } from './attach/probe.js';
+export { useKernelBtfFile } from './kernel/kernel-btf.js';
+
+// Load and attach: every kernel object owned by a handle that closes it.
+export { LoadedObject, type LoadOptions, type StartOptions, type LoadedMap, type LoadedProgram, type PinChange } from './loader.js';
+export { AttachedProgram } from './attach/attached.js';
 export type { Attachment, ProbeKind, EventSource } from './attach/attachment.js';
 export type { ProgramBinding } from './attach/perf-event.js';
 export { BpfMap, BPF_ANY, BPF_NOEXIST, BPF_EXIST, type MapBatch } from './kernel/maps.js';
 export { BpfProgram, PROG_TYPE } from './kernel/program.js';
 export { BpfLink } from './kernel/link.js';
 export { PerfEvent } from './kernel/perf-event.js';
+export { MAP_TYPE, mapTypeName } from './object/map-types.js';
+
+// Read: records from perf and ring buffers and trace_pipe, stacks from stack trace maps.
 export { PerfBufferReader } from './kernel/perf-buffer.js';
 export { RingBufferReader } from './kernel/ring-buffer.js';
 export type { OutputRecord, LostRecords, RecordHandlers } from './kernel/records.js';
-export { useKernelBtfFile } from './kernel/kernel-btf.js';
-export { Fd } from './kernel/fd.js';
-export { MAP_TYPE, mapTypeName } from './object/map-types.js';
-export type { ProgramRole } from './object/conventions.js';
-export * from './errors.js';
+export { TracePipeReader, parseTraceLine, type TraceLine } from './attach/trace-pipe.js';
+export { StackTraceReader, stackSample, mergeSamples, foldedLines, stackLines, type StackSample, type ShownStack, type ShownFrame } from './stacks/stacks.js';
+export { Symbolizer, formatFrame, type Frame, type SymbolizerOptions } from './symbols/symbolizer.js';
+
+// Types and values: BTF, DWARF and C headers as one type model; records chosen by size; values shown by rule.
+export { parseBtf, type Btf, type BtfType } from './btf/btf.js';
+export { BtfDecoder, decodedJson } from './btf/decode.js';
+export { readDwarfTypes } from './dwarf/reader.js';
+export { readCHeader } from './ctypes/header.js';
+export { objectTypeSources, typeSourcesOfFile } from './object/type-sources.js';
+export { findRecordType, recordTypeBySize, type RecordType, type TypeSource } from './object/record-types.js';
+export { VALUE_RULES, formatField, formatRecord, type ValueRule } from './values/formats.js';
+export { syscallName } from './values/syscalls.js';
+
+// Errors: every failure is a LoaderError with a one-line message.
+export { LoaderError, UsageError, ClosedError, ElfError, ObjectError, KernelError, VerifierError, AttachError, SyscallError, errnoName, type ReleaseFailure } from './errors.js';

@@ -28,6 +28,7 @@ import type { BpfObjectSpec, MapSpec, ProgramSpec } from './object/spec.js';
 import type { ProgramSlot } from './object/tail-calls.js';
 import { printable } from './text.js';
 
+/** What LoadedObject.load() is told: the programs to load, the pin root, and what the kernel needs that the object cannot say. */
 export interface LoadOptions {
   /** Directory for pinning 1 maps, and parent of tc/globals for pinning 2. Default /sys/fs/bpf. */
   pinRoot?: string;
@@ -41,6 +42,7 @@ export interface LoadOptions {
   kernelConfigFile?: string;
 }
 
+/** A map of the object as loaded: its spec, its handle, and its pin. */
 export interface LoadedMap {
   name: string;
   spec: MapSpec;
@@ -49,6 +51,7 @@ export interface LoadedMap {
   pin?: { path: string; state: PinState };
 }
 
+/** A program of the object as loaded: its handle and what the kernel says about it. */
 export interface LoadedProgram {
   name: string;
   section: string;
@@ -178,6 +181,7 @@ function defaultProgramType(program: ProgramSpec): number {
 /** How many times a start is tried again when other loaders pin the same maps at the same moment. */
 const PIN_RACE_ATTEMPTS = 8;
 
+/** What LoadedObject.start() is told: the plan's attachments and the hooks around them. */
 export interface StartOptions extends LoadOptions {
   /** The programs to load, and where each attaches (from planAttachments; none for load-only programs). */
   attach: ReadonlyArray<{ program: ProgramSpec; prepared: PreparedAttachment | undefined }>;
@@ -225,6 +229,7 @@ class FilledSlot {
   }
 }
 
+/** An object's maps and programs in the kernel, and their attachments: owns them all and releases them in reverse on close(); pinned maps stay. */
 export class LoadedObject {
   readonly maps = new Map<string, LoadedMap>();
   readonly programs = new Map<string, LoadedProgram>();
@@ -412,6 +417,7 @@ export class LoadedObject {
     return this.scope.own(handle);
   }
 
+  /** A loaded program by name; ObjectError when it was not loaded. */
   program(name: string): LoadedProgram {
     const program = this.programs.get(name);
     if (!program) throw new ObjectError(`program '${printable(name)}' is not loaded`);

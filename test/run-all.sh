@@ -14,6 +14,8 @@ make -s -C test/fixtures && make -s -C examples uprobe_target || exit 1
 # The addon as native/ now says: npm ci keeps an existing build/, which would test a stale addon.
 npm run --silent build:addon >/dev/null || exit 1
 npx tsc -p tsconfig.build.json || exit 1
+# The API reference: every public export documented, or the build of it fails.
+docs=$(npm run --silent docs 2>&1) || { echo "$docs" >&2; exit 1; }
 
 results=$(mktemp -d "${TMPDIR:-/tmp}/lkb-results.XXXXXX")
 trap 'rm -rf "$results"' EXIT

@@ -17,10 +17,12 @@ export class AttachedProgram {
     private readonly onClose: (attached: AttachedProgram) => void,
   ) {}
 
+  /** What closing it does, for reports. */
   get releaseDescription(): string {
     return `detach program '${this.attachment.program}' from ${this.attachment.target}`;
   }
 
+  /** Whether it was detached. */
   get closed(): boolean {
     return this.scope.closed;
   }

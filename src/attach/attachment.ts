@@ -1,11 +1,13 @@
 // Attachment: the one description every attach method returns (what, where, how, which trace event).
 import type { ProgramBinding } from './perf-event.js';
 
+/** The kind of event a program is attached to. */
 export type ProbeKind = 'kprobe' | 'kretprobe' | 'tracepoint' | 'uprobe' | 'uretprobe' | 'fentry' | 'fexit' | 'fmod_ret' | 'tp_btf' | 'raw_tracepoint' | 'usdt' | 'perf_event';
 
 /** Where the attachment comes from: a tracefs event, the kprobe/uprobe PMU, kernel BTF (trampolines, raw tracepoints), a kprobe.multi link, or sampling perf events. */
 export type EventSource = 'tracefs' | 'pmu' | 'btf' | 'multi' | 'perf';
 
+/** What one attachment is: the program, what it was asked to attach to, and how the kernel attached it. */
 export interface Attachment {
   kind: ProbeKind;
   /** The program's name. */

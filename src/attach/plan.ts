@@ -15,6 +15,7 @@ import { prepareTracepoint } from './tracepoint.js';
 import { prepareUprobe } from './uprobe.js';
 import { prepareUsdt, requireUsdtSpecRoom } from './usdt.js';
 
+/** What planAttachments() is told: the programs to choose and the targets the object leaves to its user. */
 export interface PlanOptions {
   /** Names or glob patterns ("kprobe_*") of the programs to load and attach; default all. */
   programs?: readonly string[];
@@ -34,17 +35,20 @@ export interface PlanOptions {
   skipMissing?: boolean;
   /** Attach every chosen program, alternatives of each other too (fentry and kprobe on one function). */
   allPrograms?: boolean;
+  /** How probes attach (default auto). */
   mode?: AttachMode;
   /** Uprobes, USDT probes and sampling fire in this process only (--pid). */
   pid?: number;
 }
 
+/** One chosen program and where it attaches. */
 export interface PlannedAttachment {
   program: ProgramSpec;
   /** Where it attaches; undefined for programs that are loaded only (tail-call targets, network types). */
   prepared: PreparedAttachment | undefined;
 }
 
+/** The programs to load and attach, with what was left out and why: LoadedObject.start() takes its attachments. */
 export interface Plan {
   attachments: PlannedAttachment[];
   /** Programs left out with --skip-missing, and why. */

@@ -9,6 +9,7 @@ import { attachTracepoint, type PreparedTracepoint } from './tracepoint.js';
 import { attachUsdt, type PreparedUsdt, type UsdtSpecTable } from './usdt.js';
 import { attachRawTracepoint, attachTracing, type PreparedRawTracepoint, type PreparedTracing } from './tracing.js';
 
+/** A target checked before anything is loaded (made by a prepare function or planAttachments()): LoadedObject.attach() takes it. */
 export type PreparedAttachment = PreparedProbe | PreparedKprobeMulti | PreparedUsdt | PreparedTracepoint | PreparedTracing | PreparedRawTracepoint | PreparedSampling;
 
 /** What some attachments need of the loaded object: USDT probes, its argument spec map. */

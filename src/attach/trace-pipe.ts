@@ -50,6 +50,7 @@ export function nameUnknownTask(line: TraceLine, procRoot = '/proc'): TraceLine 
   return comm === '' ? line : { ...line, task: comm, taskFrom: 'proc' };
 }
 
+/** Reads the kernel's trace_pipe (bpf_trace_printk output) line by line, by callback or as an async iterator. */
 export class TracePipeReader {
   private fd: number | undefined;
   private readonly watch: { stop(): void };
@@ -71,6 +72,7 @@ export class TracePipeReader {
     this.watch = watchFd(this.fd, () => this.drain());
   }
 
+  /** What closing it does, for reports. */
   get releaseDescription(): string {
     return 'close trace_pipe';
   }
@@ -98,6 +100,7 @@ export class TracePipeReader {
     }
   }
 
+  /** Stops reading and closes trace_pipe. */
   close(): void {
     if (this.fd === undefined) return;
     this.watch.stop();

@@ -200,6 +200,7 @@ export interface BtfDeclTag extends BtfTypeBase {
   readonly componentIndex: number;
 }
 
+/** One BTF type record, by kind. */
 export type BtfType =
   | BtfInt
   | BtfPtr
@@ -226,6 +227,7 @@ export function isBtfModifier(type: BtfType): type is BtfModifier {
   );
 }
 
+/** Parsed BTF (an object's, the kernel's, or a module's split on the kernel's): types by id and by name. */
 export interface Btf {
   readonly littleEndian: boolean;
   readonly header: BtfHeader;

@@ -14,6 +14,7 @@ const BTF_INT_BOOL = 4;
 /** Deeper than any real type; stops a malformed (cyclic) BTF from recursing forever. */
 const MAX_DEPTH = 64;
 
+/** Turns bytes into values by BTF type: integers, enums, strings, structs, unions and arrays. */
 export class BtfDecoder {
   constructor(
     readonly btf: Btf,

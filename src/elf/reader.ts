@@ -50,6 +50,7 @@ const SYM_SIZE = 24;
 const REL_SIZE = 16;
 const RELA_SIZE = 24;
 
+/** A section of an ELF file, its bytes and header fields. */
 export interface ElfSection {
   readonly index: number;
   readonly name: string;
@@ -83,6 +84,7 @@ export interface ElfNote {
   readonly desc: Uint8Array;
 }
 
+/** A symbol table entry. */
 export interface ElfSymbol {
   /** Index in its symbol table. */
   readonly index: number;
@@ -96,6 +98,7 @@ export interface ElfSymbol {
   readonly sectionIndex: number;
 }
 
+/** A relocation entry of a REL or RELA section. */
 export interface ElfRelocation {
   /** Offset inside the section the relocations apply to. */
   readonly offset: bigint;
@@ -105,6 +108,7 @@ export interface ElfRelocation {
   readonly addend?: bigint;
 }
 
+/** A parsed ELF file: header fields, sections, segments, symbols and notes. */
 export interface ElfFile {
   readonly littleEndian: boolean;
   readonly type: number;
@@ -118,6 +122,7 @@ export interface ElfFile {
   readonly dynamicSymbols: readonly ElfSymbol[];
   /** The bytes of a section's contents (empty for SHT_NOBITS and SHT_NULL). A view, not a copy. */
   sectionData(section: ElfSection): Uint8Array;
+  /** The first section of this name, if any. */
   sectionByName(name: string): ElfSection | undefined;
   /** REL and RELA sections that apply to `target`, found by sh_info (not by name or type alone). */
   relocationSectionsFor(target: ElfSection): ElfSection[];

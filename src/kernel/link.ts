@@ -3,6 +3,7 @@ import { kernelError } from '../errors.js';
 import { linkCreateKprobeMulti, linkCreatePerfEvent, objPin } from './bpf.js';
 import { Fd } from './fd.js';
 
+/** A BPF link handle; closing it detaches the program unless the link is pinned. */
 export class BpfLink {
   readonly fd: Fd;
 
@@ -41,10 +42,12 @@ export class BpfLink {
     }
   }
 
+  /** What closing it does, for reports. */
   get releaseDescription(): string {
     return `close the BPF link of ${this.what}`;
   }
 
+  /** Closes the link's fd: detaches, unless pinned. */
   close(): void {
     this.fd.close();
   }

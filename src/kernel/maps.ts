@@ -117,6 +117,7 @@ export interface MapBatch {
   values: Buffer;
 }
 
+/** A BPF map handle: lookups, updates, deletes, iteration and batched reads, on a map created, pinned or found by id. */
 export class BpfMap {
   /** The fd, as a handle: every operation goes through it, so none runs after close(). */
   readonly fd: Fd;
@@ -157,6 +158,7 @@ export class BpfMap {
     }
   }
 
+  /** Whether close() was called. */
   get closed(): boolean {
     return this.fd.closed;
   }
@@ -166,6 +168,7 @@ export class BpfMap {
     return valueBufferSize(this.definition);
   }
 
+  /** The value at `key` (every CPU's, one after another, for per-CPU maps); undefined when the key is not there. */
   lookup(key: Buffer): Buffer | undefined {
     this.checkKey(key);
     const fd = this.fd.value;
@@ -179,6 +182,7 @@ export class BpfMap {
     return value;
   }
 
+  /** Sets the value at `key`: BPF_ANY, or BPF_NOEXIST / BPF_EXIST to require the key's absence or presence. */
   update(key: Buffer, value: Buffer, flags: number = BPF_ANY): void {
     this.checkKey(key);
     if (value.length !== this.valueBufferSize) {
@@ -330,6 +334,7 @@ export class BpfMap {
     return `close map '${this.name}'`;
   }
 
+  /** Closes the map's fd; the map goes when no program, pin or other fd holds it. */
   close(): void {
     this.fd.close();
   }

@@ -24,6 +24,7 @@ interface CpuRing {
   watch: { stop(): void } | undefined;
 }
 
+/** Reads a perf event array's records (bpf_perf_event_output), one ring per CPU, by callback or as an async iterator. */
 export class PerfBufferReader implements AsyncIterable<OutputRecord> {
   private readonly rings: CpuRing[] = [];
   private buffer = Buffer.alloc(BATCH_BYTES);
@@ -91,6 +92,7 @@ export class PerfBufferReader implements AsyncIterable<OutputRecord> {
     return this.lostTotal;
   }
 
+  /** What closing it does, for reports. */
   get releaseDescription(): string {
     return `close the perf buffer of map '${this.map.name}' (${this.rings.length} CPUs)`;
   }
@@ -100,6 +102,7 @@ export class PerfBufferReader implements AsyncIterable<OutputRecord> {
     this.paused = true;
   }
 
+  /** Reads again after pause(). */
   resume(): void {
     if (!this.paused) return;
     this.paused = false;

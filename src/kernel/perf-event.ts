@@ -41,6 +41,7 @@ export function perfEventAttr(request: PerfEventRequest): { attr: Buffer; pointe
   return { attr: attr.buffer, pointers };
 }
 
+/** A perf event fd (a kprobe, uprobe, tracepoint or sampling event) that a program is bound to. */
 export class PerfEvent {
   readonly fd: Fd;
   private enabled = false;
@@ -72,6 +73,7 @@ export class PerfEvent {
     }
   }
 
+  /** Starts the event counting (PERF_EVENT_IOC_ENABLE). */
   enable(): void {
     try {
       ioctl(this.fd.value, PERF_EVENT_IOC.ENABLE, 'PERF_EVENT_IOC_ENABLE');
@@ -81,6 +83,7 @@ export class PerfEvent {
     this.enabled = true;
   }
 
+  /** What closing it does, for reports. */
   get releaseDescription(): string {
     return `close the perf event of the ${this.what}`;
   }

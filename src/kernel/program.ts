@@ -77,14 +77,17 @@ export class BpfProgram {
     }
   }
 
+  /** The program's BPF_PROG_TYPE_*. */
   get type(): number {
     return this.info.type;
   }
 
+  /** What closing it does, for reports. */
   get releaseDescription(): string {
     return `close program '${this.name}'`;
   }
 
+  /** Closes the program's fd; the program goes when nothing else holds it. */
   close(): void {
     this.fd.close();
   }

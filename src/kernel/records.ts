@@ -16,9 +16,11 @@ export interface LostRecords {
   count: bigint;
 }
 
+/** Callbacks of a perf or ring buffer reader. */
 export interface RecordHandlers {
   /** Called for each record as it is read; without it, records wait for the async iterator. */
   onRecord?: (record: OutputRecord) => void;
+  /** Called when the kernel dropped records because a ring was full. */
   onLost?: (lost: LostRecords) => void;
 }
 

@@ -17,6 +17,7 @@ export function ringBufferSize(requested: number, page: number = pageSize()): nu
   return size;
 }
 
+/** Reads a BPF ring buffer's records (bpf_ringbuf_output, reserve and submit), by callback, poll() or as an async iterator. */
 export class RingBufferReader implements AsyncIterable<OutputRecord> {
   private buffer = Buffer.alloc(BATCH_BYTES);
   private closed = false;
@@ -59,14 +60,17 @@ export class RingBufferReader implements AsyncIterable<OutputRecord> {
     return this.discardedTotal;
   }
 
+  /** What closing it does, for reports. */
   get releaseDescription(): string {
     return `close the ring buffer reader of map '${this.map.name}'`;
   }
 
+  /** Stops reading until resume(); records wait in the ring (or are lost when it fills). */
   pause(): void {
     this.paused = true;
   }
 
+  /** Reads again after pause(). */
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
@@ -119,6 +123,7 @@ export class RingBufferReader implements AsyncIterable<OutputRecord> {
     return true;
   }
 
+  /** The records as they come, each a copy; for readers opened without onRecord. */
   [Symbol.asyncIterator](): AsyncIterator<OutputRecord> {
     return this.queue.iterator();
   }

@@ -43,6 +43,7 @@ export function isDataSection(section: ElfSection): boolean {
   return (section.flags & SHF_ALLOC) !== 0n && (section.flags & SHF_EXECINSTR) === 0n && /^\.(rodata|data|bss)(\.|$)/.test(section.name);
 }
 
+/** Parses a clang-built BPF ELF object (legacy `maps` section or BTF `.maps`) into its maps, programs, BTF and relocations; touches no kernel. */
 export function parseBpfObject(bytes: Uint8Array): BpfObjectSpec {
   const elf = readElf(bytes);
   if (elf.type !== ET_REL) throw new ObjectError(`not a BPF object: ELF type ${elf.type}, expected ${ET_REL} (relocatable, as clang -c produces)`);

@@ -5,6 +5,7 @@ import { UsageError } from '../errors.js';
 import { printable } from '../text.js';
 import type { BpfObjectSpec, MapSpec } from './spec.js';
 
+/** A global variable of the object's data sections, found by its BTF. */
 export interface GlobalVariable {
   name: string;
   /** The data section (map) that holds it. */

@@ -5,6 +5,7 @@ export { MAP_TYPE };
 
 const MAP_TYPE_NAMES = Object.fromEntries(Object.entries(MAP_TYPE).map(([name, value]) => [value, name.toLowerCase()])) as Record<number, string>;
 
+/** A map type's name as bpftool says it ("percpu_hash"), or its number. */
 export function mapTypeName(type: number): string {
   return MAP_TYPE_NAMES[type] ?? `type ${type}`;
 }

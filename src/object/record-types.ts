@@ -7,6 +7,7 @@ export interface TypeSource {
   btf: Btf;
 }
 
+/** The struct chosen for a map's records, and where its type came from. */
 export interface RecordType {
   source: TypeSource;
   typeId: number;

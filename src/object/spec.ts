@@ -7,6 +7,7 @@ import type { ProgramSlot } from './tail-calls.js';
 /** 0: not pinned; 1: /sys/fs/bpf/<name>; 2: /sys/fs/bpf/tc/globals/<name> (shared with tc). */
 export type PinningMode = 0 | 1 | 2;
 
+/** A map as the object defines it. */
 export interface MapSpec {
   name: string;
   type: number;
@@ -70,6 +71,7 @@ export interface CoreReference {
   relocation: CoreRelocation;
 }
 
+/** A program as the object holds it: instructions, section, and the relocations the loader applies. */
 export interface ProgramSpec {
   /** The function's name (its symbol), or the section name when it has none. */
   name: string;
@@ -92,6 +94,7 @@ export interface ProgramSpec {
   flags: number;
 }
 
+/** A parsed BPF object: what parseBpfObject() found, before anything is loaded. */
 export interface BpfObjectSpec {
   littleEndian: boolean;
   license: string;

@@ -76,6 +76,7 @@ export class StackTraceReader {
     private readonly littleEndian = true,
   ) {}
 
+  /** The addresses of stack `id`, innermost first; undefined when the map no longer has it. */
   addresses(id: number): bigint[] | undefined {
     if (this.cache.has(id)) return this.cache.get(id);
     const bytes = this.lookup(id);

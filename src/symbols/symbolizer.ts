@@ -16,6 +16,7 @@ export interface Frame {
   readonly module?: string;
 }
 
+/** Where the Symbolizer looks: the kernel's symbols and the processes' files. */
 export interface SymbolizerOptions {
   /** Kernel symbols to use instead of the running kernel's /proc/kallsyms (read at the first kernel address). */
   readonly kernelSymbols?: KernelSymbols;
@@ -32,6 +33,7 @@ interface MappedFile {
   readonly module: string | undefined;
 }
 
+/** Names addresses: kernel ones from kallsyms (read once), user ones from the ELF symbols of the mapped file (cached by build id). */
 export class Symbolizer {
   private kernelTable: KernelSymbols | undefined;
   private readonly debugRoot: string | undefined;

@@ -21,11 +21,14 @@ export interface Field {
   type: FieldType;
 }
 
+/** A rule that shows a field's value with meaning (an address, an errno, a syscall name, a time). */
 export interface ValueRule {
   name: string;
   /** What it does, for the README and --help. */
   describe: string;
+  /** Whether the rule is for this field (by its name and type). */
   applies(field: Field): boolean;
+  /** The field's value as the rule shows it. */
   format(field: Field, littleEndian: boolean): Decoded;
 }
 
@@ -76,6 +79,7 @@ export function durationText(nanoseconds: number): string {
 const asNumber = (value: Decoded): number | undefined => (typeof value === 'number' ? value : typeof value === 'bigint' ? Number(value) : undefined);
 const unitOf = (name: string): number => (/_us$|^ts_us$/i.test(name) ? 1e3 : /_ms$/i.test(name) ? 1e6 : 1);
 
+/** The value rules, in the order they are tried; the first that applies shows the field. */
 export const VALUE_RULES: readonly ValueRule[] = [
   {
     name: 'ipv4',

@@ -1,6 +1,7 @@
 // Error types: every failure names the step that failed, the errno in words, and what to do.
 import { readFileSync } from 'node:fs';
 import { getSystemErrorName } from 'node:util';
+import { joined, say, type OptionNamer, type Wording } from './wording.js';
 
 /** Something that could not be released while unwinding. */
 export interface ReleaseFailure {
@@ -13,6 +14,32 @@ export class LoaderError extends Error {
   override name = 'LoaderError';
   /** What could not be released while undoing the steps before the failure. */
   releaseFailures: ReleaseFailure[] = [];
+  private wording: Wording;
+
+  constructor(message: Wording, options?: { cause?: unknown }) {
+    super(say(message), options);
+    this.wording = message;
+  }
+
+  /** The message with the options it names said by `name` (the command says its flags); `message` says them the library's way. */
+  describe(name: OptionNamer): string {
+    return say(this.wording, name);
+  }
+
+  /** Puts where it happened before the message ("prog.o: "). */
+  prepend(prefix: string): void {
+    this.setWording(joined(prefix, this.wording));
+  }
+
+  /** Adds to the end of the message. */
+  append(suffix: Wording): void {
+    this.setWording(joined(this.wording, suffix));
+  }
+
+  private setWording(wording: Wording): void {
+    this.wording = wording;
+    this.message = say(wording);
+  }
 }
 
 /** The command line or an API argument is wrong (bad name, unknown option value). */
@@ -48,10 +75,10 @@ export class SyscallError extends LoaderError {
     /** The C library's words for the errno, e.g. "File exists". */
     readonly description: string,
   ) {
-    super(`${command}: ${errnoName(errno)} (${description})`);
     // The C library has no words for the kernel's own errnos ("Unknown error 524"); the kernel has.
-    this.description = KERNEL_ERRNOS[errno]?.[1] ?? description;
-    this.message = `${command}: ${errnoName(errno)} (${this.description})`;
+    const words = KERNEL_ERRNOS[errno]?.[1] ?? description;
+    super(`${command}: ${errnoName(errno)} (${words})`);
+    this.description = words;
   }
   /** The errno's name ("ENOENT"). */
   get code(): string {
@@ -63,7 +90,7 @@ export class SyscallError extends LoaderError {
 export class KernelError extends LoaderError {
   override name = 'KernelError';
   constructor(
-    message: string,
+    message: Wording,
     readonly errno?: number,
     options?: { cause?: unknown },
   ) {
@@ -79,7 +106,7 @@ export class KernelError extends LoaderError {
 export class VerifierError extends KernelError {
   override name = 'VerifierError';
   constructor(
-    message: string,
+    message: Wording,
     errno: number,
     readonly log: string,
     options?: { cause?: unknown },
@@ -172,16 +199,16 @@ export function fileAccessHint(errno: number): string {
  * Wraps a failure of a named step into a KernelError with the errno in words and a hint: the
  * given one, or for a refused kernel operation (bpf, perf_event_open, ioctl, mount) what fits.
  */
-export function kernelError(step: string, error: unknown, hint = ''): LoaderError {
+export function kernelError(step: string, error: unknown, hint: Wording = ''): LoaderError {
   if (error instanceof SyscallError) {
     const extra = hint || permissionHint(error.errno);
-    return new KernelError(`${step}: ${error.code} (${error.description})${extra}`, error.errno, { cause: error });
+    return new KernelError(joined(`${step}: ${error.code} (${error.description})`, extra), error.errno, { cause: error });
   }
   // Already the loader's own (a KernelError carries an errno too): it named its step.
   if (error instanceof LoaderError) return error;
   const errno = nodeErrno(error);
   if (errno !== undefined) {
-    return new KernelError(`${step}: ${errnoName(errno)} (${describeErrno(error)})${hint || fileAccessHint(errno)}`, errno, { cause: error });
+    return new KernelError(joined(`${step}: ${errnoName(errno)} (${describeErrno(error)})`, hint || fileAccessHint(errno)), errno, { cause: error });
   }
   return new KernelError(`${step}: ${error instanceof Error ? error.message : String(error)}`, undefined, { cause: error });
 }

@@ -1,4 +1,5 @@
 // Alternatives: programs of one object that reach the same kernel event by different mechanisms (fentry and kprobe; tp_btf, raw_tp and tracepoint), of which one mechanism is attached, as the tools' own user space does.
+import { say, type Wording } from '../wording.js';
 import type { ProgramRole } from '../object/conventions.js';
 import { syscallPrefix } from './kernel-functions.js';
 import { isFunctionPattern } from './kprobe-multi.js';
@@ -56,7 +57,7 @@ export function reachOf(role: ProgramRole, commandLineFunction?: string, arch: s
 export interface AlternativeCandidate {
   program: string;
   reach: Reach | undefined;
-  failure?: string;
+  failure?: Wording;
 }
 
 /** One event reached by more than one mechanism, and the mechanism chosen for it. */
@@ -65,7 +66,7 @@ export interface AlternativeGroup {
   mechanism: Mechanism;
   chosen: string[];
   /** The other mechanisms' programs; `refused`: why this kernel cannot attach that mechanism here, if it cannot. */
-  leftOut: Array<{ program: string; mechanism: Mechanism; reason: string; refused?: string }>;
+  leftOut: Array<{ program: string; mechanism: Mechanism; reason: Wording; refused?: Wording }>;
 }
 
 /**
@@ -105,13 +106,15 @@ export function chooseAlternatives(candidates: readonly AlternativeCandidate[]):
 }
 
 /** One line for people: which mechanism attaches for the event, and what was left out and why. */
-export function describeAlternatives(group: AlternativeGroup): string {
-  const mechanisms = PREFERENCE.filter((m) => group.leftOut.some((l) => l.mechanism === m));
-  const named = (m: Mechanism) => `${m} (${group.leftOut.filter((l) => l.mechanism === m).map((l) => l.program).join(', ')})`;
-  const refusal = (m: Mechanism) => group.leftOut.find((l) => l.mechanism === m)!.refused;
-  const parts = [`${group.target}: attaching ${group.mechanism} (${group.chosen.join(', ')})`];
-  for (const m of mechanisms.filter((x) => refusal(x) !== undefined)) parts.push(`left out ${named(m)}, which this kernel refuses here: ${refusal(m)}`);
-  const spare = mechanisms.filter((m) => refusal(m) === undefined);
-  if (spare.length > 0) parts.push(`left out ${spare.map(named).join(' and ')}, which would count each event again (--all-programs attaches every one)`);
-  return parts.join('; ');
+export function describeAlternatives(group: AlternativeGroup): Wording {
+  return (n) => {
+    const mechanisms = PREFERENCE.filter((m) => group.leftOut.some((l) => l.mechanism === m));
+    const named = (m: Mechanism) => `${m} (${group.leftOut.filter((l) => l.mechanism === m).map((l) => l.program).join(', ')})`;
+    const refusal = (m: Mechanism) => group.leftOut.find((l) => l.mechanism === m)!.refused;
+    const parts = [`${group.target}: attaching ${group.mechanism} (${group.chosen.join(', ')})`];
+    for (const m of mechanisms.filter((x) => refusal(x) !== undefined)) parts.push(`left out ${named(m)}, which this kernel refuses here: ${say(refusal(m)!, n)}`);
+    const spare = mechanisms.filter((m) => refusal(m) === undefined);
+    if (spare.length > 0) parts.push(`left out ${spare.map(named).join(' and ')}, which would count each event again (${n('allPrograms')} attaches every one)`);
+    return parts.join('; ');
+  };
 }

@@ -1,4 +1,5 @@
 // Kprobes on every kernel function a glob matches: one kprobe.multi link (5.18+) or one PMU event per function, function i given BPF cookie i.
+import type { Wording } from '../wording.js';
 import { ATTACH_TYPE, ERRNO, PROG_TYPE } from '../abi.js';
 import { AttachError, UsageError, nodeErrno } from '../errors.js';
 import { linkCreateKprobeMulti } from '../kernel/bpf.js';
@@ -26,8 +27,8 @@ export interface PreparedKprobeMulti {
   method: 'link' | 'pmu';
   /** The kprobe PMU, for 'pmu'. */
   pmu?: ProbePmu;
-  reason: string;
-  notes: string[];
+  reason: Wording;
+  notes: Wording[];
 }
 
 /** Whether a kprobe target is a glob ("vfs_*", "tcp_?etsockopt"). */
@@ -95,18 +96,18 @@ export function prepareKprobeMulti(pattern: string, options: { retprobe?: boolea
       `no kernel function that can be probed matches '${printable(pattern)}'${left.length > 0 ? ` (left out: ${left.join(', ')})` : ''}${closest.length > 0 ? `; closest: ${closest.join(', ')}` : ''}`,
     );
   }
-  const notes: string[] = [];
+  const notes: Wording[] = [];
   if (ambiguous > 0) notes.push(`'${pattern}': left out ${ambiguous} function(s) whose name several functions share`);
   if (blacklisted > 0) notes.push(`'${pattern}': left out ${blacklisted} function(s) in the kprobe blacklist`);
   const mode = options.mode ?? 'auto';
-  if (mode === 'tracefs') throw new UsageError(`--attach-mode tracefs: '${printable(pattern)}' attaches through a kprobe.multi link or the kprobe PMU, not tracefs events`);
+  if (mode === 'tracefs') throw new UsageError((n) => `${n('mode', 'tracefs')}: '${printable(pattern)}' attaches through a kprobe.multi link or the kprobe PMU, not tracefs events`);
   const retprobe = options.retprobe ?? false;
   const common = { kind: 'kprobe_multi' as const, pattern, retprobe, functions: matched };
   if (mode === 'auto' || mode === 'link') {
     if (kernelHasKprobeMulti()) {
       return { ...common, method: 'link', reason: `one kprobe.multi link for ${matched.length} function(s)`, notes };
     }
-    if (mode === 'link') throw new AttachError(`--attach-mode link: this kernel has no kprobe.multi links (they need 5.18 and CONFIG_FPROBE) for '${printable(pattern)}'; use --attach-mode pmu`);
+    if (mode === 'link') throw new AttachError((n) => `${n('mode', 'link')}: this kernel has no kprobe.multi links (they need 5.18 and CONFIG_FPROBE) for '${printable(pattern)}'; use ${n('mode', 'pmu')}`);
   }
   const pmu = chooseAttachMethod('pmu', support).pmu!;
   return { ...common, method: 'pmu', pmu, reason: `${matched.length} kprobe PMU event(s), one per function, each with its cookie on a BPF link`, notes };

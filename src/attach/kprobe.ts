@@ -1,4 +1,5 @@
 // Kprobes and kretprobes: checking the kernel can probe the function, before any kernel object exists.
+import type { Wording } from '../wording.js';
 import { AttachError, UsageError } from '../errors.js';
 import { KernelFunctions, resolveKernelFunction, resolveModuleFunction, validateKernelTarget } from './kernel-functions.js';
 import { prepareKprobeMulti, type PreparedKprobeMulti } from './kprobe-multi.js';
@@ -37,7 +38,7 @@ export function prepareKprobe(requested: string, options: KprobeOptions = {}): P
   const functions = new KernelFunctions(support.tracefs);
   const colon = name.indexOf(':');
   const resolved = colon > 0 ? resolveModuleFunction(name.slice(0, colon), name.slice(colon + 1), functions, retprobe) : resolveKernelFunction(name, functions, process.arch, retprobe);
-  const notes = resolved.note ? [resolved.note] : [];
+  const notes: Wording[] = resolved.note ? [resolved.note] : [];
   notes.push(...removeStaleEvents(support));
   if (retprobe && target.offset !== 0n) throw new UsageError(`kretprobe target ${JSON.stringify(requested)}: a return probe takes no offset`);
   if (resolved.clones) {

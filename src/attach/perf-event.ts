@@ -1,4 +1,5 @@
 // Attaching a program to a perf event (tracepoint or probe PMU event): bind it with a BPF link or the ioctl, then enable.
+import type { Wording } from '../wording.js';
 import { ERRNO } from '../abi.js';
 import { SyscallError, kernelError } from '../errors.js';
 import { BpfLink } from '../kernel/link.js';
@@ -51,10 +52,10 @@ export function openAndAttachPerfEvent(scope: ResourceScope, options: PerfEventA
  * The binding for an event the program is the only user of (a tracepoint, a sampling event): the
  * PMU and tracefs modes both mean the ioctl there; and why, for --verbose.
  */
-export function ownEventBinding(mode: AttachMode): { binding: ProgramBinding | 'auto'; reason: string } {
-  return { binding: mode === 'link' ? 'link' : mode === 'auto' ? 'auto' : 'ioctl', reason: mode === 'auto' ? 'a BPF link where the kernel has them' : `--attach-mode ${mode}` };
+export function ownEventBinding(mode: AttachMode): { binding: ProgramBinding | 'auto'; reason: Wording } {
+  return { binding: mode === 'link' ? 'link' : mode === 'auto' ? 'auto' : 'ioctl', reason: mode === 'auto' ? 'a BPF link where the kernel has them' : (n) => n('mode', mode) };
 }
 
-function linkHint(): string {
-  return '; this kernel has no BPF links for perf events (they need 5.15); use --attach-mode pmu or tracefs';
+function linkHint(): Wording {
+  return (n) => `; this kernel has no BPF links for perf events (they need 5.15); use ${n('mode', 'pmu')} or tracefs`;
 }

@@ -1,4 +1,5 @@
 // Attach plans: which programs of an object load and attach where, every target checked before anything is loaded.
+import { joined, say, type OptionName, type OptionNamer, type Wording } from '../wording.js';
 import { LoaderError, UsageError } from '../errors.js';
 import { describeRole, requireRole, type ProgramRole } from '../object/conventions.js';
 import { parseUprobeSpec, parseUsdtSpec } from '../object/sections.js';
@@ -52,17 +53,17 @@ export interface PlannedAttachment {
 export interface Plan {
   attachments: PlannedAttachment[];
   /** Programs left out with --skip-missing, and why. */
-  skipped: Array<{ program: string; reason: string }>;
+  skipped: Array<{ program: string; reason: Wording }>;
   /** Events more than one chosen program reaches by different mechanisms, and the one mechanism attached for each. */
   alternatives: AlternativeGroup[];
 }
 
 /** The programs a name or glob matches, in object order; `option` names the list in the error when none does. */
-function programsMatching(spec: BpfObjectSpec, name: string, option: string): ProgramSpec[] {
+function programsMatching(spec: BpfObjectSpec, name: string, option?: OptionName): ProgramSpec[] {
   const pattern = /[*?]/.test(name) ? globRegExp(name) : undefined;
   const matched = spec.programs.filter((p) => (pattern ? pattern.test(p.name) : p.name === name));
   if (matched.length === 0) {
-    throw new UsageError(`${option}the object has no program ${pattern ? `matching '${printable(name)}'` : `'${printable(name)}'`}; it has ${spec.programs.map((p) => `'${printable(p.name)}'`).join(', ')}`);
+    throw new UsageError((n) => `${option === undefined ? '' : `${n(option, name)}: `}the object has no program ${pattern ? `matching '${printable(name)}'` : `'${printable(name)}'`}; it has ${spec.programs.map((p) => `'${printable(p.name)}'`).join(', ')}`);
   }
   return matched;
 }
@@ -72,13 +73,13 @@ function programsMatching(spec: BpfObjectSpec, name: string, option: string): Pr
  * less those `exclude` names.
  */
 export function choosePrograms(spec: BpfObjectSpec, names: readonly string[] | undefined, exclude: readonly string[] = []): ProgramSpec[] {
-  const chosen = new Set<ProgramSpec>(names && names.length > 0 ? names.flatMap((name) => programsMatching(spec, name, '')) : spec.programs);
-  for (const name of exclude) programsMatching(spec, name, `--exclude ${name}: `).forEach((p) => chosen.delete(p));
+  const chosen = new Set<ProgramSpec>(names && names.length > 0 ? names.flatMap((name) => programsMatching(spec, name)) : spec.programs);
+  for (const name of exclude) programsMatching(spec, name, 'exclude').forEach((p) => chosen.delete(p));
   if (chosen.size === 0) throw new UsageError(`no program is left to load: every program is excluded (${exclude.map((x) => `'${printable(x)}'`).join(', ')})`);
   return spec.programs.filter((p) => chosen.has(p));
 }
 
-/** What a program still needs before it can attach (its section names no target, nor does --attach), or undefined. */
+/** What a program still needs before it can attach (its section names no target, nor do the plan's targets), or undefined. */
 function missingTarget(role: ProgramRole): string | undefined {
   switch (role.kind) {
     case 'uprobe':
@@ -94,9 +95,9 @@ function missingTarget(role: ProgramRole): string | undefined {
   }
 }
 
-/** A program's role with --attach and --retprobe=PROG applied. */
+/** A program's role with the plan's targets and return probes applied. */
 function roleWithOverrides(program: ProgramSpec, role: ProgramRole, target: string | undefined, retprobe: boolean): ProgramRole {
-  const where = `--attach ${program.name}=${target ?? ''}`;
+  const where: Wording = (n) => n('targets', `${program.name}=${target ?? ''}`);
   switch (role.kind) {
     case 'kprobe':
       if (target === undefined) return retprobe ? { ...role, retprobe } : role;
@@ -111,49 +112,58 @@ function roleWithOverrides(program: ProgramSpec, role: ProgramRole, target: stri
       return { kind: 'uprobe', retprobe: r, ...parseUprobeSpec(target, where), ...(role.sleepable ? { sleepable: true } : {}) };
     }
     case 'usdt':
-      if (retprobe) throw new UsageError(`--retprobe=${program.name}: program '${program.name}' is ${describeRole(role)}, which has no return to probe`);
+      if (retprobe) throw noReturn(program, role);
       return target === undefined ? role : { ...role, target: parseUsdtSpec(target, where) };
     case 'tracing':
       return target === undefined ? role : { ...role, target };
     case 'raw_tracepoint':
       return target === undefined ? role : { ...role, tracepoint: target };
     case 'perf_event':
-      if (retprobe) throw new UsageError(`--retprobe=${program.name}: program '${program.name}' is ${describeRole(role)}, which has no return to probe`);
+      if (retprobe) throw noReturn(program, role);
       return target === undefined ? role : { kind: 'perf_event', event: target };
     case 'load-only':
-      if (target !== undefined) throw new UsageError(`--attach ${program.name}=${target}: program '${program.name}' is ${describeRole(role)}; it is not attached`);
+      if (target !== undefined) throw new UsageError((n) => `${n('targets', `${program.name}=${target}`)}: program '${program.name}' is ${describeRole(role, n)}; it is not attached`);
       return role;
   }
 }
 
+/** A failure's message as a wording, so that its options are named the caller's way. */
+function describedBy(error: LoaderError): Wording {
+  return (n) => error.describe(n);
+}
+
+function noReturn(program: ProgramSpec, role: ProgramRole): UsageError {
+  return new UsageError((n) => `${n('retprobePrograms', program.name)}: program '${program.name}' is ${describeRole(role, n)}, which has no return to probe`);
+}
+
 /**
- * The programs --usdt names, each with its USDT role. Without "PROG=", the one chosen program
+ * The programs the plan's USDT probes name, each with its USDT role. Without "PROG=", the one chosen program
  * whose section is a bare SEC("usdt"), or the only program chosen. A program of another kind becomes a USDT
  * program if it loads as a kprobe-type program (uprobe and kprobe sections), as in libbpf.
  */
 export function usdtRoles(programs: readonly ProgramSpec[], probes: NonNullable<PlanOptions['usdt']>, targets?: ReadonlyMap<string, string>): Array<{ program: ProgramSpec; role: ProgramRole }> {
-  const given = new Map<ProgramSpec, string>();
+  const given = new Map<ProgramSpec, Wording>();
   return probes.map(({ program: name, target }) => {
-    const where = `--usdt ${name === undefined ? '' : `${name}=`}${target}`;
+    const where: Wording = (n) => n('usdt', `${name === undefined ? '' : `${name}=`}${target}`);
     let program: ProgramSpec | undefined;
     if (name !== undefined) {
       program = programs.find((p) => p.name === name);
-      if (!program) throw new UsageError(`${where}: no program '${printable(name)}' is chosen; the programs are ${programs.map((p) => `'${p.name}'`).join(', ')}`);
+      if (!program) throw new UsageError(joined(where, `: no program '${printable(name)}' is chosen; the programs are ${programs.map((p) => `'${p.name}'`).join(', ')}`));
     } else {
       const open = programs.filter((p) => p.role?.kind === 'usdt' && !p.role.target);
       const candidates = open.length > 0 ? open : programs.length === 1 ? programs : [];
-      if (candidates.length !== 1) throw new UsageError(`${where}: which program? name it: --usdt PROG=${target} (the programs are ${programs.map((p) => `'${p.name}'`).join(', ')})`);
+      if (candidates.length !== 1) throw new UsageError((n) => `${say(where, n)}: which program? name it: ${n('usdt', `PROG=${target}`)} (the programs are ${programs.map((p) => `'${p.name}'`).join(', ')})`);
       program = candidates[0]!;
     }
     // One attachment per program: a second probe would replace the first without a word.
-    const earlier = given.get(program) ?? (targets?.has(program.name) ? `--attach ${program.name}=${targets.get(program.name)}` : undefined);
-    if (earlier !== undefined) throw new UsageError(`${where}: program '${program.name}' already attaches with ${earlier}; a program takes one target per run`);
+    const earlier = given.get(program) ?? (targets?.has(program.name) ? (n: OptionNamer) => n('targets', `${program.name}=${targets.get(program.name)}`) : undefined);
+    if (earlier !== undefined) throw new UsageError((n) => `${say(where, n)}: program '${program.name}' already attaches with ${say(earlier, n)}; a program takes one target per run`);
     given.set(program, where);
     const role = requireRole(program);
     // A kprobe.multi program is loaded for its link type, which uprobes refuse.
     const kprobeType = role.kind === 'usdt' || role.kind === 'uprobe' || (role.kind === 'kprobe' && !(!role.fromCommandLine && role.multi));
     if (!kprobeType) {
-      throw new UsageError(`${where}: program '${program.name}' is ${describeRole(role)}; a USDT probe takes a usdt, uprobe or kprobe program`);
+      throw new UsageError((n) => `${say(where, n)}: program '${program.name}' is ${describeRole(role, n)}; a USDT probe takes a usdt, uprobe or kprobe program`);
     }
     return { program, role: { kind: 'usdt', target: parseUsdtSpec(target, where), ...(role.kind === 'usdt' && role.sleepable ? { sleepable: true } : {}) } };
   });
@@ -164,8 +174,10 @@ function prepare(program: ProgramSpec, role: ProgramRole, options: PlanOptions, 
   const mode = options.mode ?? 'auto';
   const missing = missingTarget(role);
   if (missing !== undefined) {
-    const give = role.kind === 'usdt' ? `--usdt ${program.name}=BINARY:PROVIDER:NAME` : `--attach ${program.name}=TARGET`;
-    throw new UsageError(`program '${program.name}' (section '${program.section}') needs ${missing}: give it with ${give}, or leave the program out with --exclude ${program.name} (--skip-missing leaves out every program without a target)`);
+    throw new UsageError((n) => {
+      const give = role.kind === 'usdt' ? n('usdt', `${program.name}=BINARY:PROVIDER:NAME`) : n('targets', `${program.name}=TARGET`);
+      return `program '${program.name}' (section '${program.section}') needs ${missing}: give it with ${give}, or leave the program out with ${n('exclude', program.name)} (${n('skipMissing')} leaves out every program without a target)`;
+    });
   }
   switch (role.kind) {
     case 'kprobe':
@@ -204,10 +216,10 @@ export function planAttachments(spec: BpfObjectSpec, options: PlanOptions = {}):
   const programs = choosePrograms(spec, options.programs, options.exclude);
   for (const name of [...(options.targets?.keys() ?? []), ...(options.retprobePrograms ?? [])]) {
     if (!programs.some((p) => p.name === name)) {
-      throw new UsageError(`--attach/--retprobe name program '${printable(name)}', which is not ${spec.programs.some((p) => p.name === name) ? 'chosen with --program' : 'in the object'}`);
+      throw new UsageError((n) => `${n('targets')}/${n('retprobePrograms')} name program '${printable(name)}', which is not ${spec.programs.some((p) => p.name === name) ? `chosen with ${n('programs')}` : 'in the object'}`);
     }
   }
-  for (const program of programs) requireRole(program, programs.length > 1 ? '; choose the others with --program' : '');
+  for (const program of programs) requireRole(program, programs.length > 1 ? (n: OptionNamer) => `; choose the others with ${n('programs')}` : '');
   const roles = new Map(programs.map((p) => [p, roleWithOverrides(p, p.role!, options.targets?.get(p.name), options.retprobePrograms?.includes(p.name) ?? false)]));
   for (const { program, role } of usdtRoles(programs, options.usdt ?? [], options.targets)) roles.set(program, role);
   const fromCommandLine = programs.filter((p) => {
@@ -224,7 +236,7 @@ export function planAttachments(spec: BpfObjectSpec, options: PlanOptions = {}):
     );
   }
   if (fromCommandLine.length === 0 && options.retprobe) {
-    throw new UsageError('--retprobe applies to programs attached to the function on the command line; this object names its own targets');
+    throw new UsageError((n) => `${n('retprobe')} applies to programs attached to the function on the command line; this object names its own targets`);
   }
   const attachments: PlannedAttachment[] = [];
   const skipped: Plan['skipped'] = [];
@@ -234,7 +246,7 @@ export function planAttachments(spec: BpfObjectSpec, options: PlanOptions = {}):
     const missing = missingTarget(role);
     if (missing !== undefined && options.skipMissing) {
       // A placeholder whose target a tool's own user space would give: skipped like what the kernel lacks.
-      skipped.push({ program: program.name, reason: `its section names no target (${missing}); give one with --attach ${program.name}=TARGET` });
+      skipped.push({ program: program.name, reason: (n) => `its section names no target (${missing}); give one with ${n('targets', `${program.name}=TARGET`)}` });
       continue;
     }
     try {
@@ -247,7 +259,7 @@ export function planAttachments(spec: BpfObjectSpec, options: PlanOptions = {}):
   }
   const alternatives = options.allPrograms
     ? []
-    : chooseAlternatives(outcomes.map((o) => ({ program: o.program.name, reach: reachOf(roles.get(o.program)!, options.function), ...(o.failure ? { failure: o.failure.message } : {}) })));
+    : chooseAlternatives(outcomes.map((o) => ({ program: o.program.name, reach: reachOf(roles.get(o.program)!, options.function), ...(o.failure ? { failure: describedBy(o.failure) } : {}) })));
   const leftOut = new Set(alternatives.flatMap((g) => g.leftOut.map((l) => l.program)));
   for (const { program, prepared, failure } of outcomes) {
     if (leftOut.has(program.name)) continue;
@@ -256,12 +268,12 @@ export function planAttachments(spec: BpfObjectSpec, options: PlanOptions = {}):
       continue;
     }
     if (!options.skipMissing) {
-      if (programs.length > 1) failure.message += ' (--skip-missing attaches the other programs without it)';
+      if (programs.length > 1) failure.append((n) => ` (${n('skipMissing')} attaches the other programs without it)`);
       throw failure;
     }
-    skipped.push({ program: program.name, reason: failure.message });
+    skipped.push({ program: program.name, reason: describedBy(failure) });
   }
-  if (attachments.length === 0) throw new UsageError(`no program is left to load: ${skipped.map((s) => `${s.program}: ${s.reason}`).join('; ')}`);
+  if (attachments.length === 0) throw new UsageError((n) => `no program is left to load: ${skipped.map((s) => `${s.program}: ${say(s.reason, n)}`).join('; ')}`);
   const usdt = attachments.flatMap((a) => (a.prepared?.kind === 'usdt' ? [a.prepared] : []));
   if (usdt.length > 0) requireUsdtSpecRoom(spec.maps, usdt);
   return { attachments, skipped, alternatives };

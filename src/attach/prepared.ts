@@ -1,4 +1,5 @@
 // PreparedAttachment: any attach target checked before loading; attachPrepared() performs it.
+import type { Wording } from '../wording.js';
 import type { ResourceScope } from '../kernel/scope.js';
 import type { Attachment } from './attachment.js';
 import type { BpfProgram } from '../kernel/program.js';
@@ -38,6 +39,6 @@ export function attachPrepared(scope: ResourceScope, prepared: PreparedAttachmen
 }
 
 /** Why this attach method, for --verbose. */
-export function methodReason(prepared: PreparedAttachment): string {
+export function methodReason(prepared: PreparedAttachment): Wording {
   return prepared.kind === 'probe' || prepared.kind === 'usdt' ? prepared.method.reason : prepared.reason;
 }

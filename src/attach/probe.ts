@@ -1,4 +1,5 @@
 // Kprobes and uprobes through one path: choose the event source (PMU or tracefs) and binding, then attach.
+import type { Wording } from '../wording.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AttachError, KernelError } from '../errors.js';
@@ -38,7 +39,7 @@ export interface PreparedProbe {
   support: ProbeSupport;
   method: AttachMethod;
   /** Things worth telling the user (syscall name resolved, stale events removed). */
-  notes: string[];
+  notes: Wording[];
   /** A BPF cookie for the program (bpf_get_attach_cookie); needs the link binding. */
   cookie?: bigint;
   /** Fire in this process only (uprobes). */
@@ -51,7 +52,7 @@ export interface AttachMethod {
   /** The PMU, when source is 'pmu'. */
   pmu?: ProbePmu;
   /** Why this method, for --verbose. */
-  reason: string;
+  reason: Wording;
 }
 
 /** What a kernel offers for one probe family. */
@@ -92,15 +93,15 @@ export function chooseAttachMethod(mode: AttachMode, support: ProbeSupport): Att
   const { family, pmu, tracefs } = support;
   switch (mode) {
     case 'tracefs':
-      if (!tracefs) throw new AttachError(`--attach-mode tracefs: this kernel has no ${EVENTS_FILE[family]} in tracefs`);
-      return { source: 'tracefs', binding: 'ioctl', reason: `--attach-mode tracefs: a ${EVENTS_FILE[family]} event bound with PERF_EVENT_IOC_SET_BPF` };
+      if (!tracefs) throw new AttachError((n) => `${n('mode', 'tracefs')}: this kernel has no ${EVENTS_FILE[family]} in tracefs`);
+      return { source: 'tracefs', binding: 'ioctl', reason: (n) => `${n('mode', 'tracefs')}: a ${EVENTS_FILE[family]} event bound with PERF_EVENT_IOC_SET_BPF` };
     case 'pmu':
-      if (!pmu) throw new AttachError(`--attach-mode pmu: this kernel has no ${family} PMU (it needs 4.17)`);
-      return { source: 'pmu', binding: 'ioctl', pmu, reason: `--attach-mode pmu: a ${family} PMU perf event bound with PERF_EVENT_IOC_SET_BPF` };
+      if (!pmu) throw new AttachError((n) => `${n('mode', 'pmu')}: this kernel has no ${family} PMU (it needs 4.17)`);
+      return { source: 'pmu', binding: 'ioctl', pmu, reason: (n) => `${n('mode', 'pmu')}: a ${family} PMU perf event bound with PERF_EVENT_IOC_SET_BPF` };
     case 'link':
       return pmu
-        ? { source: 'pmu', binding: 'link', pmu, reason: `--attach-mode link: a ${family} PMU perf event owned by a BPF link` }
-        : { source: 'tracefs', binding: 'link', reason: `--attach-mode link: no ${family} PMU, so a ${EVENTS_FILE[family]} event owned by a BPF link` };
+        ? { source: 'pmu', binding: 'link', pmu, reason: (n) => `${n('mode', 'link')}: a ${family} PMU perf event owned by a BPF link` }
+        : { source: 'tracefs', binding: 'link', reason: (n) => `${n('mode', 'link')}: no ${family} PMU, so a ${EVENTS_FILE[family]} event owned by a BPF link` };
     case 'auto':
       return pmu
         ? { source: 'pmu', binding: 'auto', pmu, reason: `the ${family} PMU leaves no tracefs event behind; a BPF link where the kernel has them` }
@@ -114,11 +115,11 @@ const staleEventsChecked = new Set<ProbeEventsFile>();
  * Removes tracefs events that loaders which no longer run left behind; returns what to tell the
  * user. Once per events file per process: it is a start-up job, not one per probe.
  */
-export function removeStaleEvents(support: ProbeSupport): string[] {
+export function removeStaleEvents(support: ProbeSupport): Wording[] {
   if (!support.tracefs || staleEventsChecked.has(EVENTS_FILE[support.family])) return [];
   staleEventsChecked.add(EVENTS_FILE[support.family]);
   const report = removeStaleProbeEvents(support.tracefs, EVENTS_FILE[support.family]);
-  const notes: string[] = [];
+  const notes: Wording[] = [];
   if (report.removed.length > 0) {
     notes.push(`removed ${report.removed.length} stale event(s) left by load-kp-bpf processes that no longer run: ${report.removed.join(', ')}`);
   }
@@ -134,7 +135,7 @@ function probeKind(location: ProbeLocation): ProbeKind {
 /** The text a tracefs events file takes for the location: "func+0x10" or "/path:0x1139". */
 export function tracefsLocation(location: ProbeLocation): string {
   if (location.family === 'uprobe') {
-    if (/\s/.test(location.target)) throw new AttachError(`uprobe path ${JSON.stringify(location.target)} contains white space, which tracefs cannot take; use --attach-mode pmu`);
+    if (/\s/.test(location.target)) throw new AttachError((n) => `uprobe path ${JSON.stringify(location.target)} contains white space, which tracefs cannot take; use ${n('mode', 'pmu')}`);
     const refCtr = location.refCtrOffset ? `(0x${location.refCtrOffset.toString(16)})` : '';
     return `${location.target}:0x${location.offset.toString(16)}${refCtr}`;
   }

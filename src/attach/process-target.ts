@@ -7,14 +7,14 @@ import { printable } from '../text.js';
 
 /** Checks that the process exists (and is a process, not a thread of another). */
 export function checkProcess(pid: number): void {
-  if (!Number.isInteger(pid) || pid <= 0) throw new UsageError(`--pid ${pid}: a process id is a whole number above 0`);
+  if (!Number.isInteger(pid) || pid <= 0) throw new UsageError((n) => `${n('pid', String(pid))}: a process id is a whole number above 0`);
   let tgid: string | undefined;
   try {
     tgid = /^Tgid:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
   } catch {
-    throw new UsageError(`--pid ${pid}: no such process`);
+    throw new UsageError((n) => `${n('pid', String(pid))}: no such process`);
   }
-  if (tgid !== undefined && Number(tgid) !== pid) throw new UsageError(`--pid ${pid}: that is a thread of process ${tgid}; give the process`);
+  if (tgid !== undefined && Number(tgid) !== pid) throw new UsageError((n) => `${n('pid', String(pid))}: that is a thread of process ${tgid}; give the process`);
 }
 
 /** The process's threads now (a thread started later is not among them). */

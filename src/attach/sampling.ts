@@ -1,4 +1,5 @@
 // Sampling: SEC("perf_event") programs on a hardware or software perf event, one event per online CPU, by frequency or period.
+import { joined, type Wording } from '../wording.js';
 import { readFileSync } from 'node:fs';
 import { ERRNO, PERF_TYPE } from '../abi.js';
 import { AttachError, KernelError, UsageError } from '../errors.js';
@@ -63,8 +64,8 @@ export interface PreparedSampling {
   pid?: number;
   threads?: number[];
   binding: ProgramBinding | 'auto';
-  reason: string;
-  notes: string[];
+  reason: Wording;
+  notes: Wording[];
 }
 
 function request(event: SamplingEvent): PerfEventRequest {
@@ -83,19 +84,19 @@ export function prepareSampling(given: string | undefined, program: string, mode
     PerfEvent.open(request(event), `perf event ${event.text}`, threads ? { cpu: -1, pid: threads[0]! } : { cpu: cpus[0]! }).close();
   } catch (error) {
     if (!(error instanceof KernelError)) throw error;
-    throw new AttachError(`perf event ${event.text} cannot be opened on this machine${missingEventHint(event, error)}`);
+    throw new AttachError(joined(`perf event ${event.text} cannot be opened on this machine`, missingEventHint(event, error)));
   }
   const where = threads
     ? `${threads.length === 1 ? 'in the one thread' : `in each of the ${threads.length} threads`} of process ${pid} (threads it starts later are not sampled)`
     : `on each of ${cpus.length} CPU${cpus.length === 1 ? '' : 's'}`;
-  const notes = given === undefined || threads ? [`program '${program}' samples ${event.text} ${where}${given === undefined ? ` (another event: --attach ${program}=EVENT[:99hz|:period=N])` : ''}`] : [];
+  const notes: Wording[] = given === undefined || threads ? [(n) => `program '${program}' samples ${event.text} ${where}${given === undefined ? ` (another event: ${n('targets', `${program}=EVENT[:99hz|:period=N]`)})` : ''}`] : [];
   return { kind: 'perf_event', event, cpus, ...(threads ? { pid, threads } : {}), ...ownEventBinding(mode), notes };
 }
 
-function missingEventHint(event: SamplingEvent, error: KernelError): string {
+function missingEventHint(event: SamplingEvent, error: KernelError): Wording {
   const errno = error.errno;
   if (event.hardware && (errno === ERRNO.ENOENT || errno === ERRNO.EOPNOTSUPP || errno === ERRNO.ENODEV)) {
-    return `: no PMU here counts the hardware event '${event.name}' (a VM without a virtual PMU, or a CPU without it); sample a software event such as cpu-clock, or leave the program out with --skip-missing`;
+    return (n) => `: no PMU here counts the hardware event '${event.name}' (a VM without a virtual PMU, or a CPU without it); sample a software event such as cpu-clock, or leave the program out with ${n('skipMissing')}`;
   }
   if (errno === ERRNO.EINVAL && 'frequency' in event.sampling) {
     return `: ${event.sampling.frequency} Hz is above kernel.perf_event_max_sample_rate (${maxSampleRate() ?? 'unknown'}); choose a lower frequency`;

@@ -1,4 +1,5 @@
 // Tracepoints: checking <tracefs>/events/<category>/<event> exists, then attaching a program to it.
+import type { Wording } from '../wording.js';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AttachError, UsageError } from '../errors.js';
@@ -37,8 +38,8 @@ export interface PreparedTracepoint {
   category: string;
   event: string;
   binding: ProgramBinding | 'auto';
-  reason: string;
-  notes: string[];
+  reason: Wording;
+  notes: Wording[];
 }
 
 /** Checks the tracepoint exists (suggesting the closest names when not) and picks the binding. */

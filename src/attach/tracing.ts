@@ -1,4 +1,5 @@
 // BTF-based attachment: fentry, fexit and fmod_ret on kernel functions and tp_btf on tracepoints (by kernel BTF id), and raw tracepoints.
+import type { Wording } from '../wording.js';
 import { ATTACH_TYPE, ERRNO, PROG_TYPE } from '../abi.js';
 import { BTF_KIND } from '../btf/btf.js';
 import { AttachError, KernelError, SyscallError, VerifierError, kernelError } from '../errors.js';
@@ -21,15 +22,15 @@ export interface PreparedTracing {
   /** The module whose BTF holds it; undefined for vmlinux. */
   module?: string;
   expectedAttachType: number;
-  reason: string;
-  notes: string[];
+  reason: Wording;
+  notes: Wording[];
 }
 
 export interface PreparedRawTracepoint {
   kind: 'raw_tracepoint';
   tracepoint: string;
-  reason: string;
-  notes: string[];
+  reason: Wording;
+  notes: Wording[];
 }
 
 const EXPECTED_ATTACH_TYPE: Record<TracingAttach, number> = {

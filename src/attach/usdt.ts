@@ -1,4 +1,5 @@
 // USDT probes: a binary's stapsdt notes -> one uprobe per site (semaphore as ref_ctr_offset), arguments as libbpf's usdt.bpf.h reads them (spec map, BPF cookie = spec id).
+import type { Wording } from '../wording.js';
 import { USDT_MAX_ARGS, USDT_SPECS_MAP, X86_64_PT_REGS } from '../abi.js';
 import { BTF_KIND, type Btf } from '../btf/btf.js';
 import { BtfEncoder, EncodeError } from '../btf/encode.js';
@@ -120,7 +121,7 @@ export interface PreparedUsdt {
   sites: Array<{ site: UsdtSite; spec: Buffer }>;
   support: ProbeSupport;
   method: AttachMethod;
-  notes: string[];
+  notes: Wording[];
   /** Fire in this process only. */
   pid?: number;
 }

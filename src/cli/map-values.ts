@@ -132,7 +132,7 @@ export function withWhere<T>(where: string, body: () => T): T {
   try {
     return body();
   } catch (error) {
-    if (error instanceof LoaderError) error.message = `${where}: ${error.message}`;
+    if (error instanceof LoaderError) error.prepend(`${where}: `);
     throw error;
   }
 }

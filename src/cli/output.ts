@@ -2,6 +2,8 @@
 import { decodedJson } from '../btf/decode.js';
 import { LoaderError, VerifierError, type ReleaseFailure } from '../errors.js';
 import { terminalSafe } from '../text.js';
+import { say, type Wording } from '../wording.js';
+import { commandLineName } from './flags.js';
 import { FdWriter } from './writer.js';
 
 /** How long the end of a command waits for a reader of stdout that reads nothing, before dropping what it did not read. */
@@ -19,12 +21,12 @@ export class Output {
     protected readonly stderr = new FdWriter(2),
   ) {}
 
-  /** A message for people on stderr: one line, control characters from the object made visible. */
-  note(text: string): void {
-    this.stderr.write(`load-kp-bpf: ${terminalSafe(text)}\n`);
+  /** A message for people on stderr: one line, options named as flags, control characters from the object made visible. */
+  note(text: Wording): void {
+    this.stderr.write(`load-kp-bpf: ${terminalSafe(say(text, commandLineName))}\n`);
   }
 
-  verbose(text: string): void {
+  verbose(text: Wording): void {
     if (this.options.verbose) this.note(text);
   }
 
@@ -71,7 +73,7 @@ export class Output {
   failed(error: unknown, failures: readonly ReleaseFailure[] = []): void {
     if (error instanceof VerifierError) this.stderr.write(`${error.log.split('\n').map(terminalSafe).join('\n')}\n`);
     if (error instanceof LoaderError) {
-      this.note(error.message);
+      this.note(error.describe(commandLineName));
     } else {
       this.note(`internal error: ${messageOf(error)}${this.options.verbose ? '' : ' (run with --verbose for details)'}`);
       if (this.options.verbose) this.stderr.write(`${((error as Error)?.stack ?? '').split('\n').map(terminalSafe).join('\n')}\n`);
@@ -82,5 +84,6 @@ export class Output {
 }
 
 export function messageOf(error: unknown): string {
+  if (error instanceof LoaderError) return error.describe(commandLineName);
   return error instanceof Error ? error.message : String(error);
 }

@@ -1,4 +1,6 @@
 // What the run command prints: the loaded object, live records, trace lines and losses, map snapshots, and the detach report.
+import { say, type Wording } from '../wording.js';
+import { commandLineName } from './flags.js';
 import type { AlternativeGroup } from '../attach/alternatives.js';
 import { USDT_IP_MAP, USDT_SPECS_MAP } from '../abi.js';
 import { BTF_KIND } from '../btf/btf.js';
@@ -164,7 +166,7 @@ export class RunOutput extends Output {
     return presenter;
   }
 
-  loaded(objectPath: string, loaded: LoadedObject, notes: { tracePipe: boolean; readers: string[]; skipped: ReadonlyArray<{ program: string; reason: string }>; alternatives: readonly AlternativeGroup[]; duration?: number }): void {
+  loaded(objectPath: string, loaded: LoadedObject, notes: { tracePipe: boolean; readers: string[]; skipped: ReadonlyArray<{ program: string; reason: Wording }>; alternatives: readonly AlternativeGroup[]; duration?: number }): void {
     const maps = [...loaded.maps.values()];
     const programs = [...loaded.programs.values()];
     if (notes.tracePipe) this.note('the programs call bpf_trace_printk: showing trace_pipe, which is system-wide (lines of other programs appear too) and consumed by reading it (--no-trace-pipe turns this off)');
@@ -186,8 +188,8 @@ export class RunOutput extends Output {
         programs: programs.map((p) => ({ name: p.name, section: p.section, type: programTypeName(p.type), id: p.id, tag: p.tag, instructions: p.instructionCount })),
         attachments: loaded.attachments.map((a) => ({ ...a, event: a.event ?? null })),
         tailCalls: loaded.filledSlots.map((s) => ({ map: s.map, index: s.index, program: s.program })),
-        skipped: notes.skipped,
-        alternatives: notes.alternatives,
+        skipped: notes.skipped.map((s) => ({ program: s.program, reason: say(s.reason, commandLineName) })),
+        alternatives: notes.alternatives.map((g) => ({ ...g, leftOut: g.leftOut.map((l) => ({ ...l, reason: say(l.reason, commandLineName), ...(l.refused === undefined ? {} : { refused: say(l.refused, commandLineName) }) })) })),
         reading: { tracePipe: notes.tracePipe, maps: notes.readers },
       });
       return;

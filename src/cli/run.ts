@@ -1,4 +1,5 @@
 // The run command: read and check the object, load and attach it, show what it says while attached, detach on a signal or after --duration.
+import { joined } from '../wording.js';
 import { describeAlternatives } from '../attach/alternatives.js';
 import { planAttachments } from '../attach/plan.js';
 import { methodReason } from '../attach/prepared.js';
@@ -75,7 +76,7 @@ function readObject(path: string): { bytes: Uint8Array; spec: BpfObjectSpec } {
   try {
     return { bytes, spec: parseBpfObject(bytes) };
   } catch (error) {
-    if (error instanceof LoaderError) error.message = `${printable(path)}: ${error.message}`;
+    if (error instanceof LoaderError) error.prepend(`${printable(path)}: `);
     throw error;
   }
 }
@@ -133,7 +134,7 @@ export async function runLoader(objectPath: string, functionName: string | undef
       ...(options.pid === undefined ? {} : { pid: options.pid }),
     });
     plan.attachments.forEach((p) => p.prepared?.notes.forEach((n) => out.note(n)));
-    for (const s of plan.skipped) out.note(`skipped program '${s.program}': ${s.reason}`);
+    for (const s of plan.skipped) out.note(joined(`skipped program '${s.program}': `, s.reason));
     for (const group of plan.alternatives) out.note(describeAlternatives(group));
     const tooMany = checkOpenFiles(openFilesNeeded(spec, plan.attachments.length), printable(objectPath));
     if (tooMany) throw new LoaderError(tooMany);
@@ -148,7 +149,7 @@ export async function runLoader(objectPath: string, functionName: string | undef
         applyUpdates(l, options.updates);
         liveOutput.open(l);
       },
-      onAttach: (program, prepared) => out.verbose(`attaching program '${program.name}' (section '${program.section}'): ${methodReason(prepared)}`),
+      onAttach: (program, prepared) => out.verbose(joined(`attaching program '${program.name}' (section '${program.section}'): `, methodReason(prepared))),
       onRetry: (reason) => out.note(reason),
     });
     outcome = 'success';

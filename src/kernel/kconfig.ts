@@ -108,7 +108,8 @@ export function fillKconfig(externs: readonly ExternSpec[], btf: Btf, data: Uint
           continue;
         }
         throw new KernelError(
-          `__kconfig extern ${printable(e.name)} needs the kernel's configuration, which is in neither ${KERNEL_CONFIG_FILES.join(' nor ')}: give this kernel's config file with --kconfig FILE (or mark the extern __weak to take 0)`,
+          (n) =>
+            `__kconfig extern ${printable(e.name)} needs the kernel's configuration, which is in neither ${KERNEL_CONFIG_FILES.join(' nor ')}: give this kernel's config file with ${n('kernelConfigFile', 'FILE')} (or mark the extern __weak to take 0)`,
         );
       }
       raw = found.values.get(e.name);

@@ -61,7 +61,7 @@ export function vmlinuxBtf(): Btf {
   try {
     data = readFileSync(vmlinuxPath);
   } catch (error) {
-    throw kernelError(`reading the kernel's BTF (${vmlinuxPath})`, error, vmlinuxPath.startsWith(SYSFS_BTF) ? '; the kernel is built without CONFIG_DEBUG_INFO_BTF: give its BTF with --btf FILE' : '');
+    throw kernelError(`reading the kernel's BTF (${vmlinuxPath})`, error, vmlinuxPath.startsWith(SYSFS_BTF) ? (n) => `; the kernel is built without CONFIG_DEBUG_INFO_BTF: give its BTF with ${n('kernelBtfFile', 'FILE')}` : '');
   }
   return (vmlinux = parseBtf(data, little, { trusted: true }));
 }

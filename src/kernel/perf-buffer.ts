@@ -78,7 +78,7 @@ export class PerfBufferReader implements AsyncIterable<OutputRecord> {
       mapping = mmap(event.fd.value, pageSize() * (1 + pages), 0, true);
     } catch (error) {
       event.close();
-      throw kernelError(`mapping the perf ring of map '${this.map.name}' on CPU ${cpu} (${pages} pages)`, error, '; fewer --perf-pages, or raise the perf_event_mlock_kb limit');
+      throw kernelError(`mapping the perf ring of map '${this.map.name}' on CPU ${cpu} (${pages} pages)`, error, (n) => `; fewer ${n('perfPages')}, or raise the perf_event_mlock_kb limit`);
     }
     const ring: CpuRing = { cpu, event, mapping, watch: undefined };
     this.rings.push(ring);

@@ -63,7 +63,7 @@ function nearestExisting(path: string): string {
  * never mounts over a user's directory.
  */
 export function preparePinRoot(root: string): string {
-  if (root.trim() === '') throw new UsageError('--pin-root is empty; give a directory on a BPF filesystem, e.g. /sys/fs/bpf');
+  if (root.trim() === '') throw new UsageError((n) => `${n('pinRoot')} is empty; give a directory on a BPF filesystem, e.g. /sys/fs/bpf`);
   const absolute = resolve(root);
   const standard = absolute === DEFAULT_PIN_ROOT || absolute.startsWith(`${DEFAULT_PIN_ROOT}/`);
   if (standard && filesystemOf(DEFAULT_PIN_ROOT) !== BPF_FS_MAGIC) {
@@ -81,7 +81,7 @@ export function preparePinRoot(root: string): string {
   if (type !== BPF_FS_MAGIC) {
     const on = type === undefined ? '' : ` (${existing} is on ${FILESYSTEMS[type] ?? `a filesystem with magic 0x${type.toString(16)}`})`;
     throw new UsageError(
-      `--pin-root ${printable(absolute)} is not on a BPF filesystem${on}; choose a directory under ${DEFAULT_PIN_ROOT}, or mount one first: mount -t bpf bpf ${printable(absolute)}`,
+      (n) => `${n('pinRoot', printable(absolute))} is not on a BPF filesystem${on}; choose a directory under ${DEFAULT_PIN_ROOT}, or mount one first: mount -t bpf bpf ${printable(absolute)}`,
     );
   }
   return absolute;

@@ -1,4 +1,5 @@
 // Naming conventions: what a program's section (through the section table) or bcc function name says about how it attaches.
+import { joined, optionProperty, type OptionNamer, type Wording } from '../wording.js';
 import { PROG_TYPE } from '../abi.js';
 import { ObjectError } from '../errors.js';
 import { printable } from '../text.js';
@@ -44,15 +45,15 @@ export function programRole(section: string, functionName: string): ProgramRole 
 }
 
 /** The role of a program, or the refusal that names the sections and names load-kp-bpf knows. */
-export function requireRole(program: { name: string; section: string; role: ProgramRole | undefined }, hint = ''): ProgramRole {
+export function requireRole(program: { name: string; section: string; role: ProgramRole | undefined }, hint: Wording = ''): ProgramRole {
   if (program.role) return program.role;
   throw new ObjectError(
-    `program '${printable(program.name)}' is in section '${printable(program.section)}', which names no kind of program load-kp-bpf knows (${knownSectionPrefixes().join(', ')}, or bcc's kprobe__<fn>)${hint}`,
+    joined(`program '${printable(program.name)}' is in section '${printable(program.section)}', which names no kind of program load-kp-bpf knows (${knownSectionPrefixes().join(', ')}, or bcc's kprobe__<fn>)`, hint),
   );
 }
 
 /** Words for a role in messages and output: "kprobe on vfs_read", "uretprobe on /bin/bash:readline". */
-export function describeRole(role: ProgramRole): string {
+export function describeRole(role: ProgramRole, name: OptionNamer = optionProperty): string {
   switch (role.kind) {
     case 'kprobe': {
       const kind = role.retprobe ? 'kretprobe' : 'kprobe';
@@ -65,15 +66,15 @@ export function describeRole(role: ProgramRole): string {
       const kind = role.retprobe ? 'uretprobe' : 'uprobe';
       const where = role.symbol ?? (role.binary === undefined ? undefined : `0x${role.offset.toString(16)}`);
       const offset = role.symbol && role.offset !== 0n ? `+0x${role.offset.toString(16)}` : '';
-      if (role.binary === undefined) return `${kind} on ${where ? `${where}${offset} of ` : ''}a binary given with --attach`;
+      if (role.binary === undefined) return `${kind} on ${where ? `${where}${offset} of ` : ''}a binary given with ${name('targets')}`;
       return `${kind} on ${role.binary}:${where}${offset}`;
     }
     case 'usdt':
-      return role.target ? `USDT probe ${role.target.provider}:${role.target.name} of ${role.target.binary}` : 'USDT probe given with --usdt';
+      return role.target ? `USDT probe ${role.target.provider}:${role.target.name} of ${role.target.binary}` : `USDT probe given with ${name('usdt')}`;
     case 'tracing':
-      return `${role.attach} on ${role.target ?? (role.attach === 'tp_btf' ? 'a tracepoint given with --attach' : 'a function given with --attach')}`;
+      return `${role.attach} on ${role.target ?? `${role.attach === 'tp_btf' ? 'a tracepoint' : 'a function'} given with ${name('targets')}`}`;
     case 'raw_tracepoint':
-      return `raw tracepoint ${role.tracepoint ?? 'given with --attach'}`;
+      return `raw tracepoint ${role.tracepoint ?? `given with ${name('targets')}`}`;
     case 'perf_event':
       return `sampling ${role.event ?? 'cpu-clock at 99 Hz'} on every CPU`;
     case 'load-only':

@@ -57,20 +57,20 @@ function commandLineValue(text: string): unknown {
 export function withGlobals(spec: BpfObjectSpec, assignments: ReadonlyMap<string, string>): BpfObjectSpec {
   if (assignments.size === 0) return spec;
   const variables = globalVariables(spec);
-  if (!spec.btf) throw new UsageError(`--set needs the object's BTF to find its globals (compile with clang -g)`);
+  if (!spec.btf) throw new UsageError((n) => `${n('globals')} needs the object's BTF to find its globals (compile with clang -g)`);
   const encoder = new BtfEncoder(spec.btf);
   const data = new Map(spec.maps.filter((m) => m.data).map((m) => [m.name, Uint8Array.from(m.data!.initial)]));
   for (const [name, text] of assignments) {
     const variable = variables.find((v) => v.name === name);
     if (!variable) {
       const names = variables.map((v) => `${v.name} (${v.section})`);
-      throw new UsageError(`--set ${printable(name)}: the object has no global variable '${printable(name)}'${names.length > 0 ? `; it has ${names.join(', ')}` : ' (it has none that BTF describes)'}`);
+      throw new UsageError((n) => `${n('globals', printable(name))}: the object has no global variable '${printable(name)}'${names.length > 0 ? `; it has ${names.join(', ')}` : ' (it has none that BTF describes)'}`);
     }
     let bytes: Buffer;
     try {
       bytes = encoder.encode(variable.typeId, commandLineValue(text), name);
     } catch (error) {
-      if (error instanceof EncodeError) throw new UsageError(`--set ${printable(name)}=${printable(text)}: ${error.message}`);
+      if (error instanceof EncodeError) throw new UsageError((n) => `${n('globals', `${printable(name)}=${printable(text)}`)}: ${error.message}`);
       throw error;
     }
     data.get(variable.section)!.set(bytes.subarray(0, variable.size), variable.offset);

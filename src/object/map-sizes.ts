@@ -11,9 +11,9 @@ export function withMaxEntries(spec: BpfObjectSpec, sizes: ReadonlyMap<string, n
   if (sizes.size === 0) return spec;
   for (const [name, entries] of sizes) {
     const map = spec.maps.find((m) => m.name === name);
-    if (!map) throw new UsageError(`--max-entries ${printable(name)}: the object has no map '${printable(name)}'; it has ${spec.maps.map((m) => `'${printable(m.name)}'`).join(', ')}`);
-    if (map.data) throw new UsageError(`--max-entries ${printable(name)}: map '${printable(name)}' holds the object's global data (one entry, the section)`);
-    if (!Number.isInteger(entries) || entries < 1 || entries > 0xffffffff) throw new UsageError(`--max-entries ${printable(name)}=${entries}: a map's max entries are a whole number from 1 to 4294967295`);
+    if (!map) throw new UsageError((n) => `${n('maxEntries', printable(name))}: the object has no map '${printable(name)}'; it has ${spec.maps.map((m) => `'${printable(m.name)}'`).join(', ')}`);
+    if (map.data) throw new UsageError((n) => `${n('maxEntries', printable(name))}: map '${printable(name)}' holds the object's global data (one entry, the section)`);
+    if (!Number.isInteger(entries) || entries < 1 || entries > 0xffffffff) throw new UsageError((n) => `${n('maxEntries', `${printable(name)}=${entries}`)}: a map's max entries are a whole number from 1 to 4294967295`);
   }
   return { ...spec, maps: spec.maps.map((m) => (sizes.has(m.name) ? { ...m, maxEntries: sizes.get(m.name)! } : m)) };
 }

@@ -1,4 +1,5 @@
 // The section table: what each SEC() name means (program type, expected attach type, how it attaches), as libbpf's section_defs.
+import { joined, type Wording } from '../wording.js';
 import { ATTACH_TYPE, PROG_TYPE } from '../abi.js';
 import { ObjectError } from '../errors.js';
 import { printable } from '../text.js';
@@ -59,23 +60,23 @@ function nonEmpty(value: string, where: string, what: string): string {
 }
 
 /** Splits "path:symbol", "path:symbol+offset" or "path:0xoffset" (libbpf's uprobe forms). */
-export function parseUprobeSpec(text: string, where: string): { binary: string; symbol?: string; offset: bigint } {
+export function parseUprobeSpec(text: string, where: Wording): { binary: string; symbol?: string; offset: bigint } {
   const colon = text.lastIndexOf(':');
   if (colon <= 0 || colon === text.length - 1) {
-    throw new ObjectError(`${where}: expected <binary>:<function>[+offset] or <binary>:<offset>, got ${JSON.stringify(printable(text))}`);
+    throw new ObjectError(joined(where, `: expected <binary>:<function>[+offset] or <binary>:<offset>, got ${JSON.stringify(printable(text))}`));
   }
   const binary = text.slice(0, colon);
   const rest = text.slice(colon + 1);
   if (/^(0x[0-9a-fA-F]+|\d+)$/.test(rest)) return { binary, offset: BigInt(rest) };
   const match = /^([A-Za-z_][A-Za-z0-9_.@]*)(?:\+(0x[0-9a-fA-F]+|\d+))?$/.exec(rest);
-  if (!match) throw new ObjectError(`${where}: ${JSON.stringify(printable(rest))} is neither a function name (with an optional +offset) nor an offset`);
+  if (!match) throw new ObjectError(joined(where, `: ${JSON.stringify(printable(rest))} is neither a function name (with an optional +offset) nor an offset`));
   return { binary, symbol: match[1]!, offset: match[2] ? BigInt(match[2]) : 0n };
 }
 
 /** Splits "binary:provider:name" at its last two colons (a path may hold colons, a provider or name cannot). */
-export function parseUsdtSpec(text: string, where: string): UsdtTarget {
+export function parseUsdtSpec(text: string, where: Wording): UsdtTarget {
   const match = /^(.+):([A-Za-z_][A-Za-z0-9_]*):([A-Za-z_][A-Za-z0-9_]*)$/.exec(text);
-  if (!match) throw new ObjectError(`${where}: expected <binary>:<provider>:<name>, got ${JSON.stringify(printable(text))}`);
+  if (!match) throw new ObjectError(joined(where, `: expected <binary>:<provider>:<name>, got ${JSON.stringify(printable(text))}`));
   return { binary: match[1]!, provider: match[2]!, name: match[3]! };
 }
 

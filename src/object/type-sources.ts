@@ -20,17 +20,17 @@ function elfSources(elf: ElfFile, what: string): TypeSource[] {
   return sources;
 }
 
-/** A file given with --types: an ELF (its BTF and DWARF) or a C header; `base` types names a header uses without declaring. */
+/** A file of record types: an ELF (its BTF and DWARF) or a C header; `base` types names a header uses without declaring. */
 export function typeSourcesOfFile(path: string, base: Btf | undefined, littleEndian: boolean): TypeSource[] {
   let head: Buffer;
   try {
     head = readFileSync(path).subarray(0, 4);
   } catch (error) {
-    throw new ObjectError(`--types ${path}: cannot read it: ${(error as Error).message}`);
+    throw new ObjectError((n) => `${n('types', path)}: cannot read it: ${(error as Error).message}`);
   }
   if (ELF_MAGIC.every((b, i) => head[i] === b)) {
     const sources = elfSources(readElf(readFileSync(path)), basename(path));
-    if (sources.length === 0) throw new ObjectError(`--types ${path}: the ELF has neither BTF nor DWARF (build it with -g, or give the tool's header)`);
+    if (sources.length === 0) throw new ObjectError((n) => `${n('types', path)}: the ELF has neither BTF nor DWARF (build it with -g, or give the tool's header)`);
     return sources;
   }
   return [{ name: basename(path), btf: readCHeader(path, { ...(base ? { base } : {}), littleEndian }) }];

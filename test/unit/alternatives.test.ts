@@ -1,4 +1,6 @@
 // src/attach/alternatives.ts: which programs reach one event by different mechanisms, and which mechanism is attached.
+import { commandLineName } from '../../src/cli/flags.js';
+import { say } from '../../src/wording.js';
 import assert from 'node:assert/strict';
 import { describe, test } from '../support/test.js';
 import { chooseAlternatives, describeAlternatives, reachOf, type AlternativeCandidate, type Reach } from '../../src/attach/alternatives.js';
@@ -58,7 +60,7 @@ describe('chooseAlternatives', () => {
       },
     ]);
     assert.equal(
-      describeAlternatives(groups[0]!),
+      say(describeAlternatives(groups[0]!), commandLineName),
       'kernel function vfs_read: attaching fentry (f, fx); left out kprobe (k, kr), which would count each event again (--all-programs attaches every one)',
     );
   });
@@ -74,7 +76,7 @@ describe('chooseAlternatives', () => {
         ['fx', 'this kernel does not load fexit programs'],
       ],
     );
-    assert.equal(describeAlternatives(groups[0]!), 'kernel function vfs_read: attaching kprobe (k, kr); left out fentry (f, fx), which this kernel refuses here: this kernel does not load fexit programs');
+    assert.equal(say(describeAlternatives(groups[0]!), commandLineName), 'kernel function vfs_read: attaching kprobe (k, kr); left out fentry (f, fx), which this kernel refuses here: this kernel does not load fexit programs');
   });
 
   test('a mechanism covering entry and exit wins over a preferred one covering only the entry', () => {
@@ -88,7 +90,7 @@ describe('chooseAlternatives', () => {
     const groups = chooseAlternatives(all);
     assert.deepEqual(groups.map((g) => [g.mechanism, g.chosen]), [['tp_btf', ['btf']]]);
     assert.equal(
-      describeAlternatives(groups[0]!),
+      say(describeAlternatives(groups[0]!), commandLineName),
       'tracepoint sched_wakeup: attaching tp_btf (btf); left out raw_tp (raw) and tracepoint (tp), which would count each event again (--all-programs attaches every one)',
     );
     assert.equal(chooseAlternatives([all[0]!, all[1]!, at('btf', 'tp_btf/sched_wakeup', 'no BTF')])[0]!.mechanism, 'raw_tp');

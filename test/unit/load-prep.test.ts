@@ -1,6 +1,7 @@
 // What happens to an object between parsing and loading, without a kernel: BTF sanitized for a
 // kernel's BTF loader (src/btf/sanitize.ts), __kconfig values written as libbpf writes them
 // (src/kernel/kconfig.ts), globals set from the command line (src/object/globals.ts).
+import { commandLineName } from '../../src/cli/flags.js';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
@@ -133,7 +134,7 @@ describe('fillKconfig without a kernel configuration', () => {
   test('a strong CONFIG_* value is an error naming it and the way past', () => {
     const error = thrown(() => fillKconfig(spec.externs, spec.btf!, data(), () => undefined));
     assert.ok(error instanceof KernelError);
-    assert.equal(error.message, `__kconfig extern CONFIG_HZ needs the kernel's configuration, which is in neither /proc/config.gz nor /boot/config-${release()}: give this kernel's config file with --kconfig FILE (or mark the extern __weak to take 0)`);
+    assert.equal(error.describe(commandLineName), `__kconfig extern CONFIG_HZ needs the kernel's configuration, which is in neither /proc/config.gz nor /boot/config-${release()}: give this kernel's config file with --kconfig FILE (or mark the extern __weak to take 0)`);
   });
 
   test('a config file given by path, plain or gzip; one that is not a configuration is refused', () => {
@@ -172,9 +173,9 @@ describe('globals from the command line (--set)', () => {
   test('unknown names list the globals; a value that does not fit says so', () => {
     const unknown = thrown(() => withGlobals(spec, new Map([['target_pid', '1']])));
     assert.ok(unknown instanceof UsageError);
-    assert.equal(unknown.message, "--set target_pid: the object has no global variable 'target_pid'; it has target_comm (.rodata)");
+    assert.equal(unknown.describe(commandLineName), "--set target_pid: the object has no global variable 'target_pid'; it has target_comm (.rodata)");
     const long = thrown(() => withGlobals(spec, new Map([['target_comm', 'a-name-longer-than-16']])));
     assert.ok(long instanceof UsageError);
-    assert.match(long.message, /^--set target_comm=a-name-longer-than-16: /);
+    assert.match(long.describe(commandLineName), /^--set target_comm=a-name-longer-than-16: /);
   });
 });

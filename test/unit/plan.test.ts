@@ -1,6 +1,8 @@
 // src/attach/plan.ts: the refusals planAttachments makes before it looks at the kernel (unknown
 // --program, programs without a role, a missing or needless function argument, a needless
 // --retprobe). Its success paths read tracefs and the PMUs, so they are tested on real kernels only.
+import { say } from '../../src/wording.js';
+import { commandLineName } from '../../src/cli/flags.js';
 import assert from 'node:assert/strict';
 import { describe, test } from '../support/test.js';
 import { SHF_EXECINSTR, SHT_PROGBITS } from '../../src/elf/reader.js';
@@ -85,9 +87,9 @@ describe('planAttachments: programs without a role', () => {
       ['lsm/x', undefined],
       ['mystery', undefined],
     ]);
-    assert.equal(objectError(() => planAttachments(spec)).message, `${NO_ROLE('lsm/x', 'lsm/x')}; choose the others with --program`);
-    assert.equal(objectError(() => planAttachments(spec, { programs: ['mystery'] })).message, NO_ROLE('mystery', 'mystery'));
-    assert.equal(objectError(() => planAttachments(spec, { programs: ['kprobe/vfs_read', 'mystery'] })).message, `${NO_ROLE('mystery', 'mystery')}; choose the others with --program`);
+    assert.equal(objectError(() => planAttachments(spec)).describe(commandLineName), `${NO_ROLE('lsm/x', 'lsm/x')}; choose the others with --program`);
+    assert.equal(objectError(() => planAttachments(spec, { programs: ['mystery'] })).describe(commandLineName), NO_ROLE('mystery', 'mystery'));
+    assert.equal(objectError(() => planAttachments(spec, { programs: ['kprobe/vfs_read', 'mystery'] })).describe(commandLineName), `${NO_ROLE('mystery', 'mystery')}; choose the others with --program`);
   });
 
   test('comes before the function-argument checks', () => {
@@ -102,7 +104,7 @@ describe('planAttachments: the function argument', () => {
       "program 'count_bpf_calls' (section 'prog') attaches to a kernel function named on the command line: load-kp-bpf <object> <function>",
     );
     assert.equal(
-      usageError(() => planAttachments(legacy(), { retprobe: true })).message,
+      usageError(() => planAttachments(legacy(), { retprobe: true })).describe(commandLineName),
       "program 'count_bpf_calls' (section 'prog') attaches to a kernel function named on the command line: load-kp-bpf <object> <function>",
       '--retprobe does not stand in for the function',
     );
@@ -133,10 +135,10 @@ describe('planAttachments: the function argument', () => {
 
   test('--retprobe when no program takes the command-line function', () => {
     const message = '--retprobe applies to programs attached to the function on the command line; this object names its own targets';
-    assert.equal(usageError(() => planAttachments(multi(), { retprobe: true })).message, message);
-    assert.equal(usageError(() => planAttachments(bcc(), { retprobe: true, mode: 'pmu' })).message, message);
+    assert.equal(usageError(() => planAttachments(multi(), { retprobe: true })).describe(commandLineName), message);
+    assert.equal(usageError(() => planAttachments(bcc(), { retprobe: true, mode: 'pmu' })).describe(commandLineName), message);
     const mixed = objectWithSections('prog', 'ksyscall/bpf');
-    assert.equal(usageError(() => planAttachments(mixed, { programs: ['ksyscall/bpf'], retprobe: true })).message, message);
+    assert.equal(usageError(() => planAttachments(mixed, { programs: ['ksyscall/bpf'], retprobe: true })).describe(commandLineName), message);
   });
 
   test('a function argument is refused before --retprobe', () => {
@@ -167,7 +169,7 @@ describe('choosePrograms: --exclude', () => {
   });
 
   test('a name that matches nothing, or leaving nothing, is refused', () => {
-    assert.equal(usageError(() => choosePrograms(spec, [], ['uprobe*'])).message, "--exclude uprobe*: the object has no program matching 'uprobe*'; it has 'kprobe/a', 'kprobe/b', 'tp/x/y'");
+    assert.equal(usageError(() => choosePrograms(spec, [], ['uprobe*'])).describe(commandLineName), "--exclude uprobe*: the object has no program matching 'uprobe*'; it has 'kprobe/a', 'kprobe/b', 'tp/x/y'");
     assert.equal(usageError(() => choosePrograms(spec, ['kprobe/a'], ['kprobe/*'])).message, "no program is left to load: every program is excluded ('kprobe/*')");
   });
 });
@@ -176,7 +178,7 @@ describe('planAttachments: --skip-missing and programs whose target a tool would
   test('a placeholder uprobe is skipped with its reason, and the rest is planned', () => {
     const plan = planAttachments(objectWithSections('uprobe', 'xdp'), { skipMissing: true });
     assert.deepEqual(plan.attachments.map((a) => a.program.name), ['xdp']);
-    assert.deepEqual(plan.skipped, [{ program: 'uprobe', reason: 'its section names no target (the binary to probe); give one with --attach uprobe=TARGET' }]);
+    assert.deepEqual(plan.skipped.map((s) => ({ ...s, reason: say(s.reason, commandLineName) })), [{ program: 'uprobe', reason: 'its section names no target (the binary to probe); give one with --attach uprobe=TARGET' }]);
   });
 
   test('--exclude leaves it out without a word', () => {
@@ -188,19 +190,19 @@ describe('planAttachments: --skip-missing and programs whose target a tool would
 describe('planAttachments: --attach and --retprobe=PROG', () => {
   test('they must name chosen programs', () => {
     const spec = objectWithSections('kprobe/a', 'kprobe/b');
-    assert.equal(usageError(() => planAttachments(spec, { targets: new Map([['nope', 'x']]) })).message, "--attach/--retprobe name program 'nope', which is not in the object");
-    assert.equal(usageError(() => planAttachments(spec, { programs: ['kprobe/a'], retprobePrograms: ['kprobe/b'] })).message, "--attach/--retprobe name program 'kprobe/b', which is not chosen with --program");
+    assert.equal(usageError(() => planAttachments(spec, { targets: new Map([['nope', 'x']]) })).describe(commandLineName), "--attach/--retprobe name program 'nope', which is not in the object");
+    assert.equal(usageError(() => planAttachments(spec, { programs: ['kprobe/a'], retprobePrograms: ['kprobe/b'] })).describe(commandLineName), "--attach/--retprobe name program 'kprobe/b', which is not chosen with --program");
   });
 
   test('a uprobe without a binary, and a fentry without a function, say how to give them', () => {
     assert.equal(
-      usageError(() => planAttachments(objectWithSections('uprobe'))).message,
+      usageError(() => planAttachments(objectWithSections('uprobe'))).describe(commandLineName),
       "program 'uprobe' (section 'uprobe') needs the binary to probe: give it with --attach uprobe=TARGET, or leave the program out with --exclude uprobe (--skip-missing leaves out every program without a target)",
     );
     assert.equal(
-      usageError(() => planAttachments(objectWithSections('fentry'))).message,
+      usageError(() => planAttachments(objectWithSections('fentry'))).describe(commandLineName),
       "program 'fentry' (section 'fentry') needs the kernel function: give it with --attach fentry=TARGET, or leave the program out with --exclude fentry (--skip-missing leaves out every program without a target)",
     );
-    assert.equal(usageError(() => planAttachments(objectWithSections('xdp'), { targets: new Map([['xdp', 'eth0']]) })).message, "--attach xdp=eth0: program 'xdp' is loaded only (XDP programs attach to network devices (ip link set dev DEV xdp pinned ...)); it is not attached");
+    assert.equal(usageError(() => planAttachments(objectWithSections('xdp'), { targets: new Map([['xdp', 'eth0']]) })).describe(commandLineName), "--attach xdp=eth0: program 'xdp' is loaded only (XDP programs attach to network devices (ip link set dev DEV xdp pinned ...)); it is not attached");
   });
 });

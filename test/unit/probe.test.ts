@@ -1,5 +1,7 @@
 // src/attach/kprobe.ts and src/attach/probe.ts, the parts that need no kernel: parseKprobeTarget,
 // chooseAttachMethod for each mode given what the kernel offers, and tracefsLocation.
+import { say } from '../../src/wording.js';
+import { commandLineName } from '../../src/cli/flags.js';
 import assert from 'node:assert/strict';
 import { describe, test } from '../support/test.js';
 import { parseKprobeTarget } from '../../src/attach/kprobe.js';
@@ -45,6 +47,9 @@ function attachError(fn: () => unknown): AttachError {
   return error;
 }
 
+/** A method with its reason said as the command says it. */
+const said = (method: AttachMethod): AttachMethod => ({ ...method, reason: say(method.reason, commandLineName) });
+
 describe('chooseAttachMethod', () => {
   const both: ProbeSupport = { family: 'kprobe', pmu: PMU, tracefs: TRACEFS };
   const pmuOnly: ProbeSupport = { family: 'kprobe', pmu: PMU };
@@ -56,31 +61,31 @@ describe('chooseAttachMethod', () => {
 
   test('auto: the PMU when there is one, else tracefs; the binding left to the kernel', () => {
     const withPmu: AttachMethod = { source: 'pmu', binding: 'auto', pmu: PMU, reason: 'the kprobe PMU leaves no tracefs event behind; a BPF link where the kernel has them' };
-    assert.deepEqual(chooseAttachMethod('auto', both), withPmu);
-    assert.deepEqual(chooseAttachMethod('auto', pmuOnly), withPmu);
-    assert.deepEqual(chooseAttachMethod('auto', tracefsOnly), { source: 'tracefs', binding: 'auto', reason: 'this kernel has no kprobe PMU, so a kprobe_events event' });
+    assert.deepEqual(said(chooseAttachMethod('auto', both)), withPmu);
+    assert.deepEqual(said(chooseAttachMethod('auto', pmuOnly)), withPmu);
+    assert.deepEqual(said(chooseAttachMethod('auto', tracefsOnly)), { source: 'tracefs', binding: 'auto', reason: 'this kernel has no kprobe PMU, so a kprobe_events event' });
   });
 
   test('pmu: the PMU with the ioctl, or an AttachError without one', () => {
     const method: AttachMethod = { source: 'pmu', binding: 'ioctl', pmu: PMU, reason: '--attach-mode pmu: a kprobe PMU perf event bound with PERF_EVENT_IOC_SET_BPF' };
-    assert.deepEqual(chooseAttachMethod('pmu', both), method);
-    assert.deepEqual(chooseAttachMethod('pmu', pmuOnly), method);
-    assert.equal(attachError(() => chooseAttachMethod('pmu', tracefsOnly)).message, '--attach-mode pmu: this kernel has no kprobe PMU (it needs 4.17)');
+    assert.deepEqual(said(chooseAttachMethod('pmu', both)), method);
+    assert.deepEqual(said(chooseAttachMethod('pmu', pmuOnly)), method);
+    assert.equal(attachError(() => chooseAttachMethod('pmu', tracefsOnly)).describe(commandLineName), '--attach-mode pmu: this kernel has no kprobe PMU (it needs 4.17)');
   });
 
   test('tracefs: a tracefs event with the ioctl even when there is a PMU, or an AttachError without tracefs', () => {
     const method: AttachMethod = { source: 'tracefs', binding: 'ioctl', reason: '--attach-mode tracefs: a kprobe_events event bound with PERF_EVENT_IOC_SET_BPF' };
-    assert.deepEqual(chooseAttachMethod('tracefs', both), method);
-    assert.deepEqual(chooseAttachMethod('tracefs', tracefsOnly), method);
+    assert.deepEqual(said(chooseAttachMethod('tracefs', both)), method);
+    assert.deepEqual(said(chooseAttachMethod('tracefs', tracefsOnly)), method);
     assert.ok(!('pmu' in chooseAttachMethod('tracefs', both)), 'no PMU in a tracefs method');
-    assert.equal(attachError(() => chooseAttachMethod('tracefs', pmuOnly)).message, '--attach-mode tracefs: this kernel has no kprobe_events in tracefs');
+    assert.equal(attachError(() => chooseAttachMethod('tracefs', pmuOnly)).describe(commandLineName), '--attach-mode tracefs: this kernel has no kprobe_events in tracefs');
   });
 
   test('link: always a BPF link, over the PMU when there is one', () => {
     const withPmu: AttachMethod = { source: 'pmu', binding: 'link', pmu: PMU, reason: '--attach-mode link: a kprobe PMU perf event owned by a BPF link' };
-    assert.deepEqual(chooseAttachMethod('link', both), withPmu);
-    assert.deepEqual(chooseAttachMethod('link', pmuOnly), withPmu);
-    assert.deepEqual(chooseAttachMethod('link', tracefsOnly), {
+    assert.deepEqual(said(chooseAttachMethod('link', both)), withPmu);
+    assert.deepEqual(said(chooseAttachMethod('link', pmuOnly)), withPmu);
+    assert.deepEqual(said(chooseAttachMethod('link', tracefsOnly)), {
       source: 'tracefs',
       binding: 'link',
       reason: '--attach-mode link: no kprobe PMU, so a kprobe_events event owned by a BPF link',
@@ -91,13 +96,13 @@ describe('chooseAttachMethod', () => {
     const ub: ProbeSupport = { family: 'uprobe', pmu: UPMU, tracefs: TRACEFS };
     const ut: ProbeSupport = { family: 'uprobe', tracefs: TRACEFS };
     const up: ProbeSupport = { family: 'uprobe', pmu: UPMU };
-    assert.deepEqual(chooseAttachMethod('auto', ub), { source: 'pmu', binding: 'auto', pmu: UPMU, reason: 'the uprobe PMU leaves no tracefs event behind; a BPF link where the kernel has them' });
-    assert.deepEqual(chooseAttachMethod('auto', ut), { source: 'tracefs', binding: 'auto', reason: 'this kernel has no uprobe PMU, so a uprobe_events event' });
-    assert.deepEqual(chooseAttachMethod('tracefs', ub), { source: 'tracefs', binding: 'ioctl', reason: '--attach-mode tracefs: a uprobe_events event bound with PERF_EVENT_IOC_SET_BPF' });
-    assert.deepEqual(chooseAttachMethod('pmu', ub), { source: 'pmu', binding: 'ioctl', pmu: UPMU, reason: '--attach-mode pmu: a uprobe PMU perf event bound with PERF_EVENT_IOC_SET_BPF' });
-    assert.deepEqual(chooseAttachMethod('link', ut), { source: 'tracefs', binding: 'link', reason: '--attach-mode link: no uprobe PMU, so a uprobe_events event owned by a BPF link' });
-    assert.equal(attachError(() => chooseAttachMethod('pmu', ut)).message, '--attach-mode pmu: this kernel has no uprobe PMU (it needs 4.17)');
-    assert.equal(attachError(() => chooseAttachMethod('tracefs', up)).message, '--attach-mode tracefs: this kernel has no uprobe_events in tracefs');
+    assert.deepEqual(said(chooseAttachMethod('auto', ub)), { source: 'pmu', binding: 'auto', pmu: UPMU, reason: 'the uprobe PMU leaves no tracefs event behind; a BPF link where the kernel has them' });
+    assert.deepEqual(said(chooseAttachMethod('auto', ut)), { source: 'tracefs', binding: 'auto', reason: 'this kernel has no uprobe PMU, so a uprobe_events event' });
+    assert.deepEqual(said(chooseAttachMethod('tracefs', ub)), { source: 'tracefs', binding: 'ioctl', reason: '--attach-mode tracefs: a uprobe_events event bound with PERF_EVENT_IOC_SET_BPF' });
+    assert.deepEqual(said(chooseAttachMethod('pmu', ub)), { source: 'pmu', binding: 'ioctl', pmu: UPMU, reason: '--attach-mode pmu: a uprobe PMU perf event bound with PERF_EVENT_IOC_SET_BPF' });
+    assert.deepEqual(said(chooseAttachMethod('link', ut)), { source: 'tracefs', binding: 'link', reason: '--attach-mode link: no uprobe PMU, so a uprobe_events event owned by a BPF link' });
+    assert.equal(attachError(() => chooseAttachMethod('pmu', ut)).describe(commandLineName), '--attach-mode pmu: this kernel has no uprobe PMU (it needs 4.17)');
+    assert.equal(attachError(() => chooseAttachMethod('tracefs', up)).describe(commandLineName), '--attach-mode tracefs: this kernel has no uprobe_events in tracefs');
   });
 });
 
@@ -138,7 +143,7 @@ describe('tracefsLocation', () => {
   test('a uprobe path with white space cannot be written to uprobe_events', () => {
     for (const path of ['/tmp/a b', '/tmp/a\tb', '/tmp/a\nb']) {
       assert.equal(
-        attachError(() => tracefsLocation(uprobe(path, 1n))).message,
+        attachError(() => tracefsLocation(uprobe(path, 1n))).describe(commandLineName),
         `uprobe path ${JSON.stringify(path)} contains white space, which tracefs cannot take; use --attach-mode pmu`,
       );
     }

@@ -1,6 +1,7 @@
 // USDT without a kernel: stapsdt notes and program headers against readelf on usdt_target, the
 // x86-64 argument forms, the spec bytes against usdt.bpf.h's struct layout, the usdt sections,
 // and the --usdt choices and refusals planAttachments makes before it looks at the kernel.
+import { commandLineName } from '../../src/cli/flags.js';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -216,7 +217,7 @@ describe('usdt sections and --usdt', () => {
   const refusal = (usdt: Array<{ program?: string; target: string }>, programs?: string[]): string => {
     const error = thrown(() => planAttachments(spec, { usdt, ...(programs ? { programs } : {}) }));
     assert.ok(error instanceof UsageError, String(error));
-    return error.message;
+    return error.describe(commandLineName);
   };
 
   test('--usdt without PROG= goes to the one bare usdt program; a missing one is asked for', () => {
@@ -231,7 +232,7 @@ describe('usdt sections and --usdt', () => {
     const several = parseBpfObject(loadFixture('tail_samples.o'));
     const error = thrown(() => planAttachments(several, { usdt: [{ target: 'a:b:c' }] }));
     assert.ok(error instanceof UsageError, String(error));
-    assert.equal(error.message, "--usdt a:b:c: which program? name it: --usdt PROG=a:b:c (the programs are 'ts_entry', 'ts_step1', 'ts_step2', 'ts_step3')");
+    assert.equal(error.describe(commandLineName), "--usdt a:b:c: which program? name it: --usdt PROG=a:b:c (the programs are 'ts_entry', 'ts_step1', 'ts_step2', 'ts_step3')");
   });
 
   test('--usdt picks the bare usdt program, a named one, or a kprobe-type program it turns into a USDT one', () => {
@@ -246,16 +247,16 @@ describe('usdt sections and --usdt', () => {
   test('a program takes one target: a second --usdt, or --usdt with --attach, is refused', () => {
     const twice = thrown(() => usdtRoles(spec.programs, [{ target: '/bin/a:p:n' }, { program: 'usdt_fire', target: '/bin/b:p:n' }]));
     assert.ok(twice instanceof UsageError);
-    assert.equal(twice.message, "--usdt usdt_fire=/bin/b:p:n: program 'usdt_fire' already attaches with --usdt /bin/a:p:n; a program takes one target per run");
+    assert.equal(twice.describe(commandLineName), "--usdt usdt_fire=/bin/b:p:n: program 'usdt_fire' already attaches with --usdt /bin/a:p:n; a program takes one target per run");
     const both = thrown(() => usdtRoles(spec.programs, [{ program: 'usdt_count', target: '/bin/b:p:n' }], new Map([['usdt_count', '/bin/a:p:n']])));
     assert.ok(both instanceof UsageError);
-    assert.equal(both.message, "--usdt usdt_count=/bin/b:p:n: program 'usdt_count' already attaches with --attach usdt_count=/bin/a:p:n; a program takes one target per run");
+    assert.equal(both.describe(commandLineName), "--usdt usdt_count=/bin/b:p:n: program 'usdt_count' already attaches with --attach usdt_count=/bin/a:p:n; a program takes one target per run");
   });
 
   test('a program of another type cannot take a USDT probe', () => {
     const tracepoint = parseBpfObject(loadFixture('tp_count.o'));
     const error = thrown(() => planAttachments(tracepoint, { usdt: [{ target: 'a:b:c' }] }));
     assert.ok(error instanceof UsageError, String(error));
-    assert.match(error.message, /^--usdt a:b:c: program '\w+' is tracepoint [^;]+; a USDT probe takes a usdt, uprobe or kprobe program$/);
+    assert.match(error.describe(commandLineName), /^--usdt a:b:c: program '\w+' is tracepoint [^;]+; a USDT probe takes a usdt, uprobe or kprobe program$/);
   });
 });

@@ -17,7 +17,9 @@ kernel=$1 tap=${2:-${LKB_TAP_FILE:-}}
 # that runs in different kernels do not share it.
 guest_tap="test/vm/.results/kprobe-$kernel.tap"
 mkdir -p test/vm/.results && rm -f "$guest_tap"
-test/vm/run.sh --kernel "$kernel" -- env LKB_TEST_KERNEL="$kernel" \
+# Under TCG on two cores the suite takes 15-20 minutes, more while the host is busy: the deadline
+# catches a hang without cutting a slow run short.
+test/vm/run.sh --kernel "$kernel" --timeout "${LKB_VM_TIMEOUT:-2400}" -- env LKB_TEST_KERNEL="$kernel" \
   node --import tsx --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination="$guest_tap" test/kernel/*.test.ts \
   test/host/cli.test.ts test/host/attach.test.ts test/host/tools.test.ts test/host/records.test.ts test/host/live.test.ts test/host/core.test.ts test/host/profile.test.ts

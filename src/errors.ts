@@ -9,11 +9,24 @@ export interface ReleaseFailure {
   error: unknown;
 }
 
+/** What a failure concerns in the object, for programs that handle errors rather than print them. */
+export interface ErrorSubject {
+  /** The program being loaded, planned or attached. */
+  program?: string;
+  /** The map being created, pinned or filled. */
+  map?: string;
+  /** The attach target asked for ("vfs_read", "syscalls/sys_enter_bpf"). */
+  target?: string;
+}
+
 /** Base of every error the loader reports on purpose; its message is one line meant for people. */
-export class LoaderError extends Error {
+export class LoaderError extends Error implements ErrorSubject {
   override name = 'LoaderError';
   /** What could not be released while undoing the steps before the failure. */
   releaseFailures: ReleaseFailure[] = [];
+  program?: string;
+  map?: string;
+  target?: string;
   private wording: Wording;
 
   constructor(message: Wording, options?: { cause?: unknown }) {
@@ -24,6 +37,14 @@ export class LoaderError extends Error {
   /** The message with the options it names said by `name` (the command says its flags); `message` says them the library's way. */
   describe(name: OptionNamer): string {
     return say(this.wording, name);
+  }
+
+  /** Records what the failure concerns, keeping what an inner step already said; the message is unchanged. */
+  concerning(subject: ErrorSubject): this {
+    this.program ??= subject.program;
+    this.map ??= subject.map;
+    this.target ??= subject.target;
+    return this;
   }
 
   /** Puts where it happened before the message ("prog.o: "). */
@@ -39,6 +60,16 @@ export class LoaderError extends Error {
   private setWording(wording: Wording): void {
     this.wording = wording;
     this.message = say(wording);
+  }
+}
+
+/** Runs a step; a LoaderError it throws is marked with what the step concerned. */
+export function concerning<T>(subject: ErrorSubject, step: () => T): T {
+  try {
+    return step();
+  } catch (error) {
+    if (error instanceof LoaderError) error.concerning(subject);
+    throw error;
   }
 }
 

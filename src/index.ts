@@ -14,14 +14,17 @@ export { readElf, type ElfFile, type ElfSection, type ElfSymbol, type ElfRelocat
 // Plan and prepare: where each program attaches, checked before anything is loaded.
 export { planAttachments, type Plan, type PlanOptions, type PlannedAttachment } from './attach/plan.js';
 export { chooseAlternatives, describeAlternatives, type AlternativeGroup } from './attach/alternatives.js';
-export { prepareKprobe } from './attach/kprobe.js';
-export { prepareUprobe } from './attach/uprobe.js';
+// Every prepare function takes its target and then options (PrepareOptions and its own), and changes nothing in the kernel.
+export { prepareKprobe, type KprobeOptions } from './attach/kprobe.js';
+export { prepareKprobeMulti, type KprobeMultiOptions } from './attach/kprobe-multi.js';
+export { prepareUprobe, type UprobeTarget } from './attach/uprobe.js';
+export { prepareUsdt, type UsdtOptions } from './attach/usdt.js';
 export { prepareTracepoint } from './attach/tracepoint.js';
-export { prepareTracing, prepareRawTracepoint } from './attach/tracing.js';
-export { parseSamplingEvent, DEFAULT_SAMPLING, type SamplingEvent } from './attach/sampling.js';
-export type { PreparedAttachment } from './attach/prepared.js';
-export type { AttachMode } from './attach/probe.js';
-export { useKernelBtfFile } from './kernel/kernel-btf.js';
+export { prepareTracing, prepareRawTracepoint, type TracingOptions } from './attach/tracing.js';
+export type { TracingAttach, UsdtTarget } from './object/sections.js';
+export { prepareSampling, parseSamplingEvent, DEFAULT_SAMPLING, type SamplingEvent, type SamplingOptions } from './attach/sampling.js';
+export type { PreparedAttachment, PrepareOptions } from './attach/prepared.js';
+export type { AttachMode } from './attach/modes.js';
 
 // Load and attach: every kernel object owned by a handle that closes it.
 export { LoadedObject, type LoadOptions, type StartOptions, type LoadedMap, type LoadedProgram, type PinChange } from './loader.js';
@@ -53,4 +56,4 @@ export { VALUE_RULES, formatField, formatRecord, type ValueRule } from './values
 export { syscallName } from './values/syscalls.js';
 
 // Errors: every failure is a LoaderError with a one-line message.
-export { LoaderError, UsageError, ClosedError, ElfError, ObjectError, KernelError, VerifierError, AttachError, SyscallError, errnoName, type ReleaseFailure } from './errors.js';
+export { LoaderError, type ErrorSubject, UsageError, ClosedError, ElfError, ObjectError, KernelError, VerifierError, AttachError, SyscallError, errnoName, type ReleaseFailure } from './errors.js';

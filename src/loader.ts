@@ -1,17 +1,17 @@
 // LoadedObject: creates an object's maps and programs in the kernel, attaches them, publishes its pins, and owns them all.
 import { ATTACH_TYPE, ERRNO, MAP_TYPE, USDT_SPECS_MAP } from './abi.js';
-import { KernelError, LoaderError, ObjectError, UsageError, kernelError } from './errors.js';
+import { KernelError, LoaderError, ObjectError, UsageError, concerning, kernelError } from './errors.js';
 import { BtfObject } from './kernel/btf-load.js';
 import { AttachedProgram } from './attach/attached.js';
 import type { Attachment } from './attach/attachment.js';
-import { attachPrepared, type PreparedAttachment } from './attach/prepared.js';
+import { attachPrepared, preparedTarget, type PreparedAttachment } from './attach/prepared.js';
 import { UsdtSpecTable } from './attach/usdt.js';
 import type { MapDefinition } from './kernel/bpf.js';
 import { machineCpuCount, maxStackDepth } from './kernel/cpus.js';
 import { BpfMap } from './kernel/maps.js';
 import { hostU32Bytes } from './kernel/records.js';
 import type { Fd } from './kernel/fd.js';
-import { moduleBtfFd } from './kernel/kernel-btf.js';
+import { KernelBtf, moduleBtfFd } from './kernel/kernel-btf.js';
 import { fillKconfig, kernelConfig } from './kernel/kconfig.js';
 import { resolveKernelExterns } from './kernel/ksyms.js';
 import { explainPoisoned, relocateForKernel } from './kernel/core-relocate.js';
@@ -27,6 +27,7 @@ import { applyMapReferences } from './object/relocations.js';
 import type { BpfObjectSpec, MapSpec, ProgramSpec } from './object/spec.js';
 import type { ProgramSlot } from './object/tail-calls.js';
 import { printable } from './text.js';
+import type { Wording } from './wording.js';
 
 /** What LoadedObject.load() is told: the programs to load, the pin root, and what the kernel needs that the object cannot say. */
 export interface LoadOptions {
@@ -40,6 +41,13 @@ export interface LoadOptions {
   targets?: ReadonlyMap<string, PreparedAttachment | undefined>;
   /** The kernel's configuration file, for __kconfig CONFIG_* externs where /proc/config.gz and /boot/config-<release> are missing. */
   kernelConfigFile?: string;
+  /** The kernel's BTF from this file, for CO-RE and typed __ksym externs on kernels without /sys/kernel/btf/vmlinux. */
+  kernelBtfFile?: string;
+  /**
+   * 'raise' (default): on kernels before 5.11, which charge BPF memory to RLIMIT_MEMLOCK, raise
+   * that limit to unlimited, as libbpf does; 'keep': leave the process's limit as the caller set it.
+   */
+  memlock?: 'raise' | 'keep';
 }
 
 /** A map of the object as loaded: its spec, its handle, and its pin. */
@@ -181,8 +189,8 @@ function defaultProgramType(program: ProgramSpec): number {
 /** How many times a start is tried again when other loaders pin the same maps at the same moment. */
 const PIN_RACE_ATTEMPTS = 8;
 
-/** What LoadedObject.start() is told: the plan's attachments and the hooks around them. */
-export interface StartOptions extends LoadOptions {
+/** What LoadedObject.start() is told: the plan's attachments (which say the programs to load) and the hooks around them. */
+export interface StartOptions extends Omit<LoadOptions, 'programs' | 'targets'> {
   /** The programs to load, and where each attaches (from planAttachments; none for load-only programs). */
   attach: ReadonlyArray<{ program: ProgramSpec; prepared: PreparedAttachment | undefined }>;
   /** Runs once the maps and programs exist, before any program is attached: readers of output maps start here, so no record is missed. */
@@ -241,7 +249,7 @@ export class LoadedObject {
   /** The object's BTF in the kernel, when it has BTF and the kernel took it. */
   private btf: BtfObject | undefined;
   /** What the user should know about this load that is no error (BTF refused, ...). */
-  readonly notices: string[] = [];
+  readonly notices: Wording[] = [];
   /** Sizes the object left at 0 for its user space to set, as this load set them. */
   readonly sizedAtRunTime: RunTimeSize[] = [];
   /** Maps created by this run that are to be pinned once everything else has worked. */
@@ -252,6 +260,7 @@ export class LoadedObject {
   private constructor(
     readonly spec: BpfObjectSpec,
     private readonly kernelConfigFile: string | undefined,
+    private readonly kernelBtf: KernelBtf,
   ) {}
 
   /**
@@ -264,14 +273,16 @@ export class LoadedObject {
     const programs = programsNamed(spec, options.programs);
     checkLoadable(spec, programs);
     const pinRoot = spec.maps.some((m) => m.pinning !== 0) ? preparePinRoot(options.pinRoot ?? DEFAULT_PIN_ROOT) : undefined;
-    raiseMemlockLimit();
-    const loaded = new LoadedObject(spec, options.kernelConfigFile);
+    if (options.memlock !== 'keep') raiseMemlockLimit();
+    const loaded = new LoadedObject(spec, options.kernelConfigFile, KernelBtf.of(options.kernelBtfFile));
     return loaded.scope.guard(() => {
       loaded.loadBtf();
       // Every map is created, used by the chosen programs or not: pinned maps are for other tools too.
-      for (const mapSpec of spec.maps) loaded.createMap(mapSpec, pinRoot);
+      for (const mapSpec of spec.maps) concerning({ map: mapSpec.name }, () => loaded.createMap(mapSpec, pinRoot));
       const kernelVersion = spec.kernelVersion ?? kernelVersionCode();
-      for (const program of programs) loaded.loadProgram(program, (options.programType ?? defaultProgramType)(program), kernelVersion, options.targets?.get(program.name));
+      for (const program of programs) {
+        concerning({ program: program.name }, () => loaded.loadProgram(program, (options.programType ?? defaultProgramType)(program), kernelVersion, options.targets?.get(program.name)));
+      }
       // Before any attach: a chain is whole by the time its first program can run.
       for (const slot of spec.programSlots) loaded.fillSlot(slot);
       return loaded;
@@ -364,8 +375,8 @@ export class LoadedObject {
 
   private loadProgram(program: ProgramSpec, type: number, kernelVersion: number, target: PreparedAttachment | undefined): void {
     const instructions = applyMapReferences(program.instructions, this.spec.littleEndian, program.mapReferences, (name) => this.maps.get(name)!.map.fd.value);
-    if (program.externReferences.length > 0) resolveKernelExterns(instructions, this.spec.littleEndian, program.externReferences, this.spec.externs);
-    const poisoned = program.coreRelocations.length > 0 ? relocateForKernel(instructions, this.spec.littleEndian, this.spec.btf!, program.coreRelocations) : [];
+    if (program.externReferences.length > 0) resolveKernelExterns(this.kernelBtf, instructions, this.spec.littleEndian, program.externReferences, this.spec.externs);
+    const poisoned = program.coreRelocations.length > 0 ? relocateForKernel(this.kernelBtf, instructions, this.spec.littleEndian, this.spec.btf!, program.coreRelocations) : [];
     // fentry, fexit, fmod_ret and tp_btf programs are verified against their target: its BTF id (and module) go with the load.
     const tracing = target?.kind === 'tracing' ? target : undefined;
     // A kprobe.multi link takes only a program loaded for it; PMU events refuse such a program.
@@ -439,7 +450,8 @@ export class LoadedObject {
   /**
    * Attaches a loaded program to a target prepared (checked) beforehand with prepareKprobe(),
    * prepareUprobe(), prepareTracepoint() and the like. The attachment is a handle of its own: its
-   * close() detaches this program alone. A failed attach releases the whole object.
+   * close() detaches this program alone. A failed attach releases what it made and leaves the
+   * object as it was, so the caller can try another target or close it.
    */
   attach(programName: string, prepared: PreparedAttachment): AttachedProgram {
     const program = this.program(programName);
@@ -451,7 +463,8 @@ export class LoadedObject {
       },
     };
     const own = new ResourceScope();
-    const attachment = this.scope.guard(() => own.guard(() => attachPrepared(own, prepared, program.program, context)));
+    const attachment = concerning({ program: programName, target: preparedTarget(prepared) }, () => own.guard(() => attachPrepared(own, prepared, program.program, context)));
+    this.notices.push(...(attachment.notes ?? []));
     const attached = new AttachedProgram(attachment, own, (a) => this.attached.splice(this.attached.indexOf(a), 1));
     this.attached.push(this.scope.own(attached));
     return attached;

@@ -1,4 +1,5 @@
 // Attachment: the one description every attach method returns (what, where, how, which trace event).
+import type { Wording } from '../wording.js';
 import type { ProgramBinding } from './perf-event.js';
 
 /** The kind of event a program is attached to. */
@@ -27,4 +28,6 @@ export interface Attachment {
   /** For a sampling program: how many CPUs it samples (a perf event each), or with --pid how many threads. */
   cpus?: number;
   threads?: number;
+  /** What attaching did besides, worth telling (stale tracefs events of dead loaders removed). */
+  notes?: Wording[];
 }

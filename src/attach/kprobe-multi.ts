@@ -10,10 +10,10 @@ import { closeFd } from '../native.js';
 import { closestNames, globRegExp, printable } from '../text.js';
 import type { Attachment } from './attachment.js';
 import { KernelFunctions } from './kernel-functions.js';
-import type { AttachMode } from './modes.js';
 import { openAndAttachPerfEvent } from './perf-event.js';
 import { pmuProbeRequest, type ProbePmu } from './pmu.js';
 import { chooseAttachMethod, probeSupport } from './probe.js';
+import type { PrepareOptions } from './prepared.js';
 import { RETURN_ZERO } from './tracing.js';
 
 export interface PreparedKprobeMulti {
@@ -82,8 +82,16 @@ export function matchKernelFunctions(pattern: string, functions: KernelFunctions
   return { matched: matched.sort(), ambiguous, blacklisted };
 }
 
+/** What prepareKprobeMulti() takes besides its pattern. */
+export interface KprobeMultiOptions extends PrepareOptions {
+  /** Return probes (kretprobe.multi). */
+  retprobe?: boolean;
+  /** The functions already chosen (a function's compiler clones), instead of matching the pattern. */
+  functions?: readonly string[];
+}
+
 /** Checks a glob (or a kprobe.multi section's function) against the kernel and chooses how to attach. */
-export function prepareKprobeMulti(pattern: string, options: { retprobe?: boolean; mode?: AttachMode; functions?: readonly string[] } = {}): PreparedKprobeMulti {
+export function prepareKprobeMulti(pattern: string, options: KprobeMultiOptions = {}): PreparedKprobeMulti {
   const support = probeSupport('kprobe');
   const functions = new KernelFunctions(support.tracefs);
   // `functions`: the ones already chosen (a function's compiler clones), not matched again.

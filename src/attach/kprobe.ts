@@ -3,7 +3,8 @@ import type { Wording } from '../wording.js';
 import { AttachError, UsageError } from '../errors.js';
 import { KernelFunctions, resolveKernelFunction, resolveModuleFunction, validateKernelTarget } from './kernel-functions.js';
 import { prepareKprobeMulti, type PreparedKprobeMulti } from './kprobe-multi.js';
-import { chooseAttachMethod, probeSupport, removeStaleEvents, type AttachMode, type PreparedProbe } from './probe.js';
+import { chooseAttachMethod, probeSupport, type PreparedProbe } from './probe.js';
+import type { PrepareOptions } from './prepared.js';
 
 /** Splits "function" or "function+offset" (decimal or 0x hex), as kprobe_events and libbpf write it. */
 export function parseKprobeTarget(text: string): { name: string; offset: bigint } {
@@ -16,17 +17,17 @@ export function parseKprobeTarget(text: string): { name: string; offset: bigint 
   return { name: text.slice(0, plus), offset: BigInt(offsetText) };
 }
 
-export interface KprobeOptions {
+/** What prepareKprobe() takes besides its target. */
+export interface KprobeOptions extends PrepareOptions {
+  /** A return probe (kretprobe). */
   retprobe?: boolean;
-  mode?: AttachMode;
   /** The name is a system call ("bpf" for libbpf's ksyscall/bpf): probe its entry point. */
   syscall?: boolean;
 }
 
 /**
  * Everything that can be checked before a kernel object exists: the name, kprobe support, the
- * attach method, the function's existence and blacklist status. Also removes events that dead
- * loaders left behind.
+ * attach method, the function's existence and blacklist status. Nothing in the kernel changes.
  */
 export function prepareKprobe(requested: string, options: KprobeOptions = {}): PreparedProbe | PreparedKprobeMulti {
   const target = parseKprobeTarget(requested);
@@ -39,7 +40,6 @@ export function prepareKprobe(requested: string, options: KprobeOptions = {}): P
   const colon = name.indexOf(':');
   const resolved = colon > 0 ? resolveModuleFunction(name.slice(0, colon), name.slice(colon + 1), functions, retprobe) : resolveKernelFunction(name, functions, process.arch, retprobe);
   const notes: Wording[] = resolved.note ? [resolved.note] : [];
-  notes.push(...removeStaleEvents(support));
   if (retprobe && target.offset !== 0n) throw new UsageError(`kretprobe target ${JSON.stringify(requested)}: a return probe takes no offset`);
   if (resolved.clones) {
     // Several copies: one program on each, as a pattern attaches (a kprobe.multi link, or a PMU event each).

@@ -1,6 +1,6 @@
 // Attach plans: which programs of an object load and attach where, every target checked before anything is loaded.
 import { joined, say, type OptionName, type OptionNamer, type Wording } from '../wording.js';
-import { LoaderError, UsageError } from '../errors.js';
+import { LoaderError, UsageError, concerning } from '../errors.js';
 import { describeRole, requireRole, type ProgramRole } from '../object/conventions.js';
 import { parseUprobeSpec, parseUsdtSpec } from '../object/sections.js';
 import type { BpfObjectSpec, ProgramSpec } from '../object/spec.js';
@@ -8,8 +8,7 @@ import { globRegExp, printable } from '../text.js';
 import { chooseAlternatives, reachOf, type AlternativeGroup } from './alternatives.js';
 import { prepareKprobe } from './kprobe.js';
 import { isFunctionPattern, prepareKprobeMulti } from './kprobe-multi.js';
-import type { AttachMode } from './modes.js';
-import type { PreparedAttachment } from './prepared.js';
+import type { PrepareOptions, PreparedAttachment } from './prepared.js';
 import { prepareRawTracepoint, prepareTracing } from './tracing.js';
 import { prepareSampling } from './sampling.js';
 import { prepareTracepoint } from './tracepoint.js';
@@ -17,7 +16,7 @@ import { prepareUprobe } from './uprobe.js';
 import { prepareUsdt, requireUsdtSpecRoom } from './usdt.js';
 
 /** What planAttachments() is told: the programs to choose and the targets the object leaves to its user. */
-export interface PlanOptions {
+export interface PlanOptions extends PrepareOptions {
   /** Names or glob patterns ("kprobe_*") of the programs to load and attach; default all. */
   programs?: readonly string[];
   /** Names or glob patterns of programs to leave out, after `programs` chose (a tool's user space switching some off). */
@@ -36,10 +35,6 @@ export interface PlanOptions {
   skipMissing?: boolean;
   /** Attach every chosen program, alternatives of each other too (fentry and kprobe on one function). */
   allPrograms?: boolean;
-  /** How probes attach (default auto). */
-  mode?: AttachMode;
-  /** Uprobes, USDT probes and sampling fire in this process only (--pid). */
-  pid?: number;
 }
 
 /** One chosen program and where it attaches. */
@@ -171,7 +166,7 @@ export function usdtRoles(programs: readonly ProgramSpec[], probes: NonNullable<
 
 /** Checks one program's target with the kernel. */
 function prepare(program: ProgramSpec, role: ProgramRole, options: PlanOptions, spec: BpfObjectSpec): PreparedAttachment | undefined {
-  const mode = options.mode ?? 'auto';
+  const given: PrepareOptions = { mode: options.mode ?? 'auto', ...(options.pid === undefined ? {} : { pid: options.pid }), ...(options.kernelBtfFile === undefined ? {} : { kernelBtfFile: options.kernelBtfFile }) };
   const missing = missingTarget(role);
   if (missing !== undefined) {
     throw new UsageError((n) => {
@@ -186,22 +181,22 @@ function prepare(program: ProgramSpec, role: ProgramRole, options: PlanOptions, 
           throw new UsageError(`program '${program.name}' (section '${program.section}') attaches to a kernel function named on the command line: load-kp-bpf <object> <function>`);
         }
         const retprobe = role.retprobe || (options.retprobe ?? false);
-        return isFunctionPattern(options.function) ? prepareKprobeMulti(options.function, { retprobe, mode }) : prepareKprobe(options.function, { retprobe, mode });
+        return isFunctionPattern(options.function) ? prepareKprobeMulti(options.function, { ...given, retprobe }) : prepareKprobe(options.function, { ...given, retprobe });
       }
-      if (role.multi || isFunctionPattern(role.function)) return prepareKprobeMulti(role.function, { retprobe: role.retprobe, mode });
-      return prepareKprobe(role.function, { retprobe: role.retprobe, mode, syscall: role.syscall });
+      if (role.multi || isFunctionPattern(role.function)) return prepareKprobeMulti(role.function, { ...given, retprobe: role.retprobe });
+      return prepareKprobe(role.function, { ...given, retprobe: role.retprobe, syscall: role.syscall });
     case 'tracepoint':
-      return prepareTracepoint(role.tracepoint, mode);
+      return prepareTracepoint(role.tracepoint, given);
     case 'uprobe':
-      return prepareUprobe({ binary: role.binary!, ...(role.symbol === undefined ? {} : { symbol: role.symbol }), offset: role.offset, retprobe: role.retprobe }, mode, options.pid);
+      return prepareUprobe({ binary: role.binary!, ...(role.symbol === undefined ? {} : { symbol: role.symbol }), offset: role.offset, retprobe: role.retprobe }, given);
     case 'usdt':
-      return prepareUsdt(role.target!, spec, mode, options.pid);
+      return prepareUsdt(role.target!, { ...given, object: spec });
     case 'tracing':
-      return prepareTracing(role.attach, role.target!);
+      return prepareTracing(role.target!, { ...given, attach: role.attach });
     case 'raw_tracepoint':
-      return prepareRawTracepoint(role.tracepoint!);
+      return prepareRawTracepoint(role.tracepoint!, given);
     case 'perf_event':
-      return prepareSampling(role.event, program.name, mode, options.pid);
+      return prepareSampling(role.event, { ...given, program: program.name });
     case 'load-only':
       return undefined;
   }
@@ -250,7 +245,7 @@ export function planAttachments(spec: BpfObjectSpec, options: PlanOptions = {}):
       continue;
     }
     try {
-      outcomes.push({ program, prepared: prepare(program, role, options, spec) });
+      outcomes.push({ program, prepared: concerning({ program: program.name }, () => prepare(program, role, options, spec)) });
     } catch (error) {
       // What this kernel or machine lacks may be an alternative's lack, or skipped; a mistake in the command line is neither.
       if (!(error instanceof LoaderError) || error instanceof UsageError) throw error;

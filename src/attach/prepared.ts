@@ -2,6 +2,7 @@
 import type { Wording } from '../wording.js';
 import type { ResourceScope } from '../kernel/scope.js';
 import type { Attachment } from './attachment.js';
+import type { AttachMode } from './modes.js';
 import type { BpfProgram } from '../kernel/program.js';
 import { attachKprobeMulti, type PreparedKprobeMulti } from './kprobe-multi.js';
 import { attachProbe, type PreparedProbe } from './probe.js';
@@ -12,6 +13,16 @@ import { attachRawTracepoint, attachTracing, type PreparedRawTracepoint, type Pr
 
 /** A target checked before anything is loaded (made by a prepare function or planAttachments()): LoadedObject.attach() takes it. */
 export type PreparedAttachment = PreparedProbe | PreparedKprobeMulti | PreparedUsdt | PreparedTracepoint | PreparedTracing | PreparedRawTracepoint | PreparedSampling;
+
+/** What every prepare function takes after its target: how to attach, which process, which kernel BTF. */
+export interface PrepareOptions {
+  /** How probes and tracepoints are created: 'auto' (default), 'pmu', 'tracefs' or 'link'. */
+  mode?: AttachMode;
+  /** Fire in (or sample) this process only: uprobes, USDT probes and sampling. */
+  pid?: number;
+  /** The kernel's BTF from this file, for kernels without /sys/kernel/btf/vmlinux (fentry, fexit, tp_btf, raw tracepoints). */
+  kernelBtfFile?: string;
+}
 
 /** What some attachments need of the loaded object: USDT probes, its argument spec map. */
 export interface AttachContext {
@@ -35,6 +46,26 @@ export function attachPrepared(scope: ResourceScope, prepared: PreparedAttachmen
       return attachRawTracepoint(scope, prepared, program);
     case 'perf_event':
       return attachSampling(scope, prepared, program);
+  }
+}
+
+/** What was asked to attach to, as the user wrote it ("vfs_read", "syscalls/sys_enter_bpf"). */
+export function preparedTarget(prepared: PreparedAttachment): string {
+  switch (prepared.kind) {
+    case 'probe':
+      return prepared.location.requested;
+    case 'kprobe_multi':
+      return prepared.pattern;
+    case 'usdt':
+      return `${prepared.target.binary}:${prepared.target.provider}:${prepared.target.name}`;
+    case 'tracepoint':
+      return `${prepared.category}/${prepared.event}`;
+    case 'tracing':
+      return prepared.target;
+    case 'raw_tracepoint':
+      return prepared.tracepoint;
+    case 'perf_event':
+      return prepared.event.text;
   }
 }
 

@@ -113,9 +113,9 @@ const staleEventsChecked = new Set<ProbeEventsFile>();
 
 /**
  * Removes tracefs events that loaders which no longer run left behind; returns what to tell the
- * user. Once per events file per process: it is a start-up job, not one per probe.
+ * user. Once per events file per process, at the first probe attached: housekeeping, not one per probe.
  */
-export function removeStaleEvents(support: ProbeSupport): Wording[] {
+function removeStaleEvents(support: ProbeSupport): Wording[] {
   if (!support.tracefs || staleEventsChecked.has(EVENTS_FILE[support.family])) return [];
   staleEventsChecked.add(EVENTS_FILE[support.family]);
   const report = removeStaleProbeEvents(support.tracefs, EVENTS_FILE[support.family]);
@@ -145,6 +145,7 @@ export function tracefsLocation(location: ProbeLocation): string {
 /** Attaches a program to a kprobe or uprobe location; every object it creates is owned by the scope. */
 export function attachProbe(scope: ResourceScope, prepared: PreparedProbe, program: BpfProgram): Attachment {
   const { location, method, support } = prepared;
+  const notes = removeStaleEvents(support);
   const kind = probeKind(location);
   const what = `${kind} on ${location.resolved}`;
   let perfEvent: PerfEventRequest;
@@ -181,5 +182,6 @@ export function attachProbe(scope: ResourceScope, prepared: PreparedProbe, progr
     source: method.source,
     binding,
     ...(event ? { event } : {}),
+    ...(notes.length > 0 ? { notes } : {}),
   };
 }

@@ -10,7 +10,7 @@ import type { ResourceScope } from '../kernel/scope.js';
 import { closestNames, printable } from '../text.js';
 import type { Attachment } from './attachment.js';
 import { openAndAttachPerfEvent, ownEventBinding, type ProgramBinding } from './perf-event.js';
-import type { AttachMode } from './modes.js';
+import type { PrepareOptions } from './prepared.js';
 import { processThreads } from './process-target.js';
 
 /** What a perf_event program with no target samples: bcc's profile, at the frequency perf and bpftrace favour (off the timer tick's beat). */
@@ -72,11 +72,18 @@ function request(event: SamplingEvent): PerfEventRequest {
   return { type: event.type, config: event.config, sampling: event.sampling };
 }
 
+/** What prepareSampling() takes besides its event. */
+export interface SamplingOptions extends PrepareOptions {
+  /** The sampling program's name, for the notes that tell how to choose another event. */
+  program: string;
+}
+
 /**
  * Checks the event on this machine (opened once on the first online CPU and closed: a VM without a
  * PMU has no hardware events) and picks the binding. `given` is the --attach target, if any.
  */
-export function prepareSampling(given: string | undefined, program: string, mode: AttachMode = 'auto', pid?: number): PreparedSampling {
+export function prepareSampling(given: string | undefined, options: SamplingOptions): PreparedSampling {
+  const { program, mode = 'auto', pid } = options;
   const event = parseSamplingEvent(given ?? DEFAULT_SAMPLING);
   const cpus = onlineCpus();
   const threads = pid === undefined ? undefined : processThreads(pid);

@@ -9,7 +9,7 @@ import type { ResourceScope } from '../kernel/scope.js';
 import { closestNames, printable } from '../text.js';
 import type { Attachment } from './attachment.js';
 import { openAndAttachPerfEvent, ownEventBinding, type ProgramBinding } from './perf-event.js';
-import type { AttachMode } from './probe.js';
+import type { PrepareOptions } from './prepared.js';
 import { traceEventId, tracefsRoot } from './tracefs.js';
 
 /** Splits and checks "category/event" (a ':' separator is accepted too, as perf writes it). */
@@ -43,14 +43,14 @@ export interface PreparedTracepoint {
 }
 
 /** Checks the tracepoint exists (suggesting the closest names when not) and picks the binding. */
-export function prepareTracepoint(name: string, mode: AttachMode = 'auto'): PreparedTracepoint {
+export function prepareTracepoint(name: string, options: PrepareOptions = {}): PreparedTracepoint {
   const { category, event } = parseTracepointName(name);
   const tracefs = tracefsRoot();
   if (!existsSync(join(tracefs, 'events', category, event, 'id'))) {
     const suggestions = closestNames(`${category}/${event}`, listTracepoints(tracefs), 5);
     throw new AttachError(`tracepoint ${category}/${event} does not exist in this kernel${suggestions.length > 0 ? `; closest: ${suggestions.join(', ')}` : ''}`);
   }
-  return { kind: 'tracepoint', tracefs, category, event, ...ownEventBinding(mode), notes: [] };
+  return { kind: 'tracepoint', tracefs, category, event, ...ownEventBinding(options.mode ?? 'auto'), notes: [] };
 }
 
 export function attachTracepoint(scope: ResourceScope, prepared: PreparedTracepoint, program: BpfProgram): Attachment {

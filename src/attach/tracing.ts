@@ -4,7 +4,8 @@ import { ATTACH_TYPE, ERRNO, PROG_TYPE } from '../abi.js';
 import { BTF_KIND } from '../btf/btf.js';
 import { AttachError, KernelError, SyscallError, VerifierError, kernelError } from '../errors.js';
 import { linkCreateTracing, rawTracepointOpen } from '../kernel/bpf.js';
-import { findKernelFunction, findKernelType, hasModuleBtf, moduleBtfFd, vmlinuxBtf } from '../kernel/kernel-btf.js';
+import { KernelBtf, moduleBtfFd } from '../kernel/kernel-btf.js';
+import type { PrepareOptions } from './prepared.js';
 import { BpfLink } from '../kernel/link.js';
 import { loadProgram, type BpfProgram } from '../kernel/program.js';
 import type { ResourceScope } from '../kernel/scope.js';
@@ -41,8 +42,8 @@ const EXPECTED_ATTACH_TYPE: Record<TracingAttach, number> = {
 };
 
 /** The closest names of vmlinux types of a kind (module BTF would have to be read whole for this). */
-function suggestions(name: string, kind: number, prefix = ''): string {
-  const btf = vmlinuxBtf();
+function suggestions(kernel: KernelBtf, name: string, kind: number, prefix = ''): string {
+  const btf = kernel.vmlinux();
   const names: string[] = [];
   for (const [typeName] of btf.namedTypeIds()) if (typeName.startsWith(prefix)) names.push(typeName.slice(prefix.length));
   // Names first, from the index; then the kind, decoding only the few closest types.
@@ -52,21 +53,29 @@ function suggestions(name: string, kind: number, prefix = ''): string {
   return close.length > 0 ? `; closest: ${close.join(', ')}` : '';
 }
 
+/** What prepareTracing() takes besides its target. */
+export interface TracingOptions extends PrepareOptions {
+  /** The program's kind: fentry, fexit, fmod_ret or tp_btf. */
+  attach: TracingAttach;
+}
+
 /** Finds the target in kernel BTF (vmlinux, then modules), before anything is loaded. */
-export function prepareTracing(attach: TracingAttach, target: string): PreparedTracing {
+export function prepareTracing(target: string, options: TracingOptions): PreparedTracing {
+  const { attach } = options;
+  const kernel = KernelBtf.of(options.kernelBtfFile);
   const shown = printable(target);
   if (attach === 'tp_btf') {
-    const found = findKernelType(`btf_trace_${target}`, BTF_KIND.TYPEDEF);
-    if (!found) throw new AttachError(`tracepoint '${shown}' is not in the kernel's BTF (no btf_trace_${shown})${suggestions(target, BTF_KIND.TYPEDEF, 'btf_trace_')}`);
+    const found = kernel.findType(`btf_trace_${target}`, BTF_KIND.TYPEDEF);
+    if (!found) throw new AttachError(`tracepoint '${shown}' is not in the kernel's BTF (no btf_trace_${shown})${suggestions(kernel, target, BTF_KIND.TYPEDEF, 'btf_trace_')}`);
     return { kind: 'tracing', attach, target, btfId: found.id, ...(found.module ? { module: found.module } : {}), expectedAttachType: EXPECTED_ATTACH_TYPE[attach], reason: `tp_btf: the tracepoint's BTF type ${found.id}${found.module ? ` in module ${found.module}` : ''}`, notes: [] };
   }
   // "MODULE:FUNCTION": that module's function only.
   const colon = target.indexOf(':');
   const module = colon > 0 ? target.slice(0, colon).replace(/-/g, '_') : undefined;
   const name = colon > 0 ? target.slice(colon + 1) : target;
-  if (module !== undefined && !hasModuleBtf(module)) throw new AttachError(`kernel module '${printable(module)}' is not loaded, or has no BTF (/sys/kernel/btf/${printable(module)}), so ${attach} cannot attach to its functions`);
-  const found = findKernelFunction(name, module);
-  if (!found) throw new AttachError(`kernel function '${shown}' is not in the kernel's BTF, so ${attach} cannot attach to it${module === undefined ? suggestions(target, BTF_KIND.FUNC) : ''}`);
+  if (module !== undefined && !kernel.hasModule(module)) throw new AttachError(`kernel module '${printable(module)}' is not loaded, or has no BTF (/sys/kernel/btf/${printable(module)}), so ${attach} cannot attach to its functions`);
+  const found = kernel.findFunction(name, module);
+  if (!found) throw new AttachError(`kernel function '${shown}' is not in the kernel's BTF, so ${attach} cannot attach to it${module === undefined ? suggestions(kernel, target, BTF_KIND.FUNC) : ''}`);
   const prepared: PreparedTracing = {
     kind: 'tracing',
     attach,
@@ -112,15 +121,16 @@ function checkTrampolineLoads(prepared: PreparedTracing): void {
 }
 
 /** A raw tracepoint: checked against the kernel's BTF (btf_trace_<name>) where there is one. */
-export function prepareRawTracepoint(tracepoint: string): PreparedRawTracepoint {
+export function prepareRawTracepoint(tracepoint: string, options: PrepareOptions = {}): PreparedRawTracepoint {
+  const kernel = KernelBtf.of(options.kernelBtfFile);
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(tracepoint)) throw new AttachError(`raw tracepoint ${JSON.stringify(printable(tracepoint))} is not a tracepoint name (e.g. sched_switch)`);
   let known: boolean | undefined;
   try {
-    known = findKernelType(`btf_trace_${tracepoint}`, BTF_KIND.TYPEDEF) !== undefined;
+    known = kernel.findType(`btf_trace_${tracepoint}`, BTF_KIND.TYPEDEF) !== undefined;
   } catch {
     known = undefined; // no kernel BTF: the kernel says when attaching
   }
-  if (known === false) throw new AttachError(`raw tracepoint '${tracepoint}' does not exist in this kernel${suggestions(tracepoint, BTF_KIND.TYPEDEF, 'btf_trace_')}`);
+  if (known === false) throw new AttachError(`raw tracepoint '${tracepoint}' does not exist in this kernel${suggestions(kernel, tracepoint, BTF_KIND.TYPEDEF, 'btf_trace_')}`);
   return { kind: 'raw_tracepoint', tracepoint, reason: 'a raw tracepoint (BPF_RAW_TRACEPOINT_OPEN)', notes: [] };
 }
 

@@ -6,7 +6,8 @@ import { AttachError, ElfError, UsageError, kernelError } from '../errors.js';
 import { closestNames, printable } from '../text.js';
 import { findLibrary, parseLdCache, type LdCacheEntry } from './ld-cache.js';
 import { binaryInProcess, describeProcessBinary } from './process-target.js';
-import { chooseAttachMethod, probeSupport, removeStaleEvents, type AttachMode, type PreparedProbe } from './probe.js';
+import { chooseAttachMethod, probeSupport, type PreparedProbe } from './probe.js';
+import type { PrepareOptions } from './prepared.js';
 
 const STT_GNU_IFUNC = 10;
 
@@ -83,11 +84,15 @@ function functionLocation(path: string, name: string): { offset: bigint; size: b
   return { offset, size: symbol.size };
 }
 
+/** Where a uprobe goes: a binary (path or library name) and a function in it, or a file offset. */
 export interface UprobeTarget {
+  /** A path, or a library name found as the dynamic linker would ("libc"). */
   binary: string;
   /** A function name; without one, `offset` is a file offset. */
   symbol?: string;
+  /** Bytes past the function's start, or the file offset when there is no symbol. */
   offset: bigint;
+  /** A return probe (uretprobe). */
   retprobe: boolean;
 }
 
@@ -103,7 +108,8 @@ export function binaryPath(binary: string, pid: number | undefined, what: string
  * Everything checkable before loading: uprobe support, the binary, the function's file offset.
  * With `pid`, the binary is the process's and the probe fires in that process only.
  */
-export function prepareUprobe(target: UprobeTarget, mode: AttachMode = 'auto', pid?: number): PreparedProbe {
+export function prepareUprobe(target: UprobeTarget, options: PrepareOptions = {}): PreparedProbe {
+  const { mode = 'auto', pid } = options;
   const path = binaryPath(target.binary, pid, 'uprobe binary');
   const named = target.symbol === undefined ? `0x${target.offset.toString(16)}` : `${target.symbol}${target.offset !== 0n ? `+0x${target.offset.toString(16)}` : ''}`;
   let base = 0n;
@@ -129,7 +135,7 @@ export function prepareUprobe(target: UprobeTarget, mode: AttachMode = 'auto', p
     },
     support,
     method,
-    notes: [...removeStaleEvents(support), ...(pid === undefined ? [] : [`uprobe on ${describeProcessBinary(path, pid)}: fires in process ${pid} only`])],
+    notes: [...(pid === undefined ? [] : [`uprobe on ${describeProcessBinary(path, pid)}: fires in process ${pid} only`])],
     ...(pid === undefined ? {} : { pid }),
   };
 }

@@ -15,8 +15,8 @@ import type { MapSpec } from '../object/spec.js';
 import type { UsdtTarget } from '../object/sections.js';
 import { closestNames, printable } from '../text.js';
 import type { Attachment } from './attachment.js';
-import type { AttachMode } from './modes.js';
-import { attachProbe, chooseAttachMethod, probeSupport, removeStaleEvents, type AttachMethod, type ProbeSupport } from './probe.js';
+import { attachProbe, chooseAttachMethod, probeSupport, type AttachMethod, type ProbeSupport } from './probe.js';
+import type { PrepareOptions } from './prepared.js';
 import { describeProcessBinary } from './process-target.js';
 import { binaryPath, readTargetElf } from './uprobe.js';
 
@@ -126,12 +126,19 @@ export interface PreparedUsdt {
   pid?: number;
 }
 
+/** What prepareUsdt() takes besides its target. */
+export interface UsdtOptions extends PrepareOptions {
+  /** The object whose program reads the arguments: its BTF and usdt.bpf.h's spec map. */
+  object: { btf?: Btf | undefined; maps: readonly MapSpec[] };
+}
+
 /**
  * Finds the probe in the binary's notes and lays out each site's argument spec. Refuses a probe
  * the binary lacks (naming the closest), arguments usdt.bpf.h cannot read, and an object without
  * usdt.bpf.h's spec map.
  */
-export function prepareUsdt(target: UsdtTarget, object: { btf?: Btf | undefined; maps: readonly MapSpec[] }, mode: AttachMode = 'auto', pid?: number): PreparedUsdt {
+export function prepareUsdt(target: UsdtTarget, options: UsdtOptions): PreparedUsdt {
+  const { object, mode = 'auto', pid } = options;
   const specsMap = object.maps.find((m) => m.name === USDT_SPECS_MAP);
   if (!specsMap) throw new ObjectError(`a USDT program reads its arguments through the map ${USDT_SPECS_MAP}, which the object lacks: include <bpf/usdt.bpf.h> and read them with bpf_usdt_arg() or BPF_USDT()`);
   if (!object.btf || !specsMap.btf?.valueTypeId) throw new ObjectError(`map ${USDT_SPECS_MAP} has no BTF value type, which lays out the argument specs: compile with clang -g`);
@@ -188,7 +195,7 @@ export function prepareUsdt(target: UsdtTarget, object: { btf?: Btf | undefined;
     binding: 'link',
     reason: `${sites.length} uprobe(s) through the ${chosenMethod.source === 'pmu' ? 'uprobe PMU' : 'uprobe_events file'}, each on a BPF link carrying its argument spec id as cookie`,
   };
-  const said = [...removeStaleEvents(support), ...(pid === undefined ? [] : [`USDT probe ${probe} of ${describeProcessBinary(path, pid)}: fires in process ${pid} only`])];
+  const said = [...(pid === undefined ? [] : [`USDT probe ${probe} of ${describeProcessBinary(path, pid)}: fires in process ${pid} only`])];
   return { kind: 'usdt', target, path, sites: specs, support, method, notes: said, ...(pid === undefined ? {} : { pid }) };
 }
 
@@ -225,6 +232,7 @@ export class UsdtSpecTable {
 export function attachUsdt(scope: ResourceScope, prepared: PreparedUsdt, program: BpfProgram, specs: UsdtSpecTable): Attachment {
   const { target, path, method, support } = prepared;
   const probe = `${target.provider}:${target.name}`;
+  const notes: Wording[] = [];
   for (const { site, spec } of prepared.sites) {
     const cookie = BigInt(specs.idFor(spec));
     const location = {
@@ -236,7 +244,7 @@ export function attachUsdt(scope: ResourceScope, prepared: PreparedUsdt, program
       requested: `${target.binary}:${probe}`,
       resolved: `${path}:${probe} at file offset 0x${site.fileOffset.toString(16)}`,
     };
-    attachProbe(scope, { kind: 'probe', location, support, method, notes: [], cookie, ...(prepared.pid === undefined ? {} : { pid: prepared.pid }) }, program);
+    notes.push(...(attachProbe(scope, { kind: 'probe', location, support, method, notes: [], cookie, ...(prepared.pid === undefined ? {} : { pid: prepared.pid }) }, program).notes ?? []));
   }
   const count = prepared.sites.length;
   const semaphore = prepared.sites.find((s) => s.site.semaphoreFileOffset !== 0n)?.site.semaphoreFileOffset;
@@ -248,5 +256,6 @@ export function attachUsdt(scope: ResourceScope, prepared: PreparedUsdt, program
     source: method.source,
     binding: 'link',
     sites: count,
+    ...(notes.length > 0 ? { notes } : {}),
   };
 }

@@ -12,7 +12,6 @@ import { LoadedObject } from '../loader.js';
 import { parseBpfObject } from '../object/bpf-object.js';
 import { globalVariables, withGlobals } from '../object/globals.js';
 import { withMaxEntries } from '../object/map-sizes.js';
-import { useKernelBtfFile } from '../kernel/kernel-btf.js';
 import { MAP_TYPE } from '../object/map-types.js';
 import { objectTypeSources } from '../object/type-sources.js';
 import { flameGraphSvg } from '../stacks/flamegraph.js';
@@ -105,7 +104,6 @@ export async function runLoader(objectPath: string, functionName: string | undef
   process.on('exit', onExit);
   let duration: NodeJS.Timeout | undefined;
   try {
-    if (options.btf) useKernelBtfFile(options.btf);
     if (options.pid !== undefined) checkProcess(options.pid);
     const object = readObject(objectPath);
     const spec = withMaxEntries(withGlobals(object.spec, withPidGlobal(object.spec, options, out)), options.mapSizes);
@@ -132,6 +130,7 @@ export async function runLoader(objectPath: string, functionName: string | undef
       allPrograms: options.allPrograms,
       mode: options.attachMode,
       ...(options.pid === undefined ? {} : { pid: options.pid }),
+      ...(options.btf === undefined ? {} : { kernelBtfFile: options.btf }),
     });
     plan.attachments.forEach((p) => p.prepared?.notes.forEach((n) => out.note(n)));
     for (const s of plan.skipped) out.note(joined(`skipped program '${s.program}': `, s.reason));
@@ -145,6 +144,7 @@ export async function runLoader(objectPath: string, functionName: string | undef
       pinRoot: options.pinRoot,
       attach: plan.attachments,
       ...(options.kconfig === undefined ? {} : { kernelConfigFile: options.kconfig }),
+      ...(options.btf === undefined ? {} : { kernelBtfFile: options.btf }),
       beforeAttach: (l) => {
         applyUpdates(l, options.updates);
         liveOutput.open(l);

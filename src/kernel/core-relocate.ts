@@ -5,7 +5,7 @@ import { VerifierError } from '../errors.js';
 import { printable } from '../text.js';
 import { Instructions } from '../object/instructions.js';
 import type { CoreReference } from '../object/spec.js';
-import { kernelBtfName, moduleBtfs, vmlinuxBtf } from './kernel-btf.js';
+import type { KernelBtf } from './kernel-btf.js';
 
 /** An instruction made a call to the poison helper: what it needed is not in this kernel. */
 export interface PoisonedInstruction {
@@ -26,23 +26,23 @@ function targetFor(btf: Btf, name: string): CoreTarget {
  * The resolution on vmlinux; when vmlinux has no type of that name at all, on the first module
  * that has one (as libbpf looks in modules only for types vmlinux lacks).
  */
-function resolveOnKernel(local: Btf, reference: CoreReference): CoreResolution {
-  const vmlinux = targetFor(vmlinuxBtf(), kernelBtfName());
+function resolveOnKernel(kernel: KernelBtf, local: Btf, reference: CoreReference): CoreResolution {
+  const vmlinux = targetFor(kernel.vmlinux(), kernel.name);
   const onVmlinux = resolveCoreRelocation(local, reference.relocation, vmlinux);
   if (!onVmlinux.missing || vmlinux.candidates(local, reference.relocation.typeId).length > 0) return onVmlinux;
-  for (const { module, btf } of moduleBtfs()) {
+  for (const { module, btf } of kernel.moduleBtfs()) {
     const target = targetFor(btf, `the BTF of module ${module}`);
     if (target.candidates(local, reference.relocation.typeId).some((id) => id > vmlinux.btf.count)) return resolveCoreRelocation(local, reference.relocation, target);
   }
   return onVmlinux;
 }
 
-/** Patches a program's CO-RE relocations in place for this kernel; returns the instructions it poisoned. */
-export function relocateForKernel(instructions: Uint8Array, littleEndian: boolean, local: Btf, references: readonly CoreReference[]): PoisonedInstruction[] {
+/** Patches a program's CO-RE relocations in place for the kernel whose BTF this is; returns the instructions it poisoned. */
+export function relocateForKernel(kernel: KernelBtf, instructions: Uint8Array, littleEndian: boolean, local: Btf, references: readonly CoreReference[]): PoisonedInstruction[] {
   const insns = new Instructions(instructions, littleEndian);
   const poisoned: PoisonedInstruction[] = [];
   for (const reference of references) {
-    const patch = applyCoreRelocation(insns, reference.instruction, resolveOnKernel(local, reference));
+    const patch = applyCoreRelocation(insns, reference.instruction, resolveOnKernel(kernel, local, reference));
     if (patch.poisoned) poisoned.push({ instruction: reference.instruction, reason: patch.reason });
   }
   return poisoned;

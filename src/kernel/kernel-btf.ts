@@ -43,66 +43,6 @@ export function mapTypes(info: MapInfo): MapTypes | undefined {
   return btf ? { btf, keyTypeId: info.btfKeyTypeId, valueTypeId: info.btfValueTypeId } : undefined;
 }
 
-let vmlinuxPath = `${SYSFS_BTF}/vmlinux`;
-let vmlinux: Btf | undefined;
-const modules = new Map<string, Btf | undefined>();
-
-/** Uses this file as the kernel's BTF (--btf FILE, for kernels without /sys/kernel/btf/vmlinux); modules then have none. */
-export function useKernelBtfFile(path: string): void {
-  vmlinuxPath = path;
-  vmlinux = undefined;
-  modules.clear();
-}
-
-/** The running kernel's BTF (vmlinux), parsed once; a clear error when the kernel has none. */
-export function vmlinuxBtf(): Btf {
-  if (vmlinux) return vmlinux;
-  let data: Buffer;
-  try {
-    data = readFileSync(vmlinuxPath);
-  } catch (error) {
-    throw kernelError(`reading the kernel's BTF (${vmlinuxPath})`, error, vmlinuxPath.startsWith(SYSFS_BTF) ? (n) => `; the kernel is built without CONFIG_DEBUG_INFO_BTF: give its BTF with ${n('kernelBtfFile', 'FILE')}` : '');
-  }
-  return (vmlinux = parseBtf(data, little, { trusted: true }));
-}
-
-/** What the kernel's BTF is, for messages: "the BTF of kernel 6.1.0-56-amd64" or the --btf file. */
-export function kernelBtfName(): string {
-  return vmlinuxPath === `${SYSFS_BTF}/vmlinux` ? `the BTF of kernel ${release()}` : vmlinuxPath;
-}
-
-/** The modules' BTF (each split on vmlinux), read when first asked for; none with --btf. */
-export function* moduleBtfs(): Iterable<{ module: string; btf: Btf }> {
-  for (const module of moduleNames()) {
-    const btf = moduleBtf(module);
-    if (btf) yield { module, btf };
-  }
-}
-
-/** A module's BTF (split on vmlinux), or undefined when the module has none. */
-function moduleBtf(name: string): Btf | undefined {
-  if (modules.has(name)) return modules.get(name);
-  let btf: Btf | undefined;
-  try {
-    btf = parseBtf(readFileSync(`${SYSFS_BTF}/${name}`), little, { trusted: true, base: vmlinuxBtf() });
-  } catch {
-    btf = undefined;
-  }
-  modules.set(name, btf);
-  return btf;
-}
-
-/** Names of the modules with BTF, when the kernel's BTF comes from sysfs. */
-function moduleNames(): string[] {
-  if (!vmlinuxPath.startsWith(SYSFS_BTF) || !existsSync(SYSFS_BTF)) return [];
-  return readdirSync(SYSFS_BTF).filter((n) => n !== 'vmlinux');
-}
-
-/** Whether a module's BTF is there to attach to its functions (it is loaded, built with BTF, and vmlinux's BTF is the running kernel's). */
-export function hasModuleBtf(module: string): boolean {
-  return moduleNames().includes(module);
-}
-
 /** Where a kernel type lives: its id, and the module whose BTF holds it (undefined: vmlinux). */
 export interface KernelType {
   id: number;
@@ -110,21 +50,89 @@ export interface KernelType {
   btf: Btf;
 }
 
-/** The first kernel type with this name and kind, in vmlinux or else in a module. */
-export function findKernelType(name: string, kind: number, inModule?: string): KernelType | undefined {
-  const own = inModule === undefined ? vmlinuxBtf().typesNamed(name, kind)[0] : undefined;
-  if (own) return { id: own.id, btf: vmlinuxBtf() };
-  for (const module of inModule === undefined ? moduleNames() : [inModule]) {
-    const btf = moduleBtf(module);
-    const found = btf?.typesNamed(name, kind).find((t) => t.id > vmlinuxBtf().count);
-    if (found && btf) return { id: found.id, module, btf };
-  }
-  return undefined;
-}
+/**
+ * The kernel's BTF: vmlinux's, from sysfs or from a file for kernels built without it, and the
+ * modules' (split on vmlinux) when it comes from sysfs. Each is parsed once, when first asked for.
+ */
+export class KernelBtf {
+  private static readonly shared = new Map<string, KernelBtf>();
+  private parsed: Btf | undefined;
+  private readonly modules = new Map<string, Btf | undefined>();
 
-/** The kernel function a fentry/fexit/fmod_ret program attaches to. */
-export function findKernelFunction(name: string, inModule?: string): KernelType | undefined {
-  return findKernelType(name, BTF_KIND.FUNC, inModule);
+  private constructor(private readonly file: string | undefined) {}
+
+  /** The BTF in this file (undefined: the running kernel's, in /sys/kernel/btf); one per file, so each is read once per process. */
+  static of(file?: string): KernelBtf {
+    if (file === `${SYSFS_BTF}/vmlinux`) file = undefined;
+    let found = KernelBtf.shared.get(file ?? '');
+    if (!found) KernelBtf.shared.set(file ?? '', (found = new KernelBtf(file)));
+    return found;
+  }
+
+  /** vmlinux's BTF; a clear error when the kernel has none. */
+  vmlinux(): Btf {
+    if (this.parsed) return this.parsed;
+    const path = this.file ?? `${SYSFS_BTF}/vmlinux`;
+    let data: Buffer;
+    try {
+      data = readFileSync(path);
+    } catch (error) {
+      throw kernelError(`reading the kernel's BTF (${path})`, error, this.file === undefined ? (n) => `; the kernel is built without CONFIG_DEBUG_INFO_BTF: give its BTF with ${n('kernelBtfFile', 'FILE')}` : '');
+    }
+    return (this.parsed = parseBtf(data, little, { trusted: true }));
+  }
+
+  /** What this BTF is, for messages: "the BTF of kernel 6.1.0-56-amd64" or the file. */
+  get name(): string {
+    return this.file ?? `the BTF of kernel ${release()}`;
+  }
+
+  /** The modules' BTF, each read when first asked for; none when the BTF comes from a file. */
+  *moduleBtfs(): Iterable<{ module: string; btf: Btf }> {
+    for (const module of this.moduleNames()) {
+      const btf = this.moduleBtf(module);
+      if (btf) yield { module, btf };
+    }
+  }
+
+  /** Whether a module's BTF is there to attach to its functions (it is loaded, built with BTF, and vmlinux's BTF is the running kernel's). */
+  hasModule(module: string): boolean {
+    return this.moduleNames().includes(module);
+  }
+
+  /** The first kernel type with this name and kind, in vmlinux or else in a module. */
+  findType(name: string, kind: number, inModule?: string): KernelType | undefined {
+    const own = inModule === undefined ? this.vmlinux().typesNamed(name, kind)[0] : undefined;
+    if (own) return { id: own.id, btf: this.vmlinux() };
+    for (const module of inModule === undefined ? this.moduleNames() : [inModule]) {
+      const btf = this.moduleBtf(module);
+      const found = btf?.typesNamed(name, kind).find((t) => t.id > this.vmlinux().count);
+      if (found && btf) return { id: found.id, module, btf };
+    }
+    return undefined;
+  }
+
+  /** The kernel function a fentry/fexit/fmod_ret program attaches to. */
+  findFunction(name: string, inModule?: string): KernelType | undefined {
+    return this.findType(name, BTF_KIND.FUNC, inModule);
+  }
+
+  private moduleBtf(name: string): Btf | undefined {
+    if (this.modules.has(name)) return this.modules.get(name);
+    let btf: Btf | undefined;
+    try {
+      btf = parseBtf(readFileSync(`${SYSFS_BTF}/${name}`), little, { trusted: true, base: this.vmlinux() });
+    } catch {
+      btf = undefined;
+    }
+    this.modules.set(name, btf);
+    return btf;
+  }
+
+  private moduleNames(): string[] {
+    if (this.file !== undefined || !existsSync(SYSFS_BTF)) return [];
+    return readdirSync(SYSFS_BTF).filter((n) => n !== 'vmlinux');
+  }
 }
 
 /** An fd of a module's BTF object, for attach_btf_obj_fd; the caller owns it. */

@@ -6,7 +6,7 @@ import { KernelError } from '../errors.js';
 import { Instructions } from '../object/instructions.js';
 import type { ExternReference, ExternSpec } from '../object/spec.js';
 import { printable } from '../text.js';
-import { findKernelType } from './kernel-btf.js';
+import type { KernelBtf } from './kernel-btf.js';
 
 let kallsyms: Map<string, bigint> | undefined;
 
@@ -26,7 +26,7 @@ export function kernelSymbols(text?: string): Map<string, bigint> {
 const POISON_KFUNC_CALL = 2002000000;
 
 /** Patches a program's __ksym loads and kfunc calls in place; refuses a missing extern that is not weak. */
-export function resolveKernelExterns(instructions: Uint8Array, littleEndian: boolean, references: readonly ExternReference[], externs: readonly ExternSpec[]): void {
+export function resolveKernelExterns(kernel: KernelBtf, instructions: Uint8Array, littleEndian: boolean, references: readonly ExternReference[], externs: readonly ExternSpec[]): void {
   const insns = new Instructions(instructions, littleEndian);
   for (const ref of references) {
     const extern = externs.find((e) => e.name === ref.name);
@@ -35,7 +35,7 @@ export function resolveKernelExterns(instructions: Uint8Array, littleEndian: boo
       throw new KernelError(`${what} '${printable(ref.name)}' is not in this kernel (mark it __weak if the program copes without it)`);
     };
     if (extern.kind === 'kfunc') {
-      const found = findKernelType(ref.name, BTF_KIND.FUNC);
+      const found = kernel.findType(ref.name, BTF_KIND.FUNC);
       if (found?.module) throw new KernelError(`kfunc '${printable(ref.name)}' is in module ${found.module}; kfuncs of modules are not supported yet`);
       if (!found && !extern.weak) missing('kfunc');
       if (!ref.call) {
@@ -58,7 +58,7 @@ export function resolveKernelExterns(instructions: Uint8Array, littleEndian: boo
     if (extern.kind !== 'ksym') continue;
     if (extern.typeId !== 0) {
       // A typed ksym: the kernel's BTF VAR of that name, which the verifier then types.
-      const found = findKernelType(ref.name, BTF_KIND.VAR);
+      const found = kernel.findType(ref.name, BTF_KIND.VAR);
       if (found?.module) throw new KernelError(`__ksym '${printable(ref.name)}' is in module ${found.module}; typed ksyms of modules are not supported yet`);
       if (!found) {
         if (!extern.weak) missing('__ksym');

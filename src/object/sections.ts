@@ -30,6 +30,7 @@ export interface UsdtTarget {
   name: string;
 }
 
+/** The kinds of BPF trampoline program: each attaches to a kernel function (tp_btf: a tracepoint) found by BTF. */
 export type TracingAttach = 'fentry' | 'fexit' | 'fmod_ret' | 'tp_btf';
 
 export const LEGACY_PROGRAM_SECTION = 'prog';

@@ -102,7 +102,7 @@ describe('attachments as handles', () => {
     const { parseBpfObject, LoadedObject, prepareTracepoint, UsageError } = await library();
     const loaded = LoadedObject.load(parseBpfObject(readFileSync(fixture('lib_detach.o'))), { programs: ['on_bpf'] });
     try {
-      const attached = loaded.attach('on_bpf', prepareTracepoint('syscalls/sys_enter_bpf', 'pmu'));
+      const attached = loaded.attach('on_bpf', prepareTracepoint('syscalls/sys_enter_bpf', { mode: 'pmu' }));
       assert.throws(() => attached.pin(join(pins, 'on_bpf_link')), (error: unknown) => {
         assert.ok(error instanceof UsageError);
         assert.equal(error.message, "program 'on_bpf' on syscalls/sys_enter_bpf cannot be pinned: its attachment holds no BPF link");
@@ -126,5 +126,55 @@ describe('without the native addon', () => {
     const result = await runNode(['--input-type=module', '-e', script]);
     assert.equal(result.stderr, '');
     assert.equal(result.stdout, 'on_bpf count_syscalls types\nLoaderError the native addon is not built (no addon here); build it with npm run build:addon\n');
+  });
+});
+
+describe('options and failures as data', () => {
+  test('a failed attach says which program and target it concerns, with its errno; the object stays whole', async () => {
+    const { parseBpfObject, LoadedObject, prepareRawTracepoint, prepareTracepoint, KernelError } = await library();
+    const loaded = LoadedObject.load(parseBpfObject(readFileSync(fixture('lib_detach.o'))), { programs: ['on_bpf'] });
+    try {
+      // A tracepoint program on a raw tracepoint: the kernel refuses the program's type.
+      assert.throws(() => loaded.attach('on_bpf', prepareRawTracepoint('sys_enter')), (error: unknown) => {
+        assert.ok(error instanceof KernelError, String(error));
+        assert.equal(error.program, 'on_bpf');
+        assert.equal(error.target, 'sys_enter');
+        assert.equal(error.map, undefined);
+        assert.equal(typeof error.errno, 'number');
+        return true;
+      });
+      assert.equal(loaded.attached.length, 0);
+      assert.equal(loaded.attach('on_bpf', prepareTracepoint('syscalls/sys_enter_bpf')).attachment.target, 'syscalls/sys_enter_bpf');
+    } finally {
+      loaded.close();
+    }
+    await programsGone('on_bpf');
+  });
+
+  test('a plan that cannot be made names the program', async () => {
+    const { parseBpfObject, planAttachments, AttachError } = await library();
+    const spec = parseBpfObject(readFileSync(fixture('lib_detach.o')));
+    assert.throws(() => planAttachments(spec, { targets: new Map([['on_bpf', 'syscalls/sys_enter_bfp']]) }), (error: unknown) => {
+      assert.ok(error instanceof AttachError, String(error));
+      assert.equal(error.program, 'on_bpf');
+      assert.match(error.message, /tracepoint syscalls\/sys_enter_bfp does not exist in this kernel/);
+      return true;
+    });
+  });
+
+  test('the kernel BTF is whatever kernelBtfFile names, for that call only', async () => {
+    const { parseBpfObject, prepareRawTracepoint, readElf } = await library();
+    const dir = mkdtempSync(join(tmpdir(), 'lkb-btf-'));
+    try {
+      // BTF that has no btf_trace_sys_enter: the object's own.
+      const objectBtf = join(dir, 'object.btf');
+      const elf = readElf(readFileSync(fixture('lib_detach.o')));
+      writeFileSync(objectBtf, elf.sectionData(elf.sectionByName('.BTF')!));
+      assert.ok(parseBpfObject(readFileSync(fixture('lib_detach.o'))).btf);
+      assert.throws(() => prepareRawTracepoint('sys_enter', { kernelBtfFile: objectBtf }), /raw tracepoint 'sys_enter' does not exist in this kernel/);
+      assert.equal(prepareRawTracepoint('sys_enter').tracepoint, 'sys_enter');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -69,6 +69,9 @@ describe('tracepoint attach (the perf event path the kprobe attach shares)', () 
       () => loaded.attach('count_hits', prepareTracepoint('syscalls/sys_enter_bpf')),
       /attaching the program to the tracepoint syscalls\/sys_enter_bpf \(PERF_EVENT_IOC_SET_BPF\): EINVAL \(Invalid argument\); the program type does not fit this event/,
     );
+    // A failed attach undoes only itself: the program is still loaded until the object closes.
+    assert.ok(loadedProgramIds('count_hits').includes(id));
+    loaded.close();
     // By id: another program of this name may be the previous test's, still being freed.
     await programIdsGone(id);
   });

@@ -182,7 +182,7 @@ describe('encodeUsdtSpec', () => {
   });
 
   test("an object built with an older usdt.bpf.h is refused for a base + index * scale argument, naming it", () => {
-    const error = thrown(() => prepareUsdt({ binary: TARGET, provider: 'lkb', name: 'indexed' }, spec));
+    const error = thrown(() => prepareUsdt({ binary: TARGET, provider: 'lkb', name: 'indexed' }, { object: spec }));
     assert.ok(error instanceof AttachError, String(error));
     assert.match(error.message, /^USDT probe lkb:indexed of \S+usdt_target at 0x[0-9a-f]+: argument 0 \('-8@\(%rsp,%r\w+,8\)'\) is at base \+ index \* scale, which usdt.bpf.h reads from libbpf 1.7 on; the object was built with an older one$/);
   });

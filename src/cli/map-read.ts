@@ -1,10 +1,9 @@
 // Reading maps from the shell: map list, show, dump and lookup, as tables or bpftool-like JSON.
-import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
-import { mapIds, programFdById, programIds, programInfo, type MapInfo } from '../kernel/bpf.js';
-import { Fd } from '../kernel/fd.js';
+import { mapIds, programIds, type MapInfo } from '../kernel/bpf.js';
 import { BpfMap } from '../kernel/maps.js';
 import { mapPins } from '../kernel/pins.js';
+import { BpfProgram } from '../kernel/program.js';
 import { isPerCpuMapType, mapTypeName } from '../object/map-types.js';
 import { decodedJson, type Decoded } from '../btf/decode.js';
 import { cellText, columns, formatBytes, table } from './format.js';
@@ -154,13 +153,9 @@ function programsUsing(id: number): Array<{ id: number; name: string }> {
   const users: Array<{ id: number; name: string }> = [];
   for (const programId of programIds()) {
     try {
-      const fd = new Fd(programFdById(programId), `program ${programId}`);
-      try {
-        const info = programInfo(fd.value);
-        if (info.mapIds.includes(id)) users.push({ id: programId, name: info.name });
-      } finally {
-        fd.close();
-      }
+      const program = BpfProgram.fromId(programId);
+      program.close();
+      if (program.info.mapIds.includes(id)) users.push({ id: programId, name: program.name });
     } catch {
       // Gone meanwhile.
     }
@@ -171,13 +166,11 @@ function programsUsing(id: number): Array<{ id: number; name: string }> {
 /** map show MAP: the map's definition, types, state, pins and the programs that use it. */
 export function mapShow(m: OpenedMap, out: Output): number {
   const pins = mapPins().get(m.info.id) ?? [];
-  const fdinfo = readFileSync(`/proc/self/fdinfo/${m.map.fd.value}`, 'utf8');
-  const frozen = /^frozen:\s*1/m.test(fdinfo);
-  const memlock = /^memlock:\s*(\d+)/m.exec(fdinfo)?.[1];
+  const { frozen, memlock } = m.map.status();
   const users = programsUsing(m.info.id);
   const typeName = (id: number | undefined): string | null => (m.types && id ? m.types.btf.describe(id).replace(/^type \d+ /, '') : null);
   if (out.options.json) {
-    out.json({ ...describe(m.info), frozen, memlock: memlock ? Number(memlock) : null, pins, programs: users, keyType: typeName(m.types?.keyTypeId), valueType: typeName(m.types?.valueTypeId) });
+    out.json({ ...describe(m.info), frozen, memlock: memlock ?? null, pins, programs: users, keyType: typeName(m.types?.keyTypeId), valueType: typeName(m.types?.valueTypeId) });
     return 0;
   }
   const rows: string[][] = [
@@ -190,7 +183,7 @@ export function mapShow(m: OpenedMap, out: Output): number {
     ['flags', `0x${m.info.flags.toString(16)}`],
   ];
   if (frozen) rows.push(['frozen', 'yes']);
-  if (memlock) rows.push(['memlock', `${memlock} bytes`]);
+  if (memlock !== undefined) rows.push(['memlock', `${memlock} bytes`]);
   rows.push(['pinned', pins.length > 0 ? pins.join(', ') : 'no']);
   rows.push(['programs', users.length > 0 ? users.map((u) => `${u.name} (id ${u.id})`).join(', ') : 'none']);
   out.lines(table(rows));

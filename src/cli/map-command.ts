@@ -7,6 +7,7 @@ import { mapWatch } from './map-watch.js';
 import { mapDelete, mapUpdate } from './map-write.js';
 import type { Output } from './output.js';
 
+/** The global flags every map subcommand reads. */
 export interface MapCommandOptions {
   json: boolean;
   verbose: boolean;

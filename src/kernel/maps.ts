@@ -158,6 +158,18 @@ export class BpfMap {
     }
   }
 
+  /** What the kernel says of the map beyond info(), from /proc/self/fdinfo: whether it is frozen, and the bytes it charges to memlock (undefined where the kernel does not say). */
+  status(): { frozen: boolean; memlock: number | undefined } {
+    let fdinfo: string;
+    try {
+      fdinfo = readFileSync(`/proc/self/fdinfo/${this.fd.value}`, 'utf8');
+    } catch (error) {
+      throw kernelError(`reading the fdinfo of map '${this.name}'`, error);
+    }
+    const memlock = /^memlock:\s*(\d+)/m.exec(fdinfo)?.[1];
+    return { frozen: /^frozen:\s*1/m.test(fdinfo), memlock: memlock === undefined ? undefined : Number(memlock) };
+  }
+
   /** Whether close() was called. */
   get closed(): boolean {
     return this.fd.closed;

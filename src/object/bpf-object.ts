@@ -24,7 +24,7 @@ import { BTF_KIND, BTF_LINKAGE, parseBtf, type Btf } from '../btf/btf.js';
 import { coreRelocationCount, parseBtfExt, type BtfExt, type CoreRelocation } from '../btf/ext.js';
 import { BTF_MAPS_SECTION, BTF_SECTION, btfMapDefinitions, parseBtfMaps } from './btf-maps.js';
 import { isBccProgramName, programMeaning } from './conventions.js';
-import { INSN_SIZE } from './instructions.js';
+import { INSN_SIZE } from '../insn/instructions.js';
 import { collectExterns, kconfigReferences } from './externs.js';
 import { LEGACY_MAPS_SECTION, parseLegacyMaps } from './legacy-maps.js';
 import { linkProgram, type CodeFunction, type CodeSection } from './program-linker.js';

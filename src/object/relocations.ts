@@ -3,7 +3,7 @@ import type { ElfFile, ElfSection, ElfSymbol } from '../elf/reader.js';
 import { SHN_UNDEF, SHT_SYMTAB, STT_SECTION } from '../elf/reader.js';
 import { ObjectError } from '../errors.js';
 import { printable } from '../text.js';
-import { BPF_PSEUDO_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, INSN_SIZE, Instructions, OP_CALL, OP_LD_IMM64 } from './instructions.js';
+import { BPF_PSEUDO_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, INSN_SIZE, Instructions, OP_CALL, OP_LD_IMM64 } from '../insn/instructions.js';
 import type { MapReference } from './spec.js';
 
 export const R_BPF_NONE = 0;

@@ -508,7 +508,7 @@ describe('calls and undefined symbols: refused with the instruction named', () =
       // Built without -g: nothing gives the config value its size.
       assert.equal(
         objectError(() => parseBpfObject(bytes)).message,
-        "extern 'LINUX_KERNEL_VERSION' looks like a __kconfig value, but the object has no BTF to give its type and size: compile with clang -g",
+        "externs: 'LINUX_KERNEL_VERSION' looks like a __kconfig value, but the object has no BTF to give its type and size: compile with clang -g",
       );
       setRelInfo(bytes, relEntry(bytes, '.relkprobe/vfs_read', 0), symbolIndex(readElf(bytes), 'LINUX_KERNEL_VERSION'), R_BPF_NONE);
       const spec = parseBpfObject(bytes);

@@ -281,7 +281,8 @@ export interface ParseOptions {
 
 /** Parses .BTF bytes in the object's byte order (a copy is kept: the caller's bytes are not changed). */
 export function parseBtf(bytes: Uint8Array, littleEndian: boolean, options: ParseOptions = {}): Btf {
-  return new BtfReader(options.trusted ? bytes : bytes.slice(), littleEndian).read(options);
+  // Uint8Array.from, not slice(): a Buffer's slice() shares the caller's memory.
+  return new BtfReader(options.trusted ? bytes : Uint8Array.from(bytes), littleEndian).read(options);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -113,7 +113,7 @@ function objectKernelVersion(elf: ElfFile): number | undefined {
   const data = elf.sectionData(section);
   if (section.size !== 4) throw new ObjectError(`section 'version' is ${section.size} bytes, expected 4`);
   if (data.length !== 4) throw new ObjectError(`section 'version' has no contents in the file (section type ${section.type})`);
-  return new DataView(data.slice().buffer).getUint32(0, elf.littleEndian);
+  return new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(0, elf.littleEndian);
 }
 
 /** The object's maps so far, and where the legacy and BTF-defined ones came from (relocations name them by offset). */
@@ -331,7 +331,8 @@ function dataMapSpec(elf: ElfFile, section: ElfSection, btf: Btf | undefined): M
   if (section.size > MAX_VALUE_SIZE) {
     throw new ObjectError(`data section '${printable(section.name)}' is ${section.size} bytes, more than a map value can hold (${MAX_VALUE_SIZE})`);
   }
-  const initial = section.type === SHT_NOBITS ? new Uint8Array(section.size) : elf.sectionData(section).slice();
+  // Uint8Array.from, not slice(): a Buffer's slice() would share the caller's bytes.
+  const initial = section.type === SHT_NOBITS ? new Uint8Array(section.size) : Uint8Array.from(elf.sectionData(section));
   if (initial.length !== section.size) throw new ObjectError(`data section '${printable(section.name)}' has no contents in the file`);
   const readOnly = section.name.startsWith('.rodata');
   // The value of a global data map is the whole section: its DATASEC describes the variables in it.

@@ -119,7 +119,8 @@ export function applyMapReferences(
   references: readonly MapReference[],
   fdOf: (map: string) => number,
 ): Uint8Array {
-  const patched = new Instructions(instructions.slice(), littleEndian);
+  // Uint8Array.from, not slice(): a Buffer's slice() would patch the caller's instructions.
+  const patched = new Instructions(Uint8Array.from(instructions), littleEndian);
   for (const reference of references) {
     patched.setSrcReg(reference.instruction, reference.kind === 'value' ? BPF_PSEUDO_MAP_VALUE : BPF_PSEUDO_MAP_FD);
     patched.setImm(reference.instruction, fdOf(reference.map));

@@ -6,7 +6,7 @@
 
 // Parse: pure, no kernel and no native addon.
 export { parseBpfObject } from './object/bpf-object.js';
-export type { BpfObjectSpec, MapSpec, ProgramSpec, MapReference, PinningMode, FuncInfo, LineInfo, CoreReference, ExternSpec } from './object/spec.js';
+export { copySpec, type BpfObjectSpec, type MapSpec, type ProgramSpec, type MapReference, type PinningMode, type FuncInfo, type LineInfo, type CoreReference, type ExternSpec } from './object/spec.js';
 export type { ProgramRole } from './object/conventions.js';
 export { globalVariables, withGlobals, type GlobalVariable } from './object/globals.js';
 export { readElf, type ElfFile, type ElfSection, type ElfSymbol, type ElfRelocation } from './elf/reader.js';

@@ -258,6 +258,8 @@ export interface Btf {
   setVar(id: number, type: number, linkage: number): void;
   /** Changes a FUNC's linkage (hidden global functions become static ones, as libbpf does). */
   setFuncLinkage(id: number, linkage: number): void;
+  /** An independent copy: the set* changes of one do not reach the other (a split BTF's base stays shared). */
+  copy(): Btf;
   /** The id reached by skipping typedef/const/volatile/restrict/type_tag (0 for void). */
   resolve(id: number): number;
   /** resolve(), then the type; undefined for void. */
@@ -281,7 +283,8 @@ export interface ParseOptions {
 
 /** Parses .BTF bytes in the object's byte order (a copy is kept: the caller's bytes are not changed). */
 export function parseBtf(bytes: Uint8Array, littleEndian: boolean, options: ParseOptions = {}): Btf {
-  return new BtfReader(options.trusted ? bytes : bytes.slice(), littleEndian).read(options);
+  // Uint8Array.from, not slice(): a Buffer's slice() shares the caller's memory.
+  return new BtfReader(options.trusted ? bytes : Uint8Array.from(bytes), littleEndian).read(options);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -726,6 +729,14 @@ class ParsedBtf implements Btf {
     // The linkage is kept in vlen, the low 16 bits of the info word.
     const info = this.view.getUint32(func.offset + 4, this.littleEndian);
     this.view.setUint32(func.offset + 4, ((info & 0xffff0000) | linkage) >>> 0, this.littleEndian);
+  }
+
+  copy(): Btf {
+    const raw = Uint8Array.from(this.raw);
+    // The record offsets never change after parsing, and a decoded type is replaced, never changed.
+    const copy = new ParsedBtf(this.littleEndian, this.header, raw, new DataView(raw.buffer), this.stringsStart, this.stringsEnd, this.offsets, this.base);
+    this.decoded.forEach((type, i) => (copy.decoded[i] = type));
+    return copy;
   }
 
   *namedTypeIds(): Iterable<[name: string, ids: readonly number[]]> {

@@ -1,7 +1,7 @@
 // CO-RE relocations as libbpf computes them (relo_core.c): from the object's BTF, one .BTF.ext record and a target
 // BTF, the value the instruction must hold on the target; then the instruction patched, or poisoned when nothing matched.
 import { ObjectError } from '../errors.js';
-import { Instructions, OP_CALL, OP_LD_IMM64 } from '../object/instructions.js';
+import { Instructions, OP_CALL, OP_LD_IMM64 } from '../insn/instructions.js';
 import { printable } from '../text.js';
 import { BTF_KIND, type Btf, type BtfArray, type BtfComposite, type BtfEnum, type BtfType } from './btf.js';
 import { BPF_CORE_KIND, coreKindName, type BpfCoreKind, type CoreRelocation } from './ext.js';

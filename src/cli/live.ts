@@ -4,7 +4,7 @@ import { TracePipeReader } from '../attach/trace-pipe.js';
 import { PerfBufferReader } from '../kernel/perf-buffer.js';
 import { RingBufferReader } from '../kernel/ring-buffer.js';
 import type { LoadedObject } from '../loader.js';
-import { helperCalls } from '../object/instructions.js';
+import { helperCalls } from '../insn/instructions.js';
 import { MAP_TYPE } from '../object/map-types.js';
 import type { BpfObjectSpec } from '../object/spec.js';
 import { stackTraceMap, type RunOutput } from './run-output.js';

@@ -50,7 +50,8 @@ function relocatedBytes(elf: ElfFile, section: ElfSection): Uint8Array {
   const original = contents(elf, section);
   const relSections = elf.relocationSectionsFor(section);
   if (relSections.length === 0) return original;
-  const bytes = original.slice();
+  // Uint8Array.from, not slice(): a Buffer's slice() would relocate the caller's bytes.
+  const bytes = Uint8Array.from(original);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (const rel of relSections) {
     if (elf.machine !== EM_BPF) throw dwarfError(rel.name, 0, `relocations for machine ${elf.machine} are not applied (only BPF objects')`);

@@ -3,7 +3,7 @@ import type { Btf } from '../btf/btf.js';
 import { CORE_POISON_HELPER, CoreTarget, applyCoreRelocation, resolveCoreRelocation, type CoreResolution } from '../btf/core.js';
 import { VerifierError } from '../errors.js';
 import { printable } from '../text.js';
-import { Instructions } from '../object/instructions.js';
+import { Instructions } from '../insn/instructions.js';
 import type { CoreReference } from '../object/spec.js';
 import type { KernelBtf } from './kernel-btf.js';
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_KFUNC_CALL } from '../abi.js';
 import { BTF_KIND } from '../btf/btf.js';
 import { KernelError } from '../errors.js';
-import { Instructions } from '../object/instructions.js';
+import { Instructions } from '../insn/instructions.js';
 import type { ExternReference, ExternSpec } from '../object/spec.js';
 import { printable } from '../text.js';
 import type { KernelBtf } from './kernel-btf.js';

@@ -18,19 +18,19 @@ import {
   type ElfSection,
   type ElfSymbol,
 } from '../elf/reader.js';
-import { ObjectError, UsageError } from '../errors.js';
+import { LoaderError, ObjectError, UsageError } from '../errors.js';
 import { printable } from '../text.js';
 import { BTF_KIND, BTF_LINKAGE, parseBtf, type Btf } from '../btf/btf.js';
 import { coreRelocationCount, parseBtfExt, type BtfExt, type CoreRelocation } from '../btf/ext.js';
-import { BTF_MAPS_SECTION, BTF_SECTION, btfMapDefinitions, parseBtfMaps } from './btf-maps.js';
+import { BTF_MAPS_SECTION, BTF_SECTION, btfMapDefinitions, parseBtfMaps, type BtfMapDefinition } from './btf-maps.js';
 import { isBccProgramName, programMeaning } from './conventions.js';
-import { INSN_SIZE } from './instructions.js';
+import { INSN_SIZE } from '../insn/instructions.js';
 import { collectExterns, kconfigReferences } from './externs.js';
 import { LEGACY_MAPS_SECTION, parseLegacyMaps } from './legacy-maps.js';
 import { linkProgram, type CodeFunction, type CodeSection } from './program-linker.js';
 import { sectionRelocations, type DataTarget } from './relocations.js';
 import { programSlots } from './tail-calls.js';
-import type { BpfObjectSpec, MapSpec, ProgramSpec } from './spec.js';
+import type { BpfObjectSpec, ExternSpec, MapSpec, ProgramSpec } from './spec.js';
 
 /** BPF_F_RDONLY_PROG: the program may only read the map (constants in .rodata). */
 const BPF_F_RDONLY_PROG = 1 << 7;
@@ -45,79 +45,138 @@ export function isDataSection(section: ElfSection): boolean {
 
 /** Parses a clang-built BPF ELF object (legacy `maps` section or BTF `.maps`) into its maps, programs, BTF and relocations; touches no kernel. */
 export function parseBpfObject(bytes: Uint8Array): BpfObjectSpec {
+  const notices: string[] = [];
+  const elf = bpfElf(bytes);
+  const license = objectLicense(elf, notices);
+  const kernelVersion = objectKernelVersion(elf);
+  const btf = objectBtf(elf, notices);
+  const ext = btfExtOf(elf, btf);
+  const maps = objectMaps(elf, btf);
+  const code = codeSections(elf, maps, btf, ext);
+  const linked = linkPrograms(elf, code);
+  const { externs, kconfigMap, programs: withExterns } = step('externs', () => objectExterns(elf, btf, linked));
+  if (kconfigMap) maps.specs.push(kconfigMap);
+  const tailCalls = programSlots(elf, maps.specs, withExterns, maps.btfDefined);
+  requirePrograms(elf, tailCalls.programs);
+  return {
+    littleEndian: elf.littleEndian,
+    license: license.name,
+    licenseFromObject: license.fromObject,
+    kernelVersion,
+    maps: maps.specs,
+    programs: tailCalls.programs,
+    ...(btf ? { btf } : {}),
+    externs,
+    programSlots: tailCalls.slots,
+    notices,
+  };
+}
+
+/** The ELF file, if it is a relocatable BPF object (as clang -target bpf -c writes). */
+function bpfElf(bytes: Uint8Array): ElfFile {
   const elf = readElf(bytes);
   if (elf.type !== ET_REL) throw new ObjectError(`not a BPF object: ELF type ${elf.type}, expected ${ET_REL} (relocatable, as clang -c produces)`);
   if (elf.machine !== EM_BPF && elf.machine !== EM_NONE) {
     throw new ObjectError(`not a BPF object: ELF machine ${elf.machine}, expected ${EM_BPF} (BPF); was it compiled with -target bpf?`);
   }
-  const notices: string[] = [];
+  return elf;
+}
 
-  const licenseSection = elf.sectionByName('license');
-  let license = 'GPL';
-  if (licenseSection) {
-    const data = elf.sectionData(licenseSection);
-    if (data.length !== licenseSection.size || data.length === 0) {
-      throw new ObjectError(`section 'license' has no contents in the file (type ${licenseSection.type}, ${licenseSection.size} bytes): the license cannot be read`);
+/** The `license` section's text, or "GPL" (with a notice) when the object has none. */
+function objectLicense(elf: ElfFile, notices: string[]): { name: string; fromObject: boolean } {
+  const section = elf.sectionByName('license');
+  if (section) {
+    const data = elf.sectionData(section);
+    if (data.length !== section.size || data.length === 0) {
+      throw new ObjectError(`section 'license' has no contents in the file (type ${section.type}, ${section.size} bytes): the license cannot be read`);
     }
-    license = readCString(data);
-    if (license === '') throw new ObjectError(`section 'license' is empty`);
-  } else {
-    // Only an object with no license at all is loaded as GPL, as the original loader did; a
-    // license under another name is a mistake to point out, not something to override.
-    const renamed = elf.sections.find((s) => /licen[cs]e/i.test(s.name));
-    if (renamed) {
-      throw new ObjectError(
-        `the object has no section 'license' but has '${printable(renamed.name)}'; loaders read the license only from a section named exactly 'license' (SEC("license"))`,
-      );
+    const name = readCString(data);
+    if (name === '') throw new ObjectError(`section 'license' is empty`);
+    return { name, fromObject: true };
+  }
+  // Only an object with no license at all is loaded as GPL, as the original loader did; a
+  // license under another name is a mistake to point out, not something to override.
+  const renamed = elf.sections.find((s) => /licen[cs]e/i.test(s.name));
+  if (renamed) {
+    throw new ObjectError(
+      `the object has no section 'license' but has '${printable(renamed.name)}'; loaders read the license only from a section named exactly 'license' (SEC("license"))`,
+    );
+  }
+  notices.push(`object has no 'license' section: loading it as "GPL"`);
+  return { name: 'GPL', fromObject: false };
+}
+
+/** The `version` section's kernel version, when the object has one. */
+function objectKernelVersion(elf: ElfFile): number | undefined {
+  const section = elf.sectionByName('version');
+  if (!section) return undefined;
+  const data = elf.sectionData(section);
+  if (section.size !== 4) throw new ObjectError(`section 'version' is ${section.size} bytes, expected 4`);
+  if (data.length !== 4) throw new ObjectError(`section 'version' has no contents in the file (section type ${section.type})`);
+  return new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(0, elf.littleEndian);
+}
+
+/** The object's maps so far, and where the legacy and BTF-defined ones came from (relocations name them by offset). */
+interface ObjectMaps {
+  /** Legacy and BTF-defined maps; the code step adds global data maps as code refers to them. */
+  specs: MapSpec[];
+  legacy?: { section: ElfSection; maps: MapSpec[]; recordSize: number };
+  btfDefined?: { section: ElfSection; definitions: BtfMapDefinition[] };
+}
+
+/** The maps the object defines: legacy ones (`maps`) with their annotated types, then BTF-defined ones (`.maps`). */
+function objectMaps(elf: ElfFile, btf: Btf | undefined): ObjectMaps {
+  const maps: ObjectMaps = { specs: [] };
+  const legacySection = elf.sectionByName(LEGACY_MAPS_SECTION);
+  if (legacySection && legacySection.size > 0) {
+    const legacy = parseLegacyMaps(elf, legacySection);
+    maps.legacy = { section: legacySection, ...legacy };
+    maps.specs.push(...legacy.maps.map((m) => (btf ? withAnnotatedTypes(btf, m) : m)));
+  }
+  const btfSection = elf.sectionByName(BTF_MAPS_SECTION);
+  if (btfSection && btfSection.size > 0) {
+    const definitions = btf ? btfMapDefinitions(btf, elf, btfSection) : parseBtfMaps(elf, btfSection);
+    for (const { spec } of definitions) {
+      if (maps.specs.some((m) => m.name === spec.name)) throw new ObjectError(`map '${printable(spec.name)}' is defined both in '${LEGACY_MAPS_SECTION}' and in '${BTF_MAPS_SECTION}'`);
+      maps.specs.push(spec);
     }
-    notices.push(`object has no 'license' section: loading it as "GPL"`);
+    if (definitions.length > 0) maps.btfDefined = { section: btfSection, definitions };
   }
+  return maps;
+}
 
-  let kernelVersion: number | undefined;
-  const versionSection = elf.sectionByName('version');
-  if (versionSection) {
-    const data = elf.sectionData(versionSection);
-    if (versionSection.size !== 4) throw new ObjectError(`section 'version' is ${versionSection.size} bytes, expected 4`);
-    if (data.length !== 4) throw new ObjectError(`section 'version' has no contents in the file (section type ${versionSection.type})`);
-    kernelVersion = new DataView(data.slice().buffer).getUint32(0, elf.littleEndian);
-  }
-
-  const btf = objectBtf(elf, notices);
-  const ext = btfExtOf(elf, btf);
-  const maps: MapSpec[] = [];
-  const mapsSection = elf.sectionByName(LEGACY_MAPS_SECTION);
-  const legacy = mapsSection && mapsSection.size > 0 ? parseLegacyMaps(elf, mapsSection) : undefined;
-  if (legacy) maps.push(...legacy.maps.map((m) => (btf ? withAnnotatedTypes(btf, m) : m)));
-  const btfMapsSection = elf.sectionByName(BTF_MAPS_SECTION);
-  const btfMaps = btfMapsSection && btfMapsSection.size > 0 ? (btf ? btfMapDefinitions(btf, elf, btfMapsSection) : parseBtfMaps(elf, btfMapsSection)) : [];
-  for (const { spec } of btfMaps) {
-    if (maps.some((m) => m.name === spec.name)) throw new ObjectError(`map '${printable(spec.name)}' is defined both in '${LEGACY_MAPS_SECTION}' and in '${BTF_MAPS_SECTION}'`);
-    maps.push(spec);
-  }
-
+/**
+ * Every executable section's functions and relocations by section index. A relocation into a
+ * data section makes that section a map (added to `maps`), as libbpf does for global data.
+ */
+function codeSections(elf: ElfFile, maps: ObjectMaps, btf: Btf | undefined, ext: BtfExt | undefined): Map<number, CodeSection> {
   const resolve = (symbol: ElfSymbol, offset: bigint): DataTarget | undefined => {
-    if (legacy && symbol.sectionIndex === mapsSection!.index) {
+    const { legacy, btfDefined } = maps;
+    if (legacy && symbol.sectionIndex === legacy.section.index) {
       if (offset % BigInt(legacy.recordSize) !== 0n) return undefined;
       const map = legacy.maps[Number(offset / BigInt(legacy.recordSize))];
       return map ? { kind: 'map', map: map.name } : undefined;
     }
-    if (btfMapsSection && symbol.sectionIndex === btfMapsSection.index) {
-      const map = btfMaps.find((m) => m.offset === offset);
+    if (btfDefined && symbol.sectionIndex === btfDefined.section.index) {
+      const map = btfDefined.definitions.find((m) => m.offset === offset);
       return map ? { kind: 'map', map: map.spec.name } : undefined;
     }
     const section = elf.sections[symbol.sectionIndex];
     if (!section || !isDataSection(section) || offset < 0n || offset >= BigInt(section.size)) return undefined;
-    if (!maps.some((m) => m.name === section.name)) maps.push(dataMapSpec(elf, section, btf));
+    if (!maps.specs.some((m) => m.name === section.name)) maps.specs.push(dataMapSpec(elf, section, btf));
     return { kind: 'value', map: section.name, offset: Number(offset) };
   };
-
   const code = new Map<number, CodeSection>();
   for (const section of elf.sections) {
     if ((section.flags & SHF_EXECINSTR) === 0n || section.size === 0) continue;
     code.set(section.index, codeSection(elf, section, resolve, ext));
   }
+  return code;
+}
 
-  const linkedPrograms: ProgramSpec[] = [...code.values()].flatMap((cs) => entryFunctions(cs)).map((entry) => {
+/** Each program joined with the functions it calls. */
+function linkPrograms(elf: ElfFile, code: ReadonlyMap<number, CodeSection>): ProgramSpec[] {
+  return [...code.values()].flatMap((cs) => entryFunctions(cs)).map((entry) => {
     const linked = linkProgram(entry, code, elf.littleEndian);
     return {
       name: entry.name,
@@ -131,32 +190,39 @@ export function parseBpfObject(bytes: Uint8Array): BpfObjectSpec {
       ...meaningOf(entry.sectionName, entry.name),
     };
   });
-  const { externs, kconfigMap } = collectExterns(elf, btf, linkedPrograms);
-  if (kconfigMap) maps.push(kconfigMap);
-  const withExterns = linkedPrograms.map((p) => kconfigReferences(p, externs));
-  const tailCalls = programSlots(elf, maps, withExterns, btfMapsSection && btfMaps.length > 0 ? { section: btfMapsSection, definitions: btfMaps } : undefined);
-  const programs = tailCalls.programs;
-  if (programs.length === 0) {
-    const text = elf.sectionByName('.text');
-    if (text && text.size > 0) {
-      throw new ObjectError(
-        `the object's code is all in '.text' and no function there has a bcc program name (kprobe__<fn>, kretprobe__<fn>, tracepoint__<category>__<event>); put each program in its own section, e.g. SEC("prog")`,
-      );
-    }
-    throw new ObjectError('the object has no program: no executable section with code');
+}
+
+/** The externs the programs use (__kconfig, __ksym, kfuncs), with the programs' references to the '.kconfig' map. */
+function objectExterns(elf: ElfFile, btf: Btf | undefined, programs: ProgramSpec[]): { externs: ExternSpec[]; kconfigMap?: MapSpec; programs: ProgramSpec[] } {
+  const { externs, kconfigMap } = collectExterns(elf, btf, programs);
+  return { externs, ...(kconfigMap ? { kconfigMap } : {}), programs: programs.map((p) => kconfigReferences(p, externs)) };
+}
+
+/** An object without a program is refused, saying why when its code is all subprograms. */
+function requirePrograms(elf: ElfFile, programs: readonly ProgramSpec[]): void {
+  if (programs.length > 0) return;
+  const text = elf.sectionByName('.text');
+  if (text && text.size > 0) {
+    throw new ObjectError(
+      `the object's code is all in '.text' and no function there has a bcc program name (kprobe__<fn>, kretprobe__<fn>, tracepoint__<category>__<event>); put each program in its own section, e.g. SEC("prog")`,
+    );
   }
-  return {
-    littleEndian: elf.littleEndian,
-    license,
-    licenseFromObject: licenseSection !== undefined,
-    kernelVersion,
-    maps,
-    programs,
-    ...(btf ? { btf } : {}),
-    externs,
-    programSlots: tailCalls.slots,
-    notices,
-  };
+  throw new ObjectError('the object has no program: no executable section with code');
+}
+
+/**
+ * Runs a step whose failures may not say what the parse was doing (the externs step sizes and
+ * lays out BTF types, whose failures say only "BTF type 7 ..."), and puts its name first in
+ * their message. Steps whose messages all name their section, map or program are not wrapped:
+ * "maps: map 'x' ..." would only repeat it.
+ */
+function step<T>(name: string, run: () => T): T {
+  try {
+    return run();
+  } catch (error) {
+    if (error instanceof LoaderError) error.prepend(`${name}: `);
+    throw error;
+  }
 }
 
 function meaningOf(section: string, name: string): Pick<ProgramSpec, 'role' | 'programType' | 'expectedAttachType' | 'flags'> {
@@ -265,7 +331,8 @@ function dataMapSpec(elf: ElfFile, section: ElfSection, btf: Btf | undefined): M
   if (section.size > MAX_VALUE_SIZE) {
     throw new ObjectError(`data section '${printable(section.name)}' is ${section.size} bytes, more than a map value can hold (${MAX_VALUE_SIZE})`);
   }
-  const initial = section.type === SHT_NOBITS ? new Uint8Array(section.size) : elf.sectionData(section).slice();
+  // Uint8Array.from, not slice(): a Buffer's slice() would share the caller's bytes.
+  const initial = section.type === SHT_NOBITS ? new Uint8Array(section.size) : Uint8Array.from(elf.sectionData(section));
   if (initial.length !== section.size) throw new ObjectError(`data section '${printable(section.name)}' has no contents in the file`);
   const readOnly = section.name.startsWith('.rodata');
   // The value of a global data map is the whole section: its DATASEC describes the variables in it.

@@ -47,7 +47,7 @@ export function collectExterns(elf: ElfFile, btf: Btf | undefined, programs: rea
       continue;
     }
     if (/^(CONFIG_|LINUX_)/.test(name) && !btf) {
-      throw new ObjectError(`extern '${printable(name)}' looks like a __kconfig value, but the object has no BTF to give its type and size: compile with clang -g`);
+      throw new ObjectError(`'${printable(name)}' looks like a __kconfig value, but the object has no BTF to give its type and size: compile with clang -g`);
     }
     // A __ksym: typed when the object's BTF gives it a type other than void.
     const variable = btf?.typesNamed(name, BTF_KIND.VAR)[0];

@@ -1,7 +1,7 @@
 // Joins a program with the BPF functions it calls (bpf-to-bpf calls), as the kernel wants one instruction stream.
 import { ObjectError } from '../errors.js';
 import { printable } from '../text.js';
-import { BPF_PSEUDO_KFUNC_CALL, INSN_SIZE, Instructions } from './instructions.js';
+import { BPF_PSEUDO_KFUNC_CALL, INSN_SIZE, Instructions } from '../insn/instructions.js';
 import type { CoreRelocation } from '../btf/ext.js';
 import type { RelocationTarget } from './relocations.js';
 import type { CoreReference, ExternReference, FuncInfo, LineInfo, MapReference } from './spec.js';

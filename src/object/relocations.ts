@@ -3,7 +3,7 @@ import type { ElfFile, ElfSection, ElfSymbol } from '../elf/reader.js';
 import { SHN_UNDEF, SHT_SYMTAB, STT_SECTION } from '../elf/reader.js';
 import { ObjectError } from '../errors.js';
 import { printable } from '../text.js';
-import { BPF_PSEUDO_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, INSN_SIZE, Instructions, OP_CALL, OP_LD_IMM64 } from './instructions.js';
+import { BPF_PSEUDO_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, INSN_SIZE, Instructions, OP_CALL, OP_LD_IMM64 } from '../insn/instructions.js';
 import type { MapReference } from './spec.js';
 
 export const R_BPF_NONE = 0;
@@ -119,7 +119,8 @@ export function applyMapReferences(
   references: readonly MapReference[],
   fdOf: (map: string) => number,
 ): Uint8Array {
-  const patched = new Instructions(instructions.slice(), littleEndian);
+  // Uint8Array.from, not slice(): a Buffer's slice() would patch the caller's instructions.
+  const patched = new Instructions(Uint8Array.from(instructions), littleEndian);
   for (const reference of references) {
     patched.setSrcReg(reference.instruction, reference.kind === 'value' ? BPF_PSEUDO_MAP_VALUE : BPF_PSEUDO_MAP_FD);
     patched.setImm(reference.instruction, fdOf(reference.map));

@@ -1,4 +1,4 @@
-// The object model: plain data describing an object's programs and maps, before any kernel object exists.
+// The object model: plain data describing an object's programs and maps, before any kernel object exists, and its deep copy.
 import type { Btf } from '../btf/btf.js';
 import type { BtfLineInfo, CoreRelocation } from '../btf/ext.js';
 import type { ProgramRole } from './conventions.js';
@@ -92,6 +92,16 @@ export interface ProgramSpec {
   programType: number;
   expectedAttachType: number;
   flags: number;
+}
+
+/**
+ * A deep copy of a spec, to change (a map's maxEntries, a program's instructions, global data,
+ * the BTF through its set* methods) without changing the original or anything shared with it.
+ */
+export function copySpec(spec: BpfObjectSpec): BpfObjectSpec {
+  // Everything but the BTF is plain data (objects, arrays, strings, numbers, Uint8Arrays).
+  const { btf, ...plain } = spec;
+  return { ...structuredClone(plain), ...(btf ? { btf: btf.copy() } : {}) };
 }
 
 /** A parsed BPF object: what parseBpfObject() found, before anything is loaded. */

@@ -10,6 +10,7 @@ import {
   craftedBpfObject,
   EH,
   encodeInstructions,
+  fixturePath,
   loadFixture,
   objectError,
   ORDERS,
@@ -274,4 +275,36 @@ test("a DATASEC whose section clang named but did not make (.rodata for a functi
     [[0, 12]],
   );
   assert.equal(rodata.size, 12);
+});
+
+describe("parseBpfObject leaves the caller's bytes as they were", () => {
+  // Legacy maps, global data whose DATASECs get their layout, __kconfig and __ksym externs whose
+  // BTF is rewritten, hidden functions made static, subprograms linked: each changes something.
+  const fixtures = ['link_calls', 'link_data', 'core_externs', 'btf_maps', 'usdt_args'];
+  for (const { order, suffix } of ORDERS) {
+    for (const name of [...fixtures.map((f) => `${f}${suffix}`), suffix === '.o' ? 'examples/test_prog.o' : 'example_test_prog.bpfeb.o']) {
+      test(`${order}: ${name} parsed from a Buffer`, () => {
+        const bytes = readFileSync(fixturePath(name));
+        const before = Buffer.from(bytes);
+        parseBpfObject(bytes);
+        assert.ok(bytes.equals(before), 'the buffer is byte-identical after parsing');
+      });
+    }
+
+    test(`${order}: what is read from a Buffer is the same, and the spec keeps none of its memory`, () => {
+      // A Buffer's slice() is a view, not a copy: the version and global data were read through it.
+      assert.equal(parseBpfObject(readFileSync(fixturePath(`elf_multi${suffix}`))).kernelVersion, 0x060177);
+      const data = readFileSync(fixturePath(`link_data${suffix}`));
+      const withData = parseBpfObject(data);
+      const initial = withData.maps.filter((m) => m.data).map((m) => Buffer.from(m.data!.initial));
+      assert.ok(initial.length > 0);
+      data.fill(0xff);
+      assert.deepEqual(withData.maps.filter((m) => m.data).map((m) => Buffer.from(m.data!.initial)), initial);
+      const typed = readFileSync(fixturePath(`btf_maps${suffix}`));
+      const withBtf = parseBpfObject(typed);
+      const btf = Buffer.from(withBtf.btf!.bytes());
+      typed.fill(0xff);
+      assert.ok(Buffer.from(withBtf.btf!.bytes()).equals(btf));
+    });
+  }
 });

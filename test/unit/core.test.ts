@@ -22,7 +22,7 @@ import {
 import { BPF_CORE_KIND, coreKindName, coreRelocationCount, parseBtfExt, type BpfCoreKind, type BtfExt, type CoreRelocation } from '../../src/btf/ext.js';
 import { readElf, type ElfFile } from '../../src/elf/reader.js';
 import { ObjectError } from '../../src/errors.js';
-import { INSN_SIZE, Instructions, OP_CALL, OP_LD_IMM64 } from '../../src/object/instructions.js';
+import { INSN_SIZE, Instructions, OP_CALL, OP_LD_IMM64 } from '../../src/insn/instructions.js';
 import { tool } from '../support/tools.js';
 import {
   bpftoolTypes,

@@ -7,7 +7,7 @@ import { describe, test } from '../support/test.js';
 import { SHF_EXECINSTR, readElf } from '../../src/elf/reader.js';
 import { ElfError } from '../../src/errors.js';
 import { parseBpfObject } from '../../src/object/bpf-object.js';
-import { BPF_PSEUDO_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, INSN_SIZE, Instructions, OP_CALL, OP_LD_IMM64 } from '../../src/object/instructions.js';
+import { BPF_PSEUDO_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, INSN_SIZE, Instructions, OP_CALL, OP_LD_IMM64 } from '../../src/insn/instructions.js';
 import { linkProgram, type CodeFunction, type CodeSection } from '../../src/object/program-linker.js';
 import { applyMapReferences, type RelocationTarget } from '../../src/object/relocations.js';
 import type { BpfObjectSpec, MapReference, ProgramSpec } from '../../src/object/spec.js';

@@ -1,4 +1,4 @@
-// src/object/relocations.ts (and src/object/instructions.ts): map, data and call references found
+// src/object/relocations.ts (and src/insn/instructions.ts): map, data and call references found
 // through the REL sections whose sh_info names a code section, every other relocation refused with
 // the instruction named, and applyMapReferences patching src_reg/imm in both byte orders.
 import assert from 'node:assert/strict';
@@ -6,7 +6,7 @@ import { describe, test } from '../support/test.js';
 import { readElf, type ElfFile } from '../../src/elf/reader.js';
 import { ElfError } from '../../src/errors.js';
 import { parseBpfObject } from '../../src/object/bpf-object.js';
-import { BPF_PSEUDO_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, Instructions, OP_CALL, OP_LD_IMM64 } from '../../src/object/instructions.js';
+import { BPF_PSEUDO_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, Instructions, OP_CALL, OP_LD_IMM64 } from '../../src/insn/instructions.js';
 import { R_BPF_64_32, R_BPF_64_64, R_BPF_NONE, applyMapReferences, sectionRelocations, type RelocationTarget } from '../../src/object/relocations.js';
 import type { MapReference } from '../../src/object/spec.js';
 import {
@@ -508,7 +508,7 @@ describe('calls and undefined symbols: refused with the instruction named', () =
       // Built without -g: nothing gives the config value its size.
       assert.equal(
         objectError(() => parseBpfObject(bytes)).message,
-        "extern 'LINUX_KERNEL_VERSION' looks like a __kconfig value, but the object has no BTF to give its type and size: compile with clang -g",
+        "externs: 'LINUX_KERNEL_VERSION' looks like a __kconfig value, but the object has no BTF to give its type and size: compile with clang -g",
       );
       setRelInfo(bytes, relEntry(bytes, '.relkprobe/vfs_read', 0), symbolIndex(readElf(bytes), 'LINUX_KERNEL_VERSION'), R_BPF_NONE);
       const spec = parseBpfObject(bytes);

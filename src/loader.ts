@@ -19,7 +19,7 @@ import { ringBufferSize } from './kernel/ring-buffer.js';
 import { raiseMemlockLimit } from './kernel/memlock.js';
 import { DEFAULT_PIN_ROOT, PinTakenError, openPinnedMap, pinPath, pinnedMapId, preparePinRoot, publishPin, type PinState } from './kernel/pins.js';
 import { assertMachineByteOrder, kernelVersionCode, loadProgram, type BpfProgram } from './kernel/program.js';
-import { ResourceScope, type Outcome, type Releasable, type ReleaseFailure } from './kernel/scope.js';
+import { ResourceScope, type Releasable, type ReleaseFailure } from './kernel/scope.js';
 import { mapTypeName } from './object/map-types.js';
 import { programsNamed } from './object/bpf-object.js';
 import { requireRole } from './object/conventions.js';
@@ -308,7 +308,7 @@ export class LoadedObject {
         loaded.publishPins();
         return loaded;
       } catch (error) {
-        const failures = loaded.close('failure');
+        const failures = loaded.close();
         if (error instanceof LoaderError) error.releaseFailures.push(...failures);
         if (!(error instanceof PinTakenError) || attempt === PIN_RACE_ATTEMPTS) throw error;
         options.onRetry?.(`${error.message}; starting again with it`);
@@ -497,12 +497,12 @@ export class LoadedObject {
   }
 
   /** What close() would release, most recent first. */
-  pendingReleases(outcome: Outcome = 'success'): string[] {
-    return this.scope.pending(outcome);
+  pendingReleases(): string[] {
+    return this.scope.pending();
   }
 
   /** Detaches and releases everything in reverse order; pinned maps stay. Returns what could not be released. */
-  close(outcome: Outcome = 'success'): ReleaseFailure[] {
-    return this.scope.close(outcome);
+  close(): ReleaseFailure[] {
+    return this.scope.close();
   }
 }

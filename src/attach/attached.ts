@@ -45,6 +45,6 @@ export class AttachedProgram {
   close(): ReleaseFailure[] {
     if (this.scope.closed) return [];
     this.onClose(this);
-    return this.scope.close('success');
+    return this.scope.close();
   }
 }

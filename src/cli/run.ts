@@ -7,7 +7,6 @@ import type { AttachMode } from '../attach/probe.js';
 import { writeFileSync } from 'node:fs';
 import { LoaderError, kernelError } from '../errors.js';
 import { machineCpuCount } from '../kernel/cpus.js';
-import type { Outcome } from '../kernel/scope.js';
 import { LoadedObject } from '../loader.js';
 import { parseBpfObject } from '../object/bpf-object.js';
 import { globalVariables, withGlobals } from '../object/globals.js';
@@ -98,9 +97,8 @@ export async function runLoader(objectPath: string, functionName: string | undef
   const signals = new SignalWatch(['SIGINT', 'SIGTERM', 'SIGHUP']);
   let loaded: LoadedObject | undefined;
   let live: LiveOutput | undefined;
-  let outcome: Outcome = 'failure';
   // Last resort for exits that bypass the paths below (process.exit from elsewhere).
-  const onExit = (): void => void loaded?.close(outcome);
+  const onExit = (): void => void loaded?.close();
   process.on('exit', onExit);
   let duration: NodeJS.Timeout | undefined;
   try {
@@ -152,7 +150,6 @@ export async function runLoader(objectPath: string, functionName: string | undef
       onAttach: (program, prepared) => out.verbose(joined(`attaching program '${program.name}' (section '${program.section}'): `, methodReason(prepared))),
       onRetry: (reason) => out.note(reason),
     });
-    outcome = 'success';
     loaded.notices.forEach((n) => out.note(n));
     for (const sized of loaded.sizedAtRunTime) {
       out.note(
@@ -172,14 +169,14 @@ export async function runLoader(objectPath: string, functionName: string | undef
     live.stop();
     const changed = loaded.changedPins();
     const contents = out.mapContents(loaded, changed);
-    const releases = loaded.pendingReleases('success');
-    const failures = loaded.close('success');
+    const releases = loaded.pendingReleases();
+    const failures = loaded.close();
     out.detached(reason, loaded, contents, releases, failures, changed);
     if (options.folded !== undefined || options.flamegraph !== undefined) writeStacks(options, printable(objectPath), contents, out);
     return failures.length === 0 && changed.length === 0 ? 0 : 1;
   } catch (error) {
     live?.stop();
-    const failures = loaded?.close('failure') ?? [];
+    const failures = loaded?.close() ?? [];
     out.failed(error, failures);
     return 1;
   } finally {

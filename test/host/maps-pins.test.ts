@@ -46,7 +46,7 @@ describe('pinning', () => {
         { path: `${pins}/kp_bpf_cmds`, state: 'created' },
       ],
     );
-    assert.deepEqual(loaded.close('success'), []);
+    assert.deepEqual(loaded.close(), []);
     assert.ok(existsSync(`${pins}/kp_bpf_calls`));
     assert.ok(existsSync(`${pins}/kp_bpf_cmds`));
     assert.equal(BpfMap.fromPin(`${pins}/kp_bpf_cmds`).definition.maxEntries, 64);
@@ -56,13 +56,13 @@ describe('pinning', () => {
     const pins = scratchPinRoot('p2');
     const loaded = loadAndPin(spec(fixture('pin_global.o')), { pinRoot: pins, ...kprobe });
     assert.deepEqual(loaded.maps.get('pg_shared')?.pin, { path: `${pins}/tc/globals/pg_shared`, state: 'created' });
-    loaded.close('success');
+    loaded.close();
     assert.ok(existsSync(`${pins}/tc/globals/pg_shared`));
   });
 
   test('a compatible pin is reused and keeps its values', () => {
     const pins = scratchPinRoot('reuse');
-    loadAndPin(spec(EXAMPLE), { pinRoot: pins, ...kprobe }).close('success');
+    loadAndPin(spec(EXAMPLE), { pinRoot: pins, ...kprobe }).close();
     setCounter(`${pins}/kp_bpf_cmds`, 5, 41n);
     const second = loadAndPin(spec(EXAMPLE), { pinRoot: pins, ...kprobe });
     assert.equal(second.maps.get('kp_bpf_cmds')?.pin?.state, 'reused');
@@ -70,13 +70,13 @@ describe('pinning', () => {
     const k = Buffer.alloc(4);
     k.writeUInt32LE(5);
     assert.equal(second.maps.get('kp_bpf_cmds')!.map.lookup(k)?.readBigUInt64LE(0), 41n);
-    second.close('success');
+    second.close();
     assert.equal(pinnedCounter(`${pins}/kp_bpf_cmds`, 5), 41n);
   });
 
   test('an incompatible pin is refused with a field-by-field diff and left untouched', async () => {
     const pins = scratchPinRoot('conflict');
-    loadAndPin(spec(EXAMPLE), { pinRoot: pins, ...kprobe }).close('success');
+    loadAndPin(spec(EXAMPLE), { pinRoot: pins, ...kprobe }).close();
     setCounter(`${pins}/kp_bpf_cmds`, 0, 7n);
     const before = BpfMap.fromPin(`${pins}/kp_bpf_cmds`);
     const idBefore = before.info().id;
@@ -103,10 +103,10 @@ describe('pinning', () => {
     const pins = scratchPinRoot('notmap');
     const loaded = loadAndPin(spec(fixture('no_license.o')), { pinRoot: pins, ...kprobe });
     // Pin the program itself where test_prog expects its map.
-    loadAndPin(spec(EXAMPLE), { pinRoot: pins, ...kprobe }).close('success');
+    loadAndPin(spec(EXAMPLE), { pinRoot: pins, ...kprobe }).close();
     rmSync(`${pins}/kp_bpf_cmds`);
     objPin(loaded.program('no_license').program.fd.value, `${pins}/kp_bpf_cmds`);
-    loaded.close('success');
+    loaded.close();
     assert.throws(
       () => loadAndPin(spec(EXAMPLE), { pinRoot: pins, ...kprobe }),
       new RegExp(`the pin ${pins}/kp_bpf_cmds is a program, not a map`),

@@ -1,4 +1,4 @@
-// ResourceScope: release order, failure-only undo, failures collected, guard.
+// ResourceScope: release order, failures collected, guard.
 import assert from 'node:assert/strict';
 import { test } from '../support/test.js';
 import { LoaderError } from '../../src/errors.js';
@@ -10,26 +10,9 @@ test('releases run in reverse order of creation', () => {
   const scope = new ResourceScope();
   const order: string[] = [];
   for (const name of ['map', 'program', 'event', 'perf fd']) scope.own(handle(name, () => order.push(name)));
-  assert.deepEqual(scope.pending('success'), ['perf fd', 'event', 'program', 'map']);
-  assert.deepEqual(scope.close('success'), []);
+  assert.deepEqual(scope.pending(), ['perf fd', 'event', 'program', 'map']);
+  assert.deepEqual(scope.close(), []);
   assert.deepEqual(order, ['perf fd', 'event', 'program', 'map']);
-});
-
-test('undo-on-failure entries run only when the scope fails', () => {
-  const ran: string[] = [];
-  const ok = new ResourceScope();
-  ok.own(handle('close map', () => ran.push('close map')));
-  ok.undoOnFailure('unpin', () => ran.push('unpin'));
-  ok.close('success');
-  assert.deepEqual(ran, ['close map']);
-
-  ran.length = 0;
-  const failed = new ResourceScope();
-  failed.own(handle('close map', () => ran.push('close map')));
-  failed.undoOnFailure('unpin', () => ran.push('unpin'));
-  assert.deepEqual(failed.pending('failure'), ['unpin', 'close map']);
-  failed.close('failure');
-  assert.deepEqual(ran, ['unpin', 'close map']);
 });
 
 test('a failing release is reported and the others still run; closing twice does nothing', () => {
@@ -40,10 +23,10 @@ test('a failing release is reported and the others still run; closing twice does
     throw new Error('EBUSY');
   }));
   scope.own(handle('last', () => ran.push('last')));
-  const failures = scope.close('success');
+  const failures = scope.close();
   assert.deepEqual(ran, ['last', 'first']);
   assert.deepEqual(failures.map((f) => [f.description, (f.error as Error).message]), [['broken', 'EBUSY']]);
-  assert.deepEqual(scope.close('failure'), []);
+  assert.deepEqual(scope.close(), []);
   assert.deepEqual(ran, ['last', 'first']);
   assert.throws(() => scope.own(handle('late', () => undefined)), /resource scope already closed; cannot own late/);
 });

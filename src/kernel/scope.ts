@@ -1,6 +1,7 @@
 // ResourceScope: the one owner of every handle a load creates, closed in reverse order on success, failure or signal.
 import { LoaderError, type ReleaseFailure } from '../errors.js';
 
+/** How a scope closes: 'failure' also runs the undos registered for failure (removing what would otherwise stay, such as new pins). */
 export type Outcome = 'success' | 'failure';
 
 /** Anything a scope can own: a map, a program, a link, a perf event, a tracefs event, a reader. */

@@ -106,8 +106,11 @@ const ZERO_ENTRY_MAP_TYPES = new Set<number>([
 
 /** A size the object left to its user space (0 in the object), and what the loader gave it. */
 export interface RunTimeSize {
+  /** The map's name. */
   map: string;
+  /** Which size of its definition. */
   field: 'maxEntries' | 'valueSize';
+  /** What the loader set it to. */
   value: number;
   /** Why this value, for people: "127 frames of 8 bytes (kernel.perf_event_max_stack)". */
   reason: string;

@@ -16,6 +16,7 @@ export interface Reach {
   target: string;
   /** Entry and exit of a function are two slots; a tracepoint has one. */
   side: 'entry' | 'exit';
+  /** How the program reaches it. */
   mechanism: Mechanism;
 }
 
@@ -54,16 +55,23 @@ export function reachOf(role: ProgramRole, commandLineFunction?: string, arch: s
 }
 
 /** A program as the choice sees it: what it reaches, and why this kernel cannot attach it, if it cannot. */
+/** A program chooseAlternatives() considers: the event it reaches, and why this kernel refuses it, if it does. */
 export interface AlternativeCandidate {
+  /** The program's name. */
   program: string;
+  /** The event it reaches; undefined for a program that is no alternative to any other. */
   reach: Reach | undefined;
+  /** Why it cannot attach here, when it cannot. */
   failure?: Wording;
 }
 
 /** One event reached by more than one mechanism, and the mechanism chosen for it. */
 export interface AlternativeGroup {
+  /** The event, as Reach names it. */
   target: string;
+  /** The mechanism chosen. */
   mechanism: Mechanism;
+  /** The programs of the chosen mechanism, which attach. */
   chosen: string[];
   /** The other mechanisms' programs; `refused`: why this kernel cannot attach that mechanism here, if it cannot. */
   leftOut: Array<{ program: string; mechanism: Mechanism; reason: Wording; refused?: Wording }>;

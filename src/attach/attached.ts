@@ -10,6 +10,7 @@ import type { Attachment } from './attachment.js';
  * closes it too if it is still open.
  */
 export class AttachedProgram {
+  /** @internal Made by LoadedObject.attach() and start(), which own the scope that holds what attaching made. */
   constructor(
     /** What was attached where, and how. */
     readonly attachment: Attachment,

@@ -16,18 +16,23 @@ import { chooseAttachMethod, probeSupport } from './probe.js';
 import type { PrepareOptions } from './prepared.js';
 import { RETURN_ZERO } from './tracing.js';
 
+/** A kprobe on many kernel functions at once (a glob, or a kprobe.multi section), checked before loading. */
 export interface PreparedKprobeMulti {
+  /** Tells the variants of PreparedAttachment apart. */
   kind: 'kprobe_multi';
   /** What was asked for: "vfs_*", or one function of a kprobe.multi section. */
   pattern: string;
+  /** At return rather than at entry. */
   retprobe: boolean;
   /** The functions matched, sorted; function i gets cookie i. */
   functions: string[];
   /** 'link': one kprobe.multi link (the program loads with expected attach type BPF_TRACE_KPROBE_MULTI); 'pmu': a perf event each. */
   method: 'link' | 'pmu';
-  /** The kprobe PMU, for 'pmu'. */
+  /** @internal The kprobe PMU, for 'pmu'. */
   pmu?: ProbePmu;
+  /** Why this method, for --verbose. */
   reason: Wording;
+  /** Things worth telling the user. */
   notes: Wording[];
 }
 

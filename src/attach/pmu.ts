@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { AttachError } from '../errors.js';
 import type { PerfEventRequest } from '../kernel/perf-event.js';
 
+/** Kernel function probes or user-space probes: each has its own PMU and tracefs events file. */
 export type ProbeFamily = 'kprobe' | 'uprobe';
 
 export interface ProbePmu {

@@ -17,8 +17,11 @@ import type { AttachMode } from './modes.js';
 
 export { ATTACH_MODES, type AttachMode } from './modes.js';
 
+/** Where a kprobe or uprobe fires: the function or file and offset, as asked for and as resolved. */
 export interface ProbeLocation {
+  /** A kernel function (kprobe) or a user-space file (uprobe). */
   family: ProbeFamily;
+  /** At return rather than at entry. */
   retprobe: boolean;
   /** kprobe: the kernel function; uprobe: the binary's absolute path. */
   target: string;
@@ -34,9 +37,13 @@ export interface ProbeLocation {
 
 /** A kprobe or uprobe checked against the kernel, ready to attach once its program is loaded. */
 export interface PreparedProbe {
+  /** Tells the variants of PreparedAttachment apart. */
   kind: 'probe';
+  /** Where it fires. */
   location: ProbeLocation;
+  /** @internal What this kernel offers for the probe's family (PMU, tracefs), which attaching uses. */
   support: ProbeSupport;
+  /** How it will attach, and why. */
   method: AttachMethod;
   /** Things worth telling the user (syscall name resolved, stale events removed). */
   notes: Wording[];
@@ -46,10 +53,13 @@ export interface PreparedProbe {
   pid?: number;
 }
 
+/** How a probe attaches: the event it is made from, and how the program is bound to that event. */
 export interface AttachMethod {
+  /** A PMU perf event or a tracefs event. */
   source: EventSource;
+  /** A BPF link or the perf event ioctl; 'auto': a link where the kernel has one. */
   binding: ProgramBinding | 'auto';
-  /** The PMU, when source is 'pmu'. */
+  /** @internal The PMU, when source is 'pmu'. */
   pmu?: ProbePmu;
   /** Why this method, for --verbose. */
   reason: Wording;

@@ -56,15 +56,23 @@ export function parseSamplingEvent(text: string): SamplingEvent {
   return { text: `${name}:${rate}`, name, hardware, type: hardware ? PERF_TYPE.HARDWARE : PERF_TYPE.SOFTWARE, config: BigInt(hardware ? HARDWARE[name]! : SOFTWARE[name]!), sampling };
 }
 
+/** A sampling perf event (a perf_event program's target: a CPU clock, a hardware counter), checked before loading. */
 export interface PreparedSampling {
+  /** Tells the variants of PreparedAttachment apart. */
   kind: 'perf_event';
+  /** The event and how often it samples. */
   event: SamplingEvent;
   /** One event per online CPU for every process, or with `pid` one per thread of that process. */
   cpus: number[];
+  /** Sample this process only. */
   pid?: number;
+  /** The process's threads, with `pid`. */
   threads?: number[];
+  /** A BPF link or the perf event ioctl; 'auto': a link where the kernel has one. */
   binding: ProgramBinding | 'auto';
+  /** Why this binding, for --verbose. */
   reason: Wording;
+  /** Things worth telling the user. */
   notes: Wording[];
 }
 

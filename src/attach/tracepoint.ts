@@ -32,13 +32,21 @@ function listTracepoints(tracefs: string): string[] {
   return names;
 }
 
+/** A tracepoint found in tracefs, checked before loading. */
 export interface PreparedTracepoint {
+  /** Tells the variants of PreparedAttachment apart. */
   kind: 'tracepoint';
+  /** The tracefs root it was found in. */
   tracefs: string;
+  /** The tracepoint's category ("syscalls"). */
   category: string;
+  /** The tracepoint's name in its category ("sys_enter_bpf"). */
   event: string;
+  /** A BPF link or the perf event ioctl; 'auto': a link where the kernel has one. */
   binding: ProgramBinding | 'auto';
+  /** Why this binding, for --verbose. */
   reason: Wording;
+  /** Things worth telling the user. */
   notes: Wording[];
 }
 

@@ -15,22 +15,33 @@ import type { Attachment } from './attachment.js';
 
 /** A fentry/fexit/fmod_ret/tp_btf target found in kernel BTF: what the program is loaded for. */
 export interface PreparedTracing {
+  /** Tells the variants of PreparedAttachment apart. */
   kind: 'tracing';
+  /** fentry, fexit, fmod_ret or tp_btf. */
   attach: TracingAttach;
+  /** The kernel function or tracepoint. */
   target: string;
   /** The kernel BTF id of the function (FUNC) or of the tracepoint's btf_trace_<name> typedef. */
   btfId: number;
   /** The module whose BTF holds it; undefined for vmlinux. */
   module?: string;
+  /** The BPF_TRACE_* attach type the program is loaded with. */
   expectedAttachType: number;
+  /** Why this target, for --verbose. */
   reason: Wording;
+  /** Things worth telling the user. */
   notes: Wording[];
 }
 
+/** A raw tracepoint (BPF_RAW_TRACEPOINT_OPEN by name), checked before loading. */
 export interface PreparedRawTracepoint {
+  /** Tells the variants of PreparedAttachment apart. */
   kind: 'raw_tracepoint';
+  /** The tracepoint's name ("sys_enter"). */
   tracepoint: string;
+  /** Why this method, for --verbose. */
   reason: Wording;
+  /** Things worth telling the user. */
   notes: Wording[];
 }
 

@@ -114,13 +114,19 @@ export function encodeUsdtSpec(btf: Btf, valueTypeId: number, args: readonly Usd
 
 /** A USDT probe checked before loading: its sites in the binary, each with the spec its arguments need. */
 export interface PreparedUsdt {
+  /** Tells the variants of PreparedAttachment apart. */
   kind: 'usdt';
+  /** The probe as asked for: binary, provider and name. */
   target: UsdtTarget;
   /** The binary's absolute path. */
   path: string;
+  /** @internal Each site's note and argument spec, which attaching writes into the spec map. */
   sites: Array<{ site: UsdtSite; spec: Buffer }>;
+  /** @internal What this kernel offers for uprobes (PMU, tracefs), which attaching uses. */
   support: ProbeSupport;
+  /** How it will attach, and why. */
   method: AttachMethod;
+  /** Things worth telling the user. */
   notes: Wording[];
   /** Fire in this process only. */
   pid?: number;

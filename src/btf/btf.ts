@@ -72,14 +72,21 @@ export function btfLinkageName(linkage: number): string {
   return linkage === BTF_LINKAGE.STATIC ? 'static' : linkage === BTF_LINKAGE.GLOBAL ? 'global' : linkage === BTF_LINKAGE.EXTERN ? 'extern' : `linkage ${linkage}`;
 }
 
+/** struct btf_header as read: where the type and string sections lie, for tools that look at the raw bytes. */
 export interface BtfHeader {
+  /** BTF_VERSION (1). */
   readonly version: number;
+  /** 0 in every BTF so far. */
   readonly flags: number;
+  /** The header's length in bytes; the sections follow it. */
   readonly hdrLen: number;
   /** Offsets are from the end of the header, as in the file. */
   readonly typeOff: number;
+  /** Bytes of type records. */
   readonly typeLen: number;
+  /** Offset of the string section, from the end of the header. */
   readonly strOff: number;
+  /** Bytes of strings. */
   readonly strLen: number;
 }
 
@@ -88,113 +95,173 @@ interface BtfTypeBase {
   readonly id: number;
   /** '' for anonymous types. */
   readonly name: string;
+  /** Where the name is in the string section. */
   readonly nameOffset: number;
+  /** The record's vlen: how many members, enumerators, parameters or variables follow it (a FUNC's linkage). */
   readonly vlen: number;
+  /** The record's kind_flag: bitfield offsets in a struct, a union for a FWD, a signed enum. */
   readonly kindFlag: boolean;
   /** Byte offset of the record from the start of the BTF data (its header). */
   readonly offset: number;
 }
 
+/** An integer (INT): its size and encoding, and its bits within that size. */
 export interface BtfInt extends BtfTypeBase {
+  /** BTF_KIND_INT. */
   readonly kind: typeof BTF_KIND.INT;
+  /** Bytes. */
   readonly size: number;
   /** BTF_INT_SIGNED (1), BTF_INT_CHAR (2), BTF_INT_BOOL (4). */
   readonly encoding: number;
+  /** Where the value's bits start (0 but in old bitfield encodings). */
   readonly bitOffset: number;
+  /** How many bits the value has. */
   readonly bits: number;
 }
 
+/** A pointer (PTR) to another type. */
 export interface BtfPtr extends BtfTypeBase {
+  /** BTF_KIND_PTR. */
   readonly kind: typeof BTF_KIND.PTR;
+  /** The id of the type pointed to (0: void). */
   readonly type: number;
 }
 
+/** An array (ARRAY): element type and count. */
 export interface BtfArray extends BtfTypeBase {
+  /** BTF_KIND_ARRAY. */
   readonly kind: typeof BTF_KIND.ARRAY;
+  /** The element type's id. */
   readonly type: number;
+  /** The index type's id (an int). */
   readonly indexType: number;
+  /** How many elements. */
   readonly nelems: number;
 }
 
+/** A member of a struct or union. */
 export interface BtfMember {
+  /** '' for an anonymous member. */
   readonly name: string;
+  /** The member's type id. */
   readonly type: number;
   /** The raw offset field: a bit offset, or (bitfield size << 24 | bit offset) when the struct's kind_flag is set. */
   readonly offset: number;
 }
 
+/** A struct or union (STRUCT, UNION): its size and members. */
 export interface BtfComposite extends BtfTypeBase {
+  /** BTF_KIND_STRUCT or BTF_KIND_UNION. */
   readonly kind: typeof BTF_KIND.STRUCT | typeof BTF_KIND.UNION;
+  /** Bytes. */
   readonly size: number;
+  /** In declaration order. */
   readonly members: readonly BtfMember[];
 }
 
+/** One name and value of an enum. */
 export interface BtfEnumerator {
+  /** The enumerator's name. */
   readonly name: string;
   /** Signed when the enum's kind_flag is set. */
   readonly value: bigint;
 }
 
+/** An enum (ENUM, or ENUM64 for 64-bit values): its size and enumerators. */
 export interface BtfEnum extends BtfTypeBase {
+  /** BTF_KIND_ENUM or BTF_KIND_ENUM64. */
   readonly kind: typeof BTF_KIND.ENUM | typeof BTF_KIND.ENUM64;
+  /** Bytes. */
   readonly size: number;
+  /** In declaration order. */
   readonly values: readonly BtfEnumerator[];
 }
 
+/** A forward declaration (FWD) of a struct or union whose body this BTF does not have. */
 export interface BtfFwd extends BtfTypeBase {
-  /** kindFlag: a forward-declared union rather than a struct. */
+  /** BTF_KIND_FWD; kindFlag: a forward-declared union rather than a struct. */
   readonly kind: typeof BTF_KIND.FWD;
 }
 
+/** A typedef, a qualifier (const, volatile, restrict) or a type tag: another type, renamed or qualified. */
 export interface BtfModifier extends BtfTypeBase {
+  /** BTF_KIND_TYPEDEF, VOLATILE, CONST, RESTRICT or TYPE_TAG. */
   readonly kind: typeof BTF_KIND.TYPEDEF | typeof BTF_KIND.VOLATILE | typeof BTF_KIND.CONST | typeof BTF_KIND.RESTRICT | typeof BTF_KIND.TYPE_TAG;
+  /** The id of the type it modifies (0: void). */
   readonly type: number;
 }
 
+/** A function (FUNC): its name, prototype and linkage. */
 export interface BtfFunc extends BtfTypeBase {
+  /** BTF_KIND_FUNC. */
   readonly kind: typeof BTF_KIND.FUNC;
+  /** The id of its FUNC_PROTO. */
   readonly type: number;
   /** Kept in vlen: static 0, global 1, extern 2. */
   readonly linkage: number;
 }
 
+/** A parameter of a function prototype. */
 export interface BtfParam {
+  /** '' when the prototype does not name it. */
   readonly name: string;
+  /** The parameter's type id (0 for a trailing `...`). */
   readonly type: number;
 }
 
+/** A function prototype (FUNC_PROTO): return type and parameters. */
 export interface BtfFuncProto extends BtfTypeBase {
+  /** BTF_KIND_FUNC_PROTO. */
   readonly kind: typeof BTF_KIND.FUNC_PROTO;
+  /** The return type's id (0: void). */
   readonly returnType: number;
+  /** In order. */
   readonly params: readonly BtfParam[];
 }
 
+/** A global variable (VAR): its type and linkage; a DATASEC places it. */
 export interface BtfVar extends BtfTypeBase {
+  /** BTF_KIND_VAR. */
   readonly kind: typeof BTF_KIND.VAR;
+  /** The variable's type id. */
   readonly type: number;
+  /** BTF_LINKAGE: static 0, global 1, extern 2. */
   readonly linkage: number;
 }
 
+/** Where a variable (or an extern function) lies in a DATASEC. */
 export interface BtfVarSecinfo {
+  /** The VAR's (or FUNC's) type id. */
   readonly type: number;
+  /** Byte offset in the section. */
   readonly offset: number;
+  /** Bytes. */
   readonly size: number;
 }
 
+/** A data section (DATASEC: .data, .bss, .rodata, .maps, .kconfig, ...) and the variables in it. */
 export interface BtfDatasec extends BtfTypeBase {
+  /** BTF_KIND_DATASEC. */
   readonly kind: typeof BTF_KIND.DATASEC;
   /** clang leaves 0 here (and 0 in every variable's offset): the loader fills them in from the ELF symbols. */
   readonly size: number;
+  /** The section's variables, in the order they were given. */
   readonly vars: readonly BtfVarSecinfo[];
 }
 
+/** A floating-point type (FLOAT). */
 export interface BtfFloat extends BtfTypeBase {
+  /** BTF_KIND_FLOAT. */
   readonly kind: typeof BTF_KIND.FLOAT;
+  /** Bytes. */
   readonly size: number;
 }
 
+/** A declaration tag (DECL_TAG, `__attribute__((btf_decl_tag("...")))`): its name is the tag's text. */
 export interface BtfDeclTag extends BtfTypeBase {
+  /** BTF_KIND_DECL_TAG. */
   readonly kind: typeof BTF_KIND.DECL_TAG;
+  /** The id of the type, variable or function tagged. */
   readonly type: number;
   /** -1 for the type itself, else the member or parameter index. */
   readonly componentIndex: number;
@@ -229,7 +296,9 @@ export function isBtfModifier(type: BtfType): type is BtfModifier {
 
 /** Parsed BTF (an object's, the kernel's, or a module's split on the kernel's): types by id and by name. */
 export interface Btf {
+  /** The byte order it was read in. */
   readonly littleEndian: boolean;
+  /** The header as read. */
   readonly header: BtfHeader;
   /** Every type record (a split BTF's base types first); types[i] has id i + 1. Decodes them all: prefer type() and typesNamed(). */
   readonly types: readonly BtfType[];
@@ -270,7 +339,8 @@ export interface Btf {
   describe(id: number): string;
 }
 
-export interface ParseOptions {
+/** What parseBtf() takes besides the bytes: how much to check, and the base of split BTF. */
+export interface BtfParseOptions {
   /**
    * BTF from the kernel (vmlinux, modules): only its record structure is checked at once, and a
    * type is decoded when it is first asked for, so that 100,000 types parse in milliseconds.
@@ -282,7 +352,7 @@ export interface ParseOptions {
 }
 
 /** Parses .BTF bytes in the object's byte order (a copy is kept: the caller's bytes are not changed). */
-export function parseBtf(bytes: Uint8Array, littleEndian: boolean, options: ParseOptions = {}): Btf {
+export function parseBtf(bytes: Uint8Array, littleEndian: boolean, options: BtfParseOptions = {}): Btf {
   // Uint8Array.from, not slice(): a Buffer's slice() shares the caller's memory.
   return new BtfReader(options.trusted ? bytes : Uint8Array.from(bytes), littleEndian).read(options);
 }
@@ -325,7 +395,7 @@ class BtfReader {
     return this.view.getUint32(at, this.littleEndian);
   }
 
-  read(options: ParseOptions): Btf {
+  read(options: BtfParseOptions): Btf {
     const bytes = this.bytes;
     if (bytes.length < BTF_HEADER_SIZE) {
       throw new ObjectError(`BTF is ${bytes.length} bytes, shorter than its ${BTF_HEADER_SIZE}-byte header`);

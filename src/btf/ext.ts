@@ -31,6 +31,7 @@ export const BPF_CORE_KIND = {
   ENUMVAL_VALUE: 11,
   TYPE_MATCHES: 12,
 } as const;
+/** A CO-RE relocation's kind: one of BPF_CORE_KIND's values. */
 export type BpfCoreKind = (typeof BPF_CORE_KIND)[keyof typeof BPF_CORE_KIND];
 
 /** libbpf's names of the kinds, as its messages use them. */
@@ -78,14 +79,19 @@ export interface BtfFuncInfo {
 export interface BtfLineInfo {
   /** Byte offset of the instruction in its section. */
   readonly insnOff: number;
+  /** Where the file name is in the BTF string section. */
   readonly fileNameOff: number;
+  /** Where the line's text is in the BTF string section. */
   readonly lineOff: number;
   /** As stored: line number << 10 | column. */
   readonly lineCol: number;
+  /** The source file. */
   readonly fileName: string;
   /** The text of the source line. */
   readonly line: string;
+  /** From lineCol: the line number (1 and up). */
   readonly lineNumber: number;
+  /** From lineCol: the column. */
   readonly column: number;
 }
 
@@ -97,9 +103,11 @@ export interface CoreRelocation {
   readonly insnOff: number;
   /** The local (object's) BTF type the access starts from. */
   readonly typeId: number;
+  /** Where the access string is in the BTF string section. */
   readonly accessStrOff: number;
   /** "0:1:2": member and array indexes; an enumerator index; "0" for type-based kinds. */
   readonly accessStr: string;
+  /** What the instruction gets from the target's types (a field's offset, a type's size, ...). */
   readonly kind: BpfCoreKind;
 }
 

@@ -11,6 +11,7 @@ import { preprocess } from './preprocess.js';
 import { Scope } from './scope.js';
 import type { CType } from './types.js';
 
+/** What readCHeader() takes besides the path: the BTF the header builds on, and the byte order. */
 export interface CHeaderOptions {
   /** The object's own BTF: names the header uses and does not declare (`u64`, a struct) are copied from it, before the built-in names are tried. */
   base?: Btf;

@@ -68,17 +68,25 @@ export interface ElfSection {
 
 /** A program header: how part of the file is mapped into memory. */
 export interface ElfSegment {
+  /** p_type: PT_LOAD (1), PT_NOTE (4), ... */
   readonly type: number;
+  /** p_flags: PF_X (1), PF_W (2), PF_R (4). */
   readonly flags: number;
+  /** p_offset: where the segment starts in the file. */
   readonly offset: bigint;
+  /** p_vaddr: where it is mapped. */
   readonly vaddr: bigint;
+  /** p_filesz: bytes in the file. */
   readonly fileSize: bigint;
+  /** p_memsz: bytes in memory (more than fileSize for .bss). */
   readonly memorySize: bigint;
 }
 
 /** One entry of a note section. */
 export interface ElfNote {
+  /** The owner ("GNU", "stapsdt"). */
   readonly name: string;
+  /** The note's type, as its owner defines it (NT_STAPSDT is 3). */
   readonly type: number;
   /** A view of the descriptor bytes. */
   readonly desc: Uint8Array;

@@ -22,18 +22,27 @@ export function kernelObjectName(name: string): string {
   return name.replace(/[^A-Za-z0-9_.]/g, '_').slice(0, BPF_OBJ_NAME_LEN - 1);
 }
 
+/** What BPF_MAP_CREATE takes to make a map: its type, sizes and flags. */
 export interface MapDefinition {
+  /** BPF_MAP_TYPE_* (MAP_TYPE). */
   type: number;
+  /** Bytes of a key. */
   keySize: number;
+  /** Bytes of a value (of one CPU's, for per-CPU maps). */
   valueSize: number;
+  /** How many entries the map holds at most. */
   maxEntries: number;
+  /** BPF_F_* map flags. */
   flags: number;
 }
 
 /** BTF type ids to create a map with, so that its keys and values are typed in the kernel. */
 export interface MapBtf {
+  /** The fd of BTF loaded into the kernel. */
   btfFd: number;
+  /** The key's type id in it. */
   keyTypeId: number;
+  /** The value's type id in it. */
   valueTypeId: number;
 }
 
@@ -244,12 +253,17 @@ function infoByFd(fd: number, info: Buffer, pointers: Array<[offset: number, buf
   return new Attr(info);
 }
 
+/** What the kernel says of a map (bpf_map_info): its definition, id, name and BTF. */
 export interface MapInfo extends MapDefinition {
+  /** The map's id in the kernel. */
   id: number;
+  /** The name the kernel keeps (at most 15 characters). */
   name: string;
-  /** The id of the map's BTF in the kernel, 0 when it has none; and its key and value type ids there. */
+  /** The id of the map's BTF in the kernel, 0 when it has none. */
   btfId: number;
+  /** The key's type id in the map's BTF. */
   btfKeyTypeId: number;
+  /** The value's type id in the map's BTF. */
   btfValueTypeId: number;
 }
 
@@ -270,10 +284,15 @@ export function mapInfo(fd: number): MapInfo {
   };
 }
 
+/** What the kernel says of a program (bpf_prog_info): type, id, tag, name and the maps it uses. */
 export interface ProgramInfo {
+  /** BPF_PROG_TYPE_* (PROG_TYPE). */
   type: number;
+  /** The program's id in the kernel. */
   id: number;
+  /** The kernel's tag of its instructions, 16 hex digits (as bpftool shows it). */
   tag: string;
+  /** The name the kernel keeps (at most 15 characters). */
   name: string;
   /** Ids of the maps the program uses. */
   mapIds: number[];

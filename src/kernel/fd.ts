@@ -5,6 +5,7 @@ import { closeFd, dupFd } from '../native.js';
 /** The lowest number a handle keeps: fds 0-2 are the standard streams, and 0 means "none" in bpf_attr. */
 const MIN_FD = 3;
 
+/** A file descriptor a handle owns (a map's, a program's, a link's, a perf event's): its number while open, for calls that take an fd. */
 export class Fd {
   #value: number | undefined;
 
@@ -31,6 +32,7 @@ export class Fd {
     return this.#value;
   }
 
+  /** Whether close() was called. */
   get closed(): boolean {
     return this.#value === undefined;
   }

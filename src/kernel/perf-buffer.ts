@@ -7,6 +7,7 @@ import type { BpfMap } from './maps.js';
 import { PerfEvent } from './perf-event.js';
 import { RecordQueue, hostU16, hostU32, hostU32Bytes, hostU64, type OutputRecord, type RecordHandlers } from './records.js';
 
+/** What PerfBufferReader.open() takes: the record handlers, and the size and wake-up of each CPU's ring. */
 export interface PerfBufferOptions extends RecordHandlers {
   /** Data pages of each CPU's ring: a power of two (default 64, 256 KiB with 4 KiB pages). */
   pages?: number;

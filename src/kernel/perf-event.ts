@@ -5,13 +5,19 @@ import { ioctl, perfEventOpen, type PointerField } from '../native.js';
 import { Attr } from './attr.js';
 import { Fd } from './fd.js';
 
+/** The perf_event_attr fields of one event to open: which PMU and event, and how it samples and wakes. */
 export interface PerfEventRequest {
+  /** perf_event_attr.type: PERF_TYPE_* or a dynamic PMU's type. */
   type: number;
+  /** perf_event_attr.config: the event within the PMU (a tracepoint's id, a hardware counter). */
   config: bigint;
   /** PMU probes take the function or path as a string in config1. */
   config1String?: string;
+  /** perf_event_attr.config1, when not a string. */
   config1?: bigint;
+  /** perf_event_attr.config2 (a probe PMU's offset). */
   config2?: bigint;
+  /** perf_event_attr.sample_type: PERF_SAMPLE_* bits. */
   sampleType?: bigint;
   /** Sample every `period` events, or about `frequency` times a second; default every event. */
   sampling?: { period: bigint } | { frequency: number };

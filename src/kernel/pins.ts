@@ -120,6 +120,7 @@ function removeEmptyDirectories(created: readonly string[]): void {
   }
 }
 
+/** What loading did with a map's pin: pinned the new map there, or reused the map already pinned. */
 export type PinState = 'created' | 'reused';
 
 /** Field-by-field differences between what the object asks for and what is pinned. */

@@ -38,8 +38,11 @@ export interface MapReference {
 
 /** An instruction that names an extern: a load of its value or address (ld_imm64), or a call (kfunc). */
 export interface ExternReference {
+  /** The instruction's index in the program. */
   instruction: number;
+  /** The extern's name. */
   name: string;
+  /** A call of a kernel function (kfunc), rather than a load. */
   call: boolean;
 }
 

@@ -9,8 +9,11 @@ import type { MapSpec, ProgramSpec } from './spec.js';
 
 /** A slot of a program array (BPF_MAP_TYPE_PROG_ARRAY) that holds one of the object's programs once loaded. */
 export interface ProgramSlot {
+  /** The program array's name. */
   map: string;
+  /** The slot (key) in it. */
   index: number;
+  /** The name of the program that goes there. */
   program: string;
 }
 

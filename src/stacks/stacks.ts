@@ -14,10 +14,13 @@ const KERNEL_HALF = 0x8000000000000000n;
 
 /** What the stack display needs of a symbolizer (src/symbols implements it). */
 export interface FrameSymbolizer {
+  /** The frame of a kernel address. */
   kernel(address: bigint): Frame;
+  /** The frame of an address in a process (undefined: the process is not known). */
   user(pid: number | undefined, address: bigint): Frame;
   /** Records a process's mappings now, so its addresses can be named after it exits. */
   remember(pid: number): void;
+  /** A frame as one line of a stack. */
   formatFrame(frame: Frame): string;
 }
 

@@ -4,8 +4,11 @@ import { AddressTable, AddressTableBuilder } from './address-table.js';
 
 /** A kernel function an address falls in; `module` only for code outside vmlinux ([bpf] programs too). */
 export interface KernelLocation {
+  /** The function's name. */
   readonly symbol: string;
+  /** Bytes from the function's start. */
   readonly offset: number;
+  /** The module, as kallsyms names it ("ext4", "bpf"). */
   readonly module?: string;
 }
 
@@ -18,6 +21,7 @@ const TEXT_ENDS = new Set(['_etext', '_einittext']);
 /** Types of code symbols, best first: global beats local, and both beat weak (as perf chooses). */
 const CODE_RANK: Record<string, number> = { T: 0, t: 1, W: 2, w: 3 };
 
+/** The kernel's code symbols as a sorted table: addresses to functions, from /proc/kallsyms or a saved copy. */
 export class KernelSymbols {
   private constructor(
     private readonly table: AddressTable,

@@ -5,6 +5,7 @@ import { lastAtOrBelow } from './address-table.js';
 
 /** One executable mapping (a line of /proc/PID/maps with x in its permissions). */
 export interface Mapping {
+  /** The first byte's address. */
   readonly start: bigint;
   /** One past the last byte. */
   readonly end: bigint;
@@ -14,6 +15,7 @@ export interface Mapping {
   readonly permissions: string;
   /** The file's device, "major:minor" in hex as the maps file shows it ("fe:01"). */
   readonly device: string;
+  /** The file's inode number (0 for anonymous memory). */
   readonly inode: bigint;
   /** The file's path; or a pseudo name ("[vdso]", "[anon:name]"), or "" for anonymous memory. */
   readonly name: string;
@@ -64,6 +66,7 @@ export function fileOffset(mapping: Mapping, address: bigint): bigint {
 export class ProcessMaps {
   private readonly starts: bigint[];
 
+  /** @internal Made by capture() and fromText(), from parsed maps lines. */
   constructor(
     /** In address order, as parseMaps gives them. */
     readonly mappings: readonly Mapping[],

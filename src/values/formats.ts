@@ -6,18 +6,27 @@ import { syscallName } from './syscalls.js';
 
 /** A field's type as the rules see it: the typedef names on the way (outermost first) and what is under them. */
 export interface FieldType {
+  /** The typedef names, outermost first ("pid_t", "__kernel_pid_t"). */
   names: string[];
+  /** What is under the typedefs. */
   kind: 'int' | 'enum' | 'array' | 'struct' | 'pointer' | 'other';
+  /** Bytes. */
   size: number;
+  /** A signed integer. */
   signed: boolean;
   /** For arrays: the element count and size. */
   elements?: number;
+  /** For arrays: the size of an element in bytes. */
   elementSize?: number;
 }
 
+/** One decoded member of a record, as the value rules see it: its name, value and type. */
 export interface Field {
+  /** The member's name. */
   name: string;
+  /** The value as the decoder gave it. */
   value: Decoded;
+  /** The member's type. */
   type: FieldType;
 }
 

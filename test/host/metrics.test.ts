@@ -1,0 +1,111 @@
+// Host kernel (tracepoints, ring buffers): ObjectMetrics exports a running object's maps, globals and programs with no configuration, and promtool accepts the text.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { describe, test } from '../support/test.js';
+import { fixture } from '../support/cli.js';
+import { makeBpfCalls, programsGone } from '../support/kernel.js';
+import { tool } from '../support/tools.js';
+import { LoadedObject, ObjectMetrics, RingBufferReader, formatExposition, parseBpfObject, planAttachments, type MetricFamily, type MetricSample } from '../../src/index.js';
+
+const CALLS = 50;
+
+function family(families: readonly MetricFamily[], name: string): MetricFamily {
+  const found = families.find((f) => f.name === name);
+  assert.ok(found, `no family ${name}; there are ${families.map((f) => f.name).join(', ')}`);
+  return found;
+}
+
+function sample(f: MetricFamily, labels: Record<string, string>, suffix?: string): MetricSample | undefined {
+  return f.samples.find((s) => s.suffix === suffix && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+}
+
+const numeric = (s: MetricSample | undefined): bigint => (s === undefined ? 0n : BigInt(s.value));
+
+/** A histogram's _count is the +Inf bucket and the sum of what each bucket adds; buckets never go down. */
+function assertConsistent(f: MetricFamily, labels: Record<string, string>): bigint {
+  const buckets = f.samples.filter((s) => s.suffix === '_bucket' && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+  assert.equal(buckets.at(-1)?.labels.le, '+Inf');
+  let previous = 0n;
+  let added = 0n;
+  for (const b of buckets.slice(0, -1)) {
+    assert.ok(BigInt(b.value) >= previous, `${f.name} buckets are cumulative`);
+    added += BigInt(b.value) - previous;
+    previous = BigInt(b.value);
+  }
+  const count = numeric(sample(f, labels, '_count'));
+  assert.equal(count, added, `${f.name}_count is the sum of its buckets`);
+  assert.equal(count, BigInt(buckets.at(-1)!.value));
+  assert.equal(typeof sample(f, labels, '_sum')?.value, 'number');
+  return count;
+}
+
+describe('ObjectMetrics on a running object', () => {
+  test('counts per pid, histograms, a global, ring buffer records and attachments, in an exposition promtool accepts', async () => {
+    const spec = parseBpfObject(readFileSync(fixture('btf_metrics.o')));
+    let metrics!: ObjectMetrics;
+    let reader!: RingBufferReader;
+    const loaded = LoadedObject.start(spec, {
+      attach: planAttachments(spec).attachments,
+      beforeAttach: (l) => {
+        metrics = new ObjectMetrics(l, { object: 'btf_metrics' });
+        reader = l.own(RingBufferReader.open(l.maps.get('events')!.map, { onRecord: () => metrics.countRecords('events', 1), onLost: (lost) => metrics.countLost('events', Number(lost.count)) }));
+      },
+    });
+    try {
+      const pid = { key: String(process.pid) };
+      const before = metrics.collect();
+      const pidBefore = numeric(sample(family(before, 'btf_metrics_calls_by_pid_total'), pid));
+      makeBpfCalls(loaded.maps.get('calls_by_pid')!.map, CALLS);
+      reader.poll();
+      const after = metrics.collect();
+
+      const pidAfter = numeric(sample(family(after, 'btf_metrics_calls_by_pid_total'), pid));
+      assert.ok(pidAfter - pidBefore >= BigInt(CALLS), `this process's counter moved by ${pidAfter - pidBefore}, not ${CALLS}`);
+      // Nothing left out below the cap; every other map's calls are of all processes, at least ours.
+      assert.equal(sample(family(after, 'btf_metrics_series_dropped_total'), { map: 'calls_by_pid' })?.value, 0);
+      const dist = family(after, 'btf_metrics_size_dist');
+      assert.equal(dist.type, 'histogram');
+      assert.match(dist.help, /sum estimated from bucket midpoints/);
+      assert.ok(assertConsistent(dist, {}) >= BigInt(CALLS));
+      const hist = family(after, 'btf_metrics_size_hist');
+      assert.ok(assertConsistent(hist, { index: '0' }) >= BigInt(CALLS));
+      const global = numeric(sample(family(after, 'btf_metrics_total_calls'), {}));
+      assert.ok(global >= pidAfter, `total_calls ${global} counts at least this process's ${pidAfter}`);
+      assert.equal(family(after, 'btf_metrics_total_calls').type, 'gauge');
+      assert.ok(numeric(sample(family(after, 'btf_metrics_totals_calls_total'), { index: '0' })) >= BigInt(CALLS));
+      assert.ok(numeric(sample(family(after, 'btf_metrics_totals_size_sum_total'), { index: '0' })) > 0n);
+      assert.ok(numeric(sample(family(after, 'btf_metrics_events_records_total'), {})) >= BigInt(CALLS));
+      assert.equal(sample(family(after, 'btf_metrics_events_lost_total'), {})?.value, 0n);
+      assert.equal(sample(family(after, 'btf_metrics_programs_attached'), {})?.value, 1);
+      const statsEnabled = readFileSync('/proc/sys/kernel/bpf_stats_enabled', 'utf8').trim() === '1';
+      assert.equal(after.some((f) => f.name === 'btf_metrics_program_run_total'), statsEnabled);
+
+      const text = formatExposition(after);
+      const check = spawnSync(tool('promtool'), ['check', 'metrics'], { input: text, encoding: 'utf8', timeout: 30_000 });
+      assert.equal(check.status, 0, `promtool check metrics:\n${check.stdout}${check.stderr}\n${text}`);
+
+      // A cap of 0 keeps no entry of a map and counts them all as dropped.
+      const capped = new ObjectMetrics(loaded, { object: 'btf_metrics', maxSeries: 0 }).collect();
+      assert.deepEqual(family(capped, 'btf_metrics_calls_by_pid_total').samples, []);
+      assert.ok(numeric(sample(family(capped, 'btf_metrics_series_dropped_total'), { map: 'calls_by_pid' })) >= 1n);
+    } finally {
+      loaded.close();
+    }
+    await programsGone('count_bpf');
+  });
+
+  test('a legacy object without BTF types: its maps are left out, no error', () => {
+    const spec = parseBpfObject(readFileSync(fixture('tp_count.o')));
+    const loaded = LoadedObject.load(spec);
+    try {
+      const families = new ObjectMetrics(loaded, { object: 'tp_count' }).collect();
+      assert.deepEqual(
+        families.map((f) => f.name),
+        ['tp_count_series_dropped_total', 'tp_count_programs_attached', ...(readFileSync('/proc/sys/kernel/bpf_stats_enabled', 'utf8').trim() === '1' ? ['tp_count_program_run_total', 'tp_count_program_run_seconds_total'] : [])],
+      );
+    } finally {
+      loaded.close();
+    }
+  });
+});

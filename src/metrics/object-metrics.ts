@@ -1,5 +1,6 @@
 // A loaded object's maps, globals and programs as Prometheus metric families, typed by its BTF and read fresh at each collect: no configuration.
 import { readFileSync } from 'node:fs';
+import { USDT_IP_MAP, USDT_SPECS_MAP } from '../abi.js';
 import { BTF_KIND, type Btf } from '../btf/btf.js';
 import { BtfDecoder, decodedJson, type Decoded } from '../btf/decode.js';
 import { UsageError } from '../errors.js';
@@ -24,6 +25,8 @@ const DEFAULT_MAX_SERIES = 10_000;
 const COUNTED_MAP_TYPES: ReadonlySet<number> = new Set([MAP_TYPE.HASH, MAP_TYPE.ARRAY, MAP_TYPE.PERCPU_HASH, MAP_TYPE.PERCPU_ARRAY, MAP_TYPE.LRU_HASH, MAP_TYPE.LRU_PERCPU_HASH]);
 const ARRAY_MAP_TYPES: ReadonlySet<number> = new Set([MAP_TYPE.ARRAY, MAP_TYPE.PERCPU_ARRAY]);
 const RECORD_MAP_TYPES: ReadonlySet<number> = new Set([MAP_TYPE.RINGBUF, MAP_TYPE.PERF_EVENT_ARRAY]);
+/** usdt.bpf.h's own maps: how its probes read arguments, nothing the object measured. */
+const USDT_MAPS: ReadonlySet<string> = new Set([USDT_SPECS_MAP, USDT_IP_MAP]);
 const BPF_STATS_ENABLED = '/proc/sys/kernel/bpf_stats_enabled';
 
 /** The metric families of one map, and how many of its entries were left out by the cap. */
@@ -95,7 +98,7 @@ export class ObjectMetrics {
     const families: MetricFamily[] = [];
     const dropped: MetricSample[] = [];
     for (const m of this.loaded.maps.values()) {
-      if (m.spec.data || !COUNTED_MAP_TYPES.has(m.map.definition.type)) continue;
+      if (m.spec.data || !COUNTED_MAP_TYPES.has(m.map.definition.type) || USDT_MAPS.has(m.name)) continue;
       const read = this.mapFamilies(m);
       if (!read) continue;
       families.push(...read.families);

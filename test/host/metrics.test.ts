@@ -1,7 +1,7 @@
 // Host kernel (tracepoints, ring buffers): ObjectMetrics exports a running object's maps, globals and programs with no configuration, and promtool accepts the text.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, test } from '../support/test.js';
 import { fixture } from '../support/cli.js';
 import { makeBpfCalls, programsGone } from '../support/kernel.js';
@@ -9,6 +9,7 @@ import { tool } from '../support/tools.js';
 import { LoadedObject, ObjectMetrics, RingBufferReader, formatExposition, parseBpfObject, planAttachments, type MetricFamily, type MetricSample } from '../../src/index.js';
 
 const CALLS = 50;
+const BPF_STATS = '/proc/sys/kernel/bpf_stats_enabled';
 
 function family(families: readonly MetricFamily[], name: string): MetricFamily {
   const found = families.find((f) => f.name === name);
@@ -78,7 +79,7 @@ describe('ObjectMetrics on a running object', () => {
       assert.ok(numeric(sample(family(after, 'btf_metrics_events_records_total'), {})) >= BigInt(CALLS));
       assert.equal(sample(family(after, 'btf_metrics_events_lost_total'), {})?.value, 0n);
       assert.equal(sample(family(after, 'btf_metrics_programs_attached'), {})?.value, 1);
-      const statsEnabled = readFileSync('/proc/sys/kernel/bpf_stats_enabled', 'utf8').trim() === '1';
+      const statsEnabled = readFileSync(BPF_STATS, 'utf8').trim() === '1';
       assert.equal(after.some((f) => f.name === 'btf_metrics_program_run_total'), statsEnabled);
 
       const text = formatExposition(after);
@@ -102,10 +103,32 @@ describe('ObjectMetrics on a running object', () => {
       const families = new ObjectMetrics(loaded, { object: 'tp_count' }).collect();
       assert.deepEqual(
         families.map((f) => f.name),
-        ['tp_count_series_dropped_total', 'tp_count_programs_attached', ...(readFileSync('/proc/sys/kernel/bpf_stats_enabled', 'utf8').trim() === '1' ? ['tp_count_program_run_total', 'tp_count_program_run_seconds_total'] : [])],
+        ['tp_count_series_dropped_total', 'tp_count_programs_attached', ...(readFileSync(BPF_STATS, 'utf8').trim() === '1' ? ['tp_count_program_run_total', 'tp_count_program_run_seconds_total'] : [])],
       );
     } finally {
       loaded.close();
     }
+  });
+
+  test('with kernel.bpf_stats_enabled=1, each program\'s runs and run time', async () => {
+    // The sysctl is the machine's: set for this test only, as it was found afterwards.
+    const was = readFileSync(BPF_STATS, 'utf8').trim();
+    writeFileSync(BPF_STATS, '1');
+    const spec = parseBpfObject(readFileSync(fixture('btf_metrics.o')));
+    const loaded = LoadedObject.start(spec, { attach: planAttachments(spec).attachments });
+    try {
+      const metrics = new ObjectMetrics(loaded, { object: 'btf_metrics' });
+      makeBpfCalls(loaded.maps.get('calls_by_pid')!.map, CALLS);
+      const families = metrics.collect();
+      const runs = family(families, 'btf_metrics_program_run_total');
+      assert.equal(runs.type, 'counter');
+      assert.ok(numeric(sample(runs, { program: 'count_bpf' })) >= BigInt(CALLS));
+      const seconds = sample(family(families, 'btf_metrics_program_run_seconds_total'), { program: 'count_bpf' })?.value;
+      assert.ok(typeof seconds === 'number' && seconds > 0 && seconds < 60, `ran for ${String(seconds)} s`);
+    } finally {
+      loaded.close();
+      writeFileSync(BPF_STATS, was);
+    }
+    await programsGone('count_bpf');
   });
 });

@@ -131,4 +131,25 @@ describe('ObjectMetrics on a running object', () => {
     }
     await programsGone('count_bpf');
   });
+
+  test('a struct key: one label per member, char arrays as text; stack trace maps and .rodata left out', () => {
+    const loaded = LoadedObject.load(parseBpfObject(readFileSync(fixture('tool_profile.o'))));
+    try {
+      const key = Buffer.alloc(28);
+      key.writeUInt32LE(42, 0);
+      key.writeInt32LE(-14, 4);
+      key.writeInt32LE(7, 8);
+      key.write('a "b"\\', 12, 'latin1');
+      const value = Buffer.alloc(8);
+      value.writeBigUInt64LE(0xffffffffffffffffn);
+      loaded.maps.get('counts')!.map.update(key, value);
+      const families = new ObjectMetrics(loaded, { object: 'profile' }).collect();
+      const counts = family(families, 'profile_counts_total');
+      assert.deepEqual(counts.samples, [{ labels: { pid: '42', user_stack_id: '-14', kern_stack_id: '7', name: 'a "b"\\' }, value: 0xffffffffffffffffn }]);
+      assert.ok(formatExposition(families).includes('profile_counts_total{pid="42",user_stack_id="-14",kern_stack_id="7",name="a \\"b\\"\\\\"} 18446744073709551615\n'));
+      assert.ok(!families.some((f) => /stackmap|targ_pid/.test(f.name)), families.map((f) => f.name).join(' '));
+    } finally {
+      loaded.close();
+    }
+  });
 });

@@ -131,9 +131,11 @@ export class ObjectMetrics {
     const decoder = new MapEntryDecoder(description);
     const shape = histogramShape(description);
     const where = `Map ${m.name} (${mapTypeName(type)})`;
+    // Only an array's key may lack a type: a u32 index, in the object's (the machine's) byte order.
+    const keyOf = (key: Buffer): Decoded => decoder.key(key) ?? (btf.littleEndian ? key.readUInt32LE(0) : key.readUInt32BE(0));
     const labelsOf = (key: Buffer): Record<string, string> => {
-      if (indexed) return { index: labelText(decoder.key(key) ?? (btf.littleEndian ? key.readUInt32LE(0) : key.readUInt32BE(0))) };
-      const decoded = decoder.key(key) ?? null;
+      const decoded = keyOf(key);
+      if (indexed) return { index: labelText(decoded) };
       if (decoded !== null && typeof decoded === 'object' && !Array.isArray(decoded)) return Object.fromEntries(Object.entries(decoded).map(([field, v]) => [field, labelText(v)]));
       return { key: labelText(decoded) };
     };
@@ -141,7 +143,7 @@ export class ObjectMetrics {
     if (shape?.kind === 'slot-keys') {
       // bcc's histogram: the whole map is one histogram, its keys the slots (65 at most, no cap).
       const entries: Array<{ key: string; count: bigint }> = [];
-      for (const [key, value] of this.entries(m)) entries.push({ key: labelText(decoder.key(key) ?? null), count: integerTotal(decoder.cpuValues(value) ?? []) ?? 0n });
+      for (const [key, value] of this.entries(m)) entries.push({ key: labelText(keyOf(key)), count: integerTotal(decoder.cpuValues(value) ?? []) ?? 0n });
       const help = `${where}: a log2 histogram; sum estimated from bucket midpoints.`;
       return { families: [{ name: this.name(m.name), help, type: 'histogram', samples: histogramSamples(slotKeyHistogram(entries), {}) }], dropped: 0 };
     }

@@ -1,4 +1,4 @@
-// The library's public surface: parse BPF objects, load and attach them, read what they send, and type their bytes.
+// The library's public surface: parse BPF objects, load and attach them, read what they send, type their bytes, and export them as metrics.
 //
 // Two ways to run an object: LoadedObject.start() with a plan from planAttachments() (what the command
 // does: every program, its targets checked first), or LoadedObject.load() and then attach() one
@@ -87,6 +87,10 @@ export { objectTypeSources, typeSourcesOfFile } from './object/type-sources.js';
 export { findRecordType, recordTypeBySize, type RecordType, type TypeSource } from './object/record-types.js';
 export { VALUE_RULES, formatField, formatRecord, type ValueRule, type Field, type FieldType } from './values/formats.js';
 export { syscallName } from './values/syscalls.js';
+
+// Metrics: a loaded object's maps, globals and programs as Prometheus metric families, with no configuration.
+export { ObjectMetrics, type ObjectMetricsOptions } from './metrics/object-metrics.js';
+export { formatExposition, type MetricFamily, type MetricSample } from './metrics/exposition.js';
 
 // Errors: every failure is a LoaderError with a one-line message.
 export { LoaderError, type ErrorSubject, UsageError, ClosedError, ElfError, ObjectError, KernelError, VerifierError, AttachError, SyscallError, errnoName, type ReleaseFailure } from './errors.js';

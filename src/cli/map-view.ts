@@ -1,105 +1,44 @@
 // Maps for people and scripts: entries typed by BTF (or by the untyped rules), tables, and log2 histograms as bcc draws them.
-import { BTF_KIND, type Btf } from '../btf/btf.js';
-import { BtfDecoder, type Decoded } from '../btf/decode.js';
-import { MAP_TYPE, isPerCpuMapType } from '../object/map-types.js';
-import { formatRecord } from '../values/formats.js';
+import type { Decoded } from '../btf/decode.js';
+import { isPerCpuMapType } from '../object/map-types.js';
+import { histogramShape, integerTotal, MapEntryDecoder, slotKeyHistogram, slotsHistogram, type Histogram, type HistogramBucket, type HistogramShape, type MapDescription } from '../values/map-entries.js';
 import { cellText, columns, formatBytes, HOST_LITTLE_ENDIAN, mapEntryView, table, type MapEntryView } from './format.js';
-
-/** What is known of a map to show it: its definition, and its key and value types when there is BTF. */
-export interface MapDescription {
-  name: string;
-  type: number;
-  keySize: number;
-  valueSize: number;
-  btf?: Btf;
-  keyTypeId?: number;
-  valueTypeId?: number;
-}
 
 /** One entry: the untyped strings (stable JSON fields), and the typed values when BTF says. */
 export interface EntryView extends MapEntryView {
   formatted?: { key: Decoded; value: Decoded; perCpu?: Decoded[] };
 }
 
-export interface HistogramBucket {
-  low: bigint;
-  high: bigint;
-  count: bigint;
-}
-
-/** A log2 histogram: buckets in order, and keys that are no bucket (an error slot). */
-export interface Histogram {
-  /** Whose histogram, when a map holds one per key ("key 3"); undefined for a map that is one. */
-  label?: string;
-  buckets: HistogramBucket[];
-  other: Array<{ key: string; count: bigint }>;
-}
-
-/**
- * How a map holds a log2 histogram, if it does: bcc's BPF_HISTOGRAM (the key is the slot, the
- * value its count: slot 0 counts 0, slot i counts 2^(i-1) .. 2^i-1) or libbpf-tools' struct hist
- * (the value has one member, an array slots[] where slot i counts 2^i .. 2^(i+1)-1, 0 and 1 in slot 0).
- */
-export type HistogramShape = { kind: 'slot-keys' } | { kind: 'slots-member' };
-
-const SLOT_KEYS = 65;
-
-function isInteger(size: number): boolean {
-  return size === 1 || size === 2 || size === 4 || size === 8;
-}
-
 export class MapPresenter {
-  private readonly decoder: BtfDecoder | undefined;
+  private readonly decoder: MapEntryDecoder;
   readonly histogramShape: HistogramShape | undefined;
 
   constructor(
     readonly map: MapDescription,
     options: { histogram?: boolean; raw?: boolean } = {},
   ) {
-    this.decoder = map.btf && (map.keyTypeId || map.valueTypeId) ? new BtfDecoder(map.btf) : undefined;
-    this.histogramShape = options.raw ? undefined : this.findHistogramShape(options.histogram ?? false);
+    this.decoder = new MapEntryDecoder(map);
+    this.histogramShape = options.raw ? undefined : histogramShape(map, options.histogram ?? false);
   }
 
   get typed(): boolean {
-    return this.decoder !== undefined;
-  }
-
-  private findHistogramShape(forced: boolean): HistogramShape | undefined {
-    const { btf, valueTypeId } = this.map;
-    if (btf && valueTypeId) {
-      const value = btf.resolveType(valueTypeId);
-      if ((value?.kind === BTF_KIND.STRUCT || value?.kind === BTF_KIND.UNION) && value.members.length === 1 && value.members[0]!.name === 'slots') {
-        const slots = btf.resolveType(value.members[0]!.type);
-        if (slots?.kind === BTF_KIND.ARRAY && btf.resolveType(slots.type)?.kind === BTF_KIND.INT) return { kind: 'slots-member' };
-      }
-    }
-    // bcc names its histograms dist or hist (BPF_HISTOGRAM(dist)); the shape must fit too.
-    const named = /hist|dist/i.test(this.map.name);
-    const fits = isInteger(this.map.keySize) && this.map.keySize <= 8 && (this.map.valueSize === 4 || this.map.valueSize === 8);
-    if ((forced || named) && fits && this.map.type !== MAP_TYPE.PERF_EVENT_ARRAY && this.map.type !== MAP_TYPE.RINGBUF) return { kind: 'slot-keys' };
-    return undefined;
+    return this.decoder.typed;
   }
 
   /** A key typed by BTF, as entry() shows it; undefined when the map's key has no BTF type. */
   typedKey(key: Uint8Array): Decoded | undefined {
-    if (!this.decoder || !this.map.keyTypeId) return undefined;
-    return formatRecord(this.map.btf!, this.map.keyTypeId, this.decoder.decode(this.map.keyTypeId, key));
+    return this.decoder.key(key);
   }
 
   /** One entry, per-CPU values split and summed; typed by BTF when the map's types are known. */
   entry(key: Uint8Array, value: Uint8Array): EntryView {
     const view: EntryView = mapEntryView(this.map.type, this.map.valueSize, key, value);
-    if (!this.decoder) return view;
+    if (!this.decoder.typed) return view;
     // Struct keys and values show each field for what it means (addresses, errnos, times), as records do.
-    const shown = (typeId: number, decoded: Decoded): Decoded => formatRecord(this.map.btf!, typeId, decoded);
-    const keyDecoded = this.typedKey(key) ?? view.key;
-    if (!this.map.valueTypeId) return { ...view, formatted: { key: keyDecoded, value: view.value } };
-    if (!isPerCpuMapType(this.map.type)) return { ...view, formatted: { key: keyDecoded, value: shown(this.map.valueTypeId, this.decoder.decode(this.map.valueTypeId, value)) } };
-    const slot = Math.max(1, Math.ceil(this.map.valueSize / 8)) * 8;
-    const perCpu: Decoded[] = [];
-    for (let at = 0; at + this.map.valueSize <= value.length; at += slot) perCpu.push(this.decoder.decode(this.map.valueTypeId, value.subarray(at, at + this.map.valueSize)));
-    const total = perCpu.every((v) => typeof v === 'number' || typeof v === 'bigint') ? perCpu.reduce<bigint>((sum, v) => sum + BigInt(v as number | bigint), 0n) : null;
-    return { ...view, formatted: { key: keyDecoded, value: total, perCpu } };
+    const keyDecoded = this.decoder.key(key) ?? view.key;
+    const perCpu = isPerCpuMapType(this.map.type) ? this.decoder.cpuValues(value) : undefined;
+    if (perCpu) return { ...view, formatted: { key: keyDecoded, value: integerTotal(perCpu) ?? null, perCpu } };
+    return { ...view, formatted: { key: keyDecoded, value: this.decoder.value(value) ?? view.value } };
   }
 
   /** The table of entries for people: typed members as columns when there is BTF. */
@@ -119,49 +58,15 @@ export class MapPresenter {
   histograms(entries: readonly EntryView[]): Histogram[] | undefined {
     const shape = this.histogramShape;
     if (!shape) return undefined;
-    if (shape.kind === 'slot-keys') {
-      const counts = new Map<number, bigint>();
-      const other: Histogram['other'] = [];
-      for (const e of entries) {
-        const slot = Number(e.key);
-        const count = BigInt(e.value);
-        if (Number.isInteger(slot) && slot >= 0 && slot < SLOT_KEYS) counts.set(slot, (counts.get(slot) ?? 0n) + count);
-        else if (count !== 0n) other.push({ key: e.key, count });
-      }
-      const bucket = (slot: number): [bigint, bigint] => (slot === 0 ? [0n, 0n] : [1n << BigInt(slot - 1), (1n << BigInt(slot)) - 1n]);
-      return [{ buckets: buckets(counts, bucket), other }];
-    }
+    if (shape.kind === 'slot-keys') return [slotKeyHistogram(entries.map((e) => ({ key: e.key, count: BigInt(e.value) })))];
     const result: Histogram[] = [];
     for (const e of entries) {
-      const value = e.formatted?.perCpu ? sumSlots(e.formatted.perCpu) : (e.formatted?.value as { slots?: Decoded[] } | null)?.slots;
-      if (!Array.isArray(value)) continue;
-      const counts = new Map<number, bigint>(value.map((c, i) => [i, BigInt((c as number | bigint | null) ?? 0)]));
-      const bucket = (slot: number): [bigint, bigint] => (slot === 0 ? [0n, 1n] : [1n << BigInt(slot), (1n << BigInt(slot + 1)) - 1n]);
-      result.push({ label: `key ${cellText(e.formatted!.key)}`, buckets: buckets(counts, bucket), other: [] });
+      if (!e.formatted) continue;
+      const histogram = slotsHistogram(e.formatted.perCpu ?? [e.formatted.value], `key ${cellText(e.formatted.key)}`);
+      if (histogram) result.push(histogram);
     }
     return result;
   }
-}
-
-function sumSlots(perCpu: Decoded[]): Decoded[] {
-  const sums: bigint[] = [];
-  for (const cpu of perCpu) {
-    const slots = (cpu as { slots?: Decoded[] } | null)?.slots ?? [];
-    slots.forEach((c, i) => (sums[i] = (sums[i] ?? 0n) + BigInt((c as number | bigint | null) ?? 0)));
-  }
-  return sums;
-}
-
-/** Buckets from slot 0 to the last slot with a count, as bcc prints them. */
-function buckets(counts: ReadonlyMap<number, bigint>, range: (slot: number) => [bigint, bigint]): HistogramBucket[] {
-  let last = -1;
-  for (const [slot, count] of counts) if (count !== 0n && slot > last) last = slot;
-  const result: HistogramBucket[] = [];
-  for (let slot = 0; slot <= last; slot++) {
-    const [low, high] = range(slot);
-    result.push({ low, high, count: counts.get(slot) ?? 0n });
-  }
-  return result;
 }
 
 /** A histogram drawn as bcc's print_log2_hist does: "low -> high : count |****|". */

@@ -296,6 +296,9 @@ export interface ProgramInfo {
   name: string;
   /** Ids of the maps the program uses. */
   mapIds: number[];
+  /** Runs and their total time in ns, counted while kernel.bpf_stats_enabled is 1 (5.1+; 0 before). */
+  runCount: bigint;
+  runTimeNs: bigint;
 }
 
 export function programInfo(fd: number): ProgramInfo {
@@ -318,6 +321,8 @@ export function programInfo(fd: number): ProgramInfo {
     tag: info.buffer.toString('hex', p.tag, p.tag + 8),
     name: info.readChars(p.name, BPF_OBJ_NAME_LEN),
     mapIds,
+    runCount: info.readU64(p.run_cnt),
+    runTimeNs: info.readU64(p.run_time_ns),
   };
 }
 

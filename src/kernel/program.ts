@@ -77,6 +77,15 @@ export class BpfProgram {
     }
   }
 
+  /** What the kernel says of the program now (info is what it said at load): run counts move. */
+  currentInfo(): ProgramInfo {
+    try {
+      return programInfo(this.fd.value);
+    } catch (error) {
+      throw kernelError(`reading program '${this.name}'`, error);
+    }
+  }
+
   /** The program's BPF_PROG_TYPE_*. */
   get type(): number {
     return this.info.type;

@@ -26,7 +26,8 @@ TOOLS=(
   tmux:tmux
   ip:iproute2
   modprobe:kmod
-  # Checks the metrics exposition the library writes.
+  # A real Prometheus scrapes --metrics; promtool checks every exposition.
+  prometheus:prometheus
   promtool:prometheus
   # A real browser opens the flame graphs the tests write.
   chromium-headless-shell:chromium-headless-shell

@@ -4,6 +4,7 @@ import { TracePipeReader } from '../attach/trace-pipe.js';
 import { PerfBufferReader } from '../kernel/perf-buffer.js';
 import { RingBufferReader } from '../kernel/ring-buffer.js';
 import type { LoadedObject } from '../loader.js';
+import type { ObjectMetrics } from '../metrics/object-metrics.js';
 import { helperCalls } from '../insn/instructions.js';
 import { MAP_TYPE } from '../object/map-types.js';
 import type { BpfObjectSpec } from '../object/spec.js';
@@ -42,13 +43,19 @@ export class LiveOutput {
     private readonly tracing: boolean,
   ) {}
 
-  /** Opens the readers, owned by the loaded object (closed before its maps): called before any program is attached. */
-  open(loaded: LoadedObject): void {
+  /** Opens the readers, owned by the loaded object (closed before its maps), counting records into `metrics`: called before any program is attached. */
+  open(loaded: LoadedObject, metrics?: ObjectMetrics): void {
     this.readers = [];
     this.readerNames.length = 0;
     const handlers = {
-      onRecord: (r: { map: string; cpu?: number; data: Buffer }) => this.out.record(r.map, r.cpu, r.data),
-      onLost: (l: { map: string; cpu: number; count: bigint }) => this.out.lostRecords(l.map, l.cpu, l.count),
+      onRecord: (r: { map: string; cpu?: number; data: Buffer }) => {
+        metrics?.countRecords(r.map, 1);
+        this.out.record(r.map, r.cpu, r.data);
+      },
+      onLost: (l: { map: string; cpu: number; count: bigint }) => {
+        metrics?.countLost(l.map, Number(l.count));
+        this.out.lostRecords(l.map, l.cpu, l.count);
+      },
     };
     for (const m of loaded.maps.values()) {
       if (m.map.definition.type === MAP_TYPE.PERF_EVENT_ARRAY) {

@@ -5,6 +5,7 @@ import { planAttachments } from '../attach/plan.js';
 import { methodReason } from '../attach/prepared.js';
 import type { AttachMode } from '../attach/probe.js';
 import { writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { LoaderError, kernelError } from '../errors.js';
 import { machineCpuCount } from '../kernel/cpus.js';
 import { LoadedObject } from '../loader.js';
@@ -15,11 +16,14 @@ import { MAP_TYPE } from '../object/map-types.js';
 import { objectTypeSources } from '../object/type-sources.js';
 import { flameGraphSvg } from '../stacks/flamegraph.js';
 import { foldedLines } from '../stacks/stacks.js';
+import { formatExposition } from '../metrics/exposition.js';
+import { ObjectMetrics } from '../metrics/object-metrics.js';
 import type { BpfObjectSpec } from '../object/spec.js';
 import { printable } from '../text.js';
 import { checkProcess } from '../attach/process-target.js';
 import { checkOpenFiles } from './limits.js';
 import { LiveOutput, callsTracePrintk } from './live.js';
+import { MetricsServer, parseMetricsAddress } from './metrics-server.js';
 import { readObjectFile } from './object-file.js';
 import type { MapContents, RunOutput } from './run-output.js';
 import { SignalWatch } from './signals.js';
@@ -67,6 +71,8 @@ export interface RunOptions {
   /** Where to write the stacks at detach, folded (--folded) and as a flame graph (--flamegraph). */
   folded?: string;
   flamegraph?: string;
+  /** Where to serve the maps for Prometheus while attached (--metrics [ADDRESS:]PORT). */
+  metrics?: string;
 }
 
 function readObject(path: string): { bytes: Uint8Array; spec: BpfObjectSpec } {
@@ -101,8 +107,11 @@ export async function runLoader(objectPath: string, functionName: string | undef
   const onExit = (): void => void loaded?.close();
   process.on('exit', onExit);
   let duration: NodeJS.Timeout | undefined;
+  let server: MetricsServer | undefined;
+  let metrics: ObjectMetrics | undefined;
   try {
     if (options.pid !== undefined) checkProcess(options.pid);
+    const metricsAddress = options.metrics === undefined ? undefined : parseMetricsAddress(options.metrics);
     const object = readObject(objectPath);
     const spec = withMaxEntries(withGlobals(object.spec, withPidGlobal(object.spec, options, out)), options.mapSizes);
     checkUpdates(spec, options.updates);
@@ -138,6 +147,9 @@ export async function runLoader(objectPath: string, functionName: string | undef
     const tracing = callsTracePrintk(spec, plan.attachments.map((p) => p.program.name));
     live = new LiveOutput(out, { tracePipe: options.tracePipe, perfPages: options.perfPages, interval: options.interval, maps: options.map }, tracing);
     const liveOutput = live;
+    // Listening before the load: a port in use costs nothing in the kernel. Scrapes wait (503) until attached.
+    if (metricsAddress) server = await MetricsServer.listen(metricsAddress, () => (metrics ? formatExposition(metrics.collect()) : undefined));
+    const metricsPrefix = basename(objectPath).replace(/(\.bpf)?\.o$/, '');
     loaded = LoadedObject.start(spec, {
       pinRoot: options.pinRoot,
       attach: plan.attachments,
@@ -145,7 +157,8 @@ export async function runLoader(objectPath: string, functionName: string | undef
       ...(options.btf === undefined ? {} : { kernelBtfFile: options.btf }),
       beforeAttach: (l) => {
         applyUpdates(l, options.updates);
-        liveOutput.open(l);
+        if (server) metrics = new ObjectMetrics(l, { object: metricsPrefix });
+        liveOutput.open(l, metrics);
       },
       onAttach: (program, prepared) => out.verbose(joined(`attaching program '${program.name}' (section '${program.section}'): `, methodReason(prepared))),
       onRetry: (reason) => out.note(reason),
@@ -158,6 +171,7 @@ export async function runLoader(objectPath: string, functionName: string | undef
           : `map '${printable(sized.map)}' has no max entries in the object (its tool's user space sets them): ${sized.value}, ${sized.reason}; choose with --max-entries ${printable(sized.map)}=N`,
       );
     }
+    if (server) out.note(`serving the maps for Prometheus at ${server.url}`);
     out.loaded(objectPath, loaded, { tracePipe: live.readingTracePipe, readers: live.readerNames, skipped: plan.skipped, alternatives: plan.alternatives, duration: options.duration });
     live.start(loaded);
 
@@ -167,6 +181,8 @@ export async function runLoader(objectPath: string, functionName: string | undef
     signals.stop();
     out.verbose(reason === 'duration' ? `--duration ${options.duration} s ended: detaching` : `received ${reason}: detaching`);
     live.stop();
+    // Scrapes from here on get a 503: the maps are about to go.
+    metrics = undefined;
     const changed = loaded.changedPins();
     const contents = out.mapContents(loaded, changed);
     const releases = loaded.pendingReleases();
@@ -181,6 +197,7 @@ export async function runLoader(objectPath: string, functionName: string | undef
     return 1;
   } finally {
     if (duration) clearTimeout(duration);
+    await server?.close();
     signals.stop();
     process.removeListener('exit', onExit);
     await out.finish();

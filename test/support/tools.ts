@@ -22,6 +22,7 @@ const INSTALLED_BY: Record<string, string> = {
   modprobe: 'test/install-deps.sh',
   'chromium-headless-shell': 'test/install-deps.sh',
   make: 'test/install-deps.sh',
+  prometheus: 'test/install-deps.sh',
   promtool: 'test/install-deps.sh',
 };
 

@@ -1,0 +1,103 @@
+// Host kernel: run --metrics serves a running object's maps, and a real Prometheus (Debian's) scrapes and queries them.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { connect, createServer } from 'node:net';
+import { after, describe, test } from '../support/test.js';
+import { RunningCli, fixture, runCli } from '../support/cli.js';
+import { PrometheusServer, freePort } from '../support/prometheus.js';
+import { tool } from '../support/tools.js';
+import { makeBpfCalls, programsGone } from '../support/kernel.js';
+import { BpfMap } from '../../src/kernel/maps.js';
+import { MAP_TYPE } from '../../src/object/map-types.js';
+
+const CALLS = 2000;
+const SERVING = /serving the maps for Prometheus at (http:\/\/127\.0\.0\.1:(\d+)\/metrics)/;
+
+/** Whether something accepts connections on the port. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Non-cumulative counts per bucket bound, from Prometheus's cumulative _bucket series. */
+function perBucket(samples: Array<{ metric: Record<string, string>; value: number }>): Map<string, number> {
+  const sorted = samples.map((s) => ({ le: s.metric.le!, value: s.value })).sort((a, b) => (a.le === '+Inf' ? 1 : b.le === '+Inf' ? -1 : Number(a.le) - Number(b.le)));
+  return new Map(sorted.map((s, i) => [s.le, s.value - (i === 0 ? 0 : sorted[i - 1]!.value)]));
+}
+
+describe('--metrics', () => {
+  // The driver's own bpf() calls: a map of this test process.
+  const driver = BpfMap.create('lkb_prom_drv', { type: MAP_TYPE.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1, flags: 0 });
+  after(() => driver.close());
+
+  test('Prometheus scrapes the running object: counters rise by what the driver did, the histogram is whole, records are counted; nothing listens after exit', async () => {
+    const port = await freePort();
+    const cli = new RunningCli([fixture('btf_metrics.o'), '--metrics', `127.0.0.1:${port}`]);
+    let prometheus: PrometheusServer | undefined;
+    try {
+      await cli.waitFor(SERVING, 60_000, 'stderr');
+      const url = SERVING.exec(cli.stderr)![1]!;
+      const body = await (await fetch(url)).text();
+      const check = spawnSync(tool('promtool'), ['check', 'metrics'], { input: body, encoding: 'utf8', timeout: 30_000 });
+      assert.equal(check.status, 0, `promtool check metrics:\n${check.stdout}${check.stderr}\n${body}`);
+
+      prometheus = await PrometheusServer.start(`127.0.0.1:${port}`);
+      const server = prometheus;
+      const value = async (promql: string): Promise<number | undefined> => (await server.query(promql))[0]?.value;
+      await server.until(async () => (await value('up{job="lkb"}')) === 1, 30_000, 'the first scrape');
+      const mine = `btf_metrics_calls_by_pid_total{key="${process.pid}"}`;
+      const before = (await value(mine)) ?? 0;
+      const bucketsBefore = perBucket(await server.query('btf_metrics_size_dist_bucket'));
+      const recordsBefore = (await value('btf_metrics_events_records_total')) ?? 0;
+
+      makeBpfCalls(driver, CALLS);
+      await server.until(async () => ((await value(mine)) ?? 0) - before >= CALLS, 30_000, `${mine} to rise by ${CALLS}`);
+      await server.until(async () => ((await value('btf_metrics_events_records_total')) ?? 0) - recordsBefore >= CALLS, 30_000, 'the ring buffer records to be counted');
+      await server.until(async () => ((await value('btf_metrics_total_calls')) ?? 0) >= before + CALLS, 30_000, 'the .bss global');
+
+      // Every driver call has the same attr size: one bucket holds them all.
+      const buckets = await server.query('btf_metrics_size_dist_bucket');
+      const grown = [...perBucket(buckets)].filter(([le, n]) => le !== '+Inf' && n - (bucketsBefore.get(le) ?? 0) >= CALLS);
+      assert.equal(grown.length, 1, `one bucket took the ${CALLS} calls: ${JSON.stringify(buckets)}`);
+      const count = await value('btf_metrics_size_dist_count');
+      assert.equal(buckets.find((b) => b.metric.le === '+Inf')?.value, count, '_count is the +Inf bucket');
+      // The median lies in a bucket Prometheus has: at most its largest bound.
+      const median = await value('histogram_quantile(0.5, btf_metrics_size_dist_bucket)');
+      assert.ok(median !== undefined && Number.isFinite(median) && median > 0, `median ${median}`);
+      assert.ok(median <= Math.max(...buckets.map((b) => Number(b.metric.le)).filter(Number.isFinite)));
+      assert.equal(await value('btf_metrics_programs_attached'), 1);
+
+      const ended = await cli.stop('SIGINT');
+      assert.equal(ended.code, 0, ended.stderr);
+      assert.equal(await listening(port), false, 'nothing listens after the run');
+      await server.until(async () => (await value('up{job="lkb"}')) === 0, 30_000, 'the target to be down');
+    } finally {
+      await cli.stop('SIGKILL');
+      await prometheus?.stop();
+    }
+    await programsGone('count_bpf');
+  });
+
+  test('a port in use is one line, before anything is loaded', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const result = await runCli([fixture('btf_metrics.o'), '--metrics', String(port)]);
+      assert.equal(result.code, 1);
+      assert.equal(result.stderr, `load-kp-bpf: --metrics 127.0.0.1:${port}: cannot listen (the port is in use)\n`);
+    } finally {
+      taken.close();
+    }
+    await programsGone('count_bpf');
+  });
+
+  test('a bad address is a usage line', async () => {
+    const result = await runCli([fixture('btf_metrics.o'), '--metrics', 'localhost']);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /^load-kp-bpf: --metrics "localhost": expected \[ADDRESS:\]PORT/);
+  });
+});

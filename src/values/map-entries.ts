@@ -38,7 +38,7 @@ export interface Histogram {
 
 const SLOT_KEYS = 65;
 
-export function isIntegerSize(size: number): boolean {
+function isIntegerSize(size: number): boolean {
   return size === 1 || size === 2 || size === 4 || size === 8;
 }
 

@@ -17,11 +17,11 @@ const MAX_CONNECTIONS = 32;
 /** A client that does not finish its request in this time is dropped (slowloris). */
 const REQUEST_TIMEOUT_MS = 10_000;
 
-/** Reads "PORT", ":PORT", "HOST:PORT" or "[IPv6]:PORT" (--metrics). */
+/** Reads "PORT", ":PORT", "HOST:PORT" or "[IPv6]:PORT" (--metrics); port 0 is any free one, said when listening. */
 export function parseMetricsAddress(text: string): MetricsAddress {
   const match = /^(?:\[([0-9A-Fa-f:.]+)\]:|([^:[\]]*):)?(\d{1,5})$/.exec(text);
   const port = match ? Number(match[3]) : NaN;
-  if (!match || port < 1 || port > 65535) throw new UsageError(`--metrics ${JSON.stringify(text)}: expected [ADDRESS:]PORT with a port from 1 to 65535, e.g. 9435 or 0.0.0.0:9435`);
+  if (!match || port > 65535) throw new UsageError(`--metrics ${JSON.stringify(text)}: expected [ADDRESS:]PORT with a port from 0 (any free one) to 65535, e.g. 9435 or 0.0.0.0:9435`);
   const host = match[1] ?? (match[2] || '127.0.0.1');
   if (match[1] !== undefined && isIP(host) !== 6) throw new UsageError(`--metrics ${JSON.stringify(text)}: ${host} is not an IPv6 address`);
   return { host, port };

@@ -6,7 +6,7 @@ import { methodReason } from '../attach/prepared.js';
 import type { AttachMode } from '../attach/probe.js';
 import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { LoaderError, kernelError } from '../errors.js';
+import { LoaderError, UsageError, kernelError } from '../errors.js';
 import { machineCpuCount } from '../kernel/cpus.js';
 import { LoadedObject } from '../loader.js';
 import { parseBpfObject } from '../object/bpf-object.js';
@@ -73,6 +73,8 @@ export interface RunOptions {
   flamegraph?: string;
   /** Where to serve the maps for Prometheus while attached (--metrics [ADDRESS:]PORT). */
   metrics?: string;
+  /** Series one map may export (--metrics-max-series); the library's default when not given. */
+  metricsMaxSeries?: number;
 }
 
 function readObject(path: string): { bytes: Uint8Array; spec: BpfObjectSpec } {
@@ -112,6 +114,7 @@ export async function runLoader(objectPath: string, functionName: string | undef
   try {
     if (options.pid !== undefined) checkProcess(options.pid);
     const metricsAddress = options.metrics === undefined ? undefined : parseMetricsAddress(options.metrics);
+    if (!metricsAddress && options.metricsMaxSeries !== undefined) throw new UsageError(`--metrics-max-series ${options.metricsMaxSeries}: it caps what --metrics serves; give --metrics too`);
     const object = readObject(objectPath);
     const spec = withMaxEntries(withGlobals(object.spec, withPidGlobal(object.spec, options, out)), options.mapSizes);
     checkUpdates(spec, options.updates);
@@ -157,7 +160,7 @@ export async function runLoader(objectPath: string, functionName: string | undef
       ...(options.btf === undefined ? {} : { kernelBtfFile: options.btf }),
       beforeAttach: (l) => {
         applyUpdates(l, options.updates);
-        if (server) metrics = new ObjectMetrics(l, { object: metricsPrefix });
+        if (server) metrics = new ObjectMetrics(l, { object: metricsPrefix, ...(options.metricsMaxSeries === undefined ? {} : { maxSeries: options.metricsMaxSeries }) });
         liveOutput.open(l, metrics);
       },
       onAttach: (program, prepared) => out.verbose(joined(`attaching program '${program.name}' (section '${program.section}'): `, methodReason(prepared))),

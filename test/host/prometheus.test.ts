@@ -95,9 +95,32 @@ describe('--metrics', () => {
     await programsGone('count_bpf');
   });
 
+  test('--metrics-max-series caps a map and counts what it left out', async () => {
+    const cli = new RunningCli([fixture('btf_metrics.o'), '--metrics', '0', '--metrics-max-series', '1']);
+    try {
+      await cli.waitFor(SERVING, 60_000, 'stderr');
+      const url = SERVING.exec(cli.stderr)![1]!;
+      makeBpfCalls(driver, 10);
+      // This process's calls and the scrapes' own: at least two pids, one exported.
+      const deadline = Date.now() + 30_000;
+      let body = '';
+      while (!/btf_metrics_series_dropped_total\{map="calls_by_pid"\} [1-9]/.test(body)) {
+        assert.ok(Date.now() < deadline, `nothing counted as dropped:\n${body}`);
+        body = await (await fetch(url)).text();
+      }
+      assert.equal(body.split('\n').filter((l) => l.startsWith('btf_metrics_calls_by_pid_total{')).length, 1);
+    } finally {
+      await cli.stop('SIGINT');
+    }
+    await programsGone('count_bpf');
+  });
+
   test('a bad address is a usage line', async () => {
     const result = await runCli([fixture('btf_metrics.o'), '--metrics', 'localhost']);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /^load-kp-bpf: --metrics "localhost": expected \[ADDRESS:\]PORT/);
+    const alone = await runCli([fixture('btf_metrics.o'), '--metrics-max-series', '5']);
+    assert.equal(alone.code, 1);
+    assert.match(alone.stderr, /^load-kp-bpf: --metrics-max-series 5: it caps what --metrics serves; give --metrics too/);
   });
 });

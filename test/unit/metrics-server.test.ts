@@ -6,16 +6,17 @@ import { LoaderError, UsageError } from '../../src/errors.js';
 import { EXPOSITION_CONTENT_TYPE, MetricsServer, parseMetricsAddress } from '../../src/cli/metrics-server.js';
 
 describe('--metrics [ADDRESS:]PORT', () => {
-  test('a port alone, or after a colon, is 127.0.0.1; an address is kept', () => {
+  test('a port alone, or after a colon, is 127.0.0.1; an address is kept; 0 is any free port', () => {
     assert.deepEqual(parseMetricsAddress('9435'), { host: '127.0.0.1', port: 9435 });
     assert.deepEqual(parseMetricsAddress(':9435'), { host: '127.0.0.1', port: 9435 });
     assert.deepEqual(parseMetricsAddress('0.0.0.0:80'), { host: '0.0.0.0', port: 80 });
     assert.deepEqual(parseMetricsAddress('localhost:65535'), { host: 'localhost', port: 65535 });
     assert.deepEqual(parseMetricsAddress('[::1]:9435'), { host: '::1', port: 9435 });
+    assert.deepEqual(parseMetricsAddress('0'), { host: '127.0.0.1', port: 0 }, 'any free port');
   });
 
   test('a bad port or address is one line naming the flag', () => {
-    for (const text of ['', 'x', '0', '65536', '127.0.0.1', '::1:9435', '[nothost]:1', '1.2.3.4:99999']) {
+    for (const text of ['', 'x', '-1', '65536', '127.0.0.1', '::1:9435', '[nothost]:1', '1.2.3.4:99999']) {
       assert.throws(() => parseMetricsAddress(text), (error: unknown) => error instanceof UsageError && error.message.startsWith(`--metrics ${JSON.stringify(text)}: `), text);
     }
   });

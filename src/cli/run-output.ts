@@ -167,7 +167,7 @@ export class RunOutput extends Output {
     return presenter;
   }
 
-  loaded(objectPath: string, loaded: LoadedObject, notes: { tracePipe: boolean; readers: string[]; skipped: ReadonlyArray<{ program: string; reason: Wording }>; alternatives: readonly AlternativeGroup[]; duration?: number }): void {
+  loaded(objectPath: string, loaded: LoadedObject, notes: { tracePipe: boolean; readers: string[]; skipped: ReadonlyArray<{ program: string; reason: Wording }>; alternatives: readonly AlternativeGroup[]; duration?: number; metrics?: string }): void {
     const maps = [...loaded.maps.values()];
     const programs = [...loaded.programs.values()];
     if (notes.tracePipe) this.note('the programs call bpf_trace_printk: showing trace_pipe, which is system-wide (lines of other programs appear too) and consumed by reading it (--no-trace-pipe turns this off)');
@@ -192,6 +192,7 @@ export class RunOutput extends Output {
         skipped: notes.skipped.map((s) => ({ program: s.program, reason: say(s.reason, commandLineName) })),
         alternatives: notes.alternatives.map((g) => ({ ...g, leftOut: g.leftOut.map((l) => ({ ...l, reason: say(l.reason, commandLineName), ...(l.refused === undefined ? {} : { refused: say(l.refused, commandLineName) }) })) })),
         reading: { tracePipe: notes.tracePipe, maps: notes.readers },
+        metrics: notes.metrics ?? null,
       });
       return;
     }

@@ -175,7 +175,7 @@ export async function runLoader(objectPath: string, functionName: string | undef
       );
     }
     if (server) out.note(`serving the maps for Prometheus at ${server.url}`);
-    out.loaded(objectPath, loaded, { tracePipe: live.readingTracePipe, readers: live.readerNames, skipped: plan.skipped, alternatives: plan.alternatives, duration: options.duration });
+    out.loaded(objectPath, loaded, { tracePipe: live.readingTracePipe, readers: live.readerNames, skipped: plan.skipped, alternatives: plan.alternatives, duration: options.duration, ...(server ? { metrics: server.url } : {}) });
     live.start(loaded);
 
     const ended = options.duration > 0 ? new Promise<'duration'>((resolve) => (duration = setTimeout(() => resolve('duration'), options.duration * 1000))) : new Promise<never>(() => undefined);

@@ -96,10 +96,12 @@ describe('--metrics', () => {
   });
 
   test('--metrics-max-series caps a map and counts what it left out', async () => {
-    const cli = new RunningCli([fixture('btf_metrics.o'), '--metrics', '0', '--metrics-max-series', '1']);
+    const cli = new RunningCli([fixture('btf_metrics.o'), '--metrics', '0', '--metrics-max-series', '1', '--json']);
     try {
-      await cli.waitFor(SERVING, 60_000, 'stderr');
-      const url = SERVING.exec(cli.stderr)![1]!;
+      await cli.waitFor(/"event":"attached"/);
+      // --json says where, for scripts; the note on stderr says it for people.
+      const url = (JSON.parse(cli.stdout.split('\n').find((l) => l.includes('"event":"attached"'))!) as { metrics: string }).metrics;
+      assert.equal(url, SERVING.exec(cli.stderr)![1]);
       makeBpfCalls(driver, 10);
       // This process's calls and the scrapes' own: at least two pids, one exported.
       const deadline = Date.now() + 30_000;

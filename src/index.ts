@@ -88,8 +88,9 @@ export { findRecordType, recordTypeBySize, type RecordType, type TypeSource } fr
 export { VALUE_RULES, formatField, formatRecord, type ValueRule, type Field, type FieldType } from './values/formats.js';
 export { syscallName } from './values/syscalls.js';
 
-// Metrics: a loaded object's maps, globals and programs as Prometheus metric families, with no configuration.
+// Metrics: a loaded object's maps, globals and programs as Prometheus metric families, with no configuration needed.
 export { ObjectMetrics, type ObjectMetricsOptions } from './metrics/object-metrics.js';
+export { parseMetricsConfig, type MetricsConfig, type MapMetricsConfig } from './metrics/config.js';
 export { formatExposition, type MetricFamily, type MetricSample } from './metrics/exposition.js';
 
 // Errors: every failure is a LoaderError with a one-line message.

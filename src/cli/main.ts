@@ -106,6 +106,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--flamegraph <file>', "write the maps' stacks at detach as an interactive SVG flame graph")
     .option('--metrics <[address:]port>', 'serve the maps at http://ADDRESS:PORT/metrics for Prometheus while attached (address 127.0.0.1 unless named)')
     .option('--metrics-max-series <n>', 'series one map may export; the rest are counted in <object>_series_dropped_total', numberOption('--metrics-max-series', { integer: true }))
+    .option('--metrics-config <file>', 'YAML or JSON choosing the maps --metrics serves, their names, help and labels (README)')
     .option('--duration <seconds>', 'detach by itself after so many seconds, with the same report as Ctrl-C', numberOption('--duration'), 0)
     .action(async (objectPath: string, functionName: string | undefined, options: CommandLine) => {
       const { retprobeProgram, attach, set } = options;

@@ -4,7 +4,7 @@ import { describeAlternatives } from '../attach/alternatives.js';
 import { planAttachments } from '../attach/plan.js';
 import { methodReason } from '../attach/prepared.js';
 import type { AttachMode } from '../attach/probe.js';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { LoaderError, UsageError, kernelError } from '../errors.js';
 import { machineCpuCount } from '../kernel/cpus.js';
@@ -18,6 +18,7 @@ import { flameGraphSvg } from '../stacks/flamegraph.js';
 import { foldedLines } from '../stacks/stacks.js';
 import { formatExposition } from '../metrics/exposition.js';
 import { ObjectMetrics } from '../metrics/object-metrics.js';
+import { checkMetricsConfig, parseMetricsConfig, type MetricsConfig } from '../metrics/config.js';
 import type { BpfObjectSpec } from '../object/spec.js';
 import { printable } from '../text.js';
 import { checkProcess } from '../attach/process-target.js';
@@ -75,6 +76,8 @@ export interface RunOptions {
   metrics?: string;
   /** Series one map may export (--metrics-max-series); the library's default when not given. */
   metricsMaxSeries?: number;
+  /** Which maps --metrics serves and how (--metrics-config FILE). */
+  metricsConfig?: string;
 }
 
 function readObject(path: string): { bytes: Uint8Array; spec: BpfObjectSpec } {
@@ -115,6 +118,8 @@ export async function runLoader(objectPath: string, functionName: string | undef
     if (options.pid !== undefined) checkProcess(options.pid);
     const metricsAddress = options.metrics === undefined ? undefined : parseMetricsAddress(options.metrics);
     if (!metricsAddress && options.metricsMaxSeries !== undefined) throw new UsageError(`--metrics-max-series ${options.metricsMaxSeries}: it caps what --metrics serves; give --metrics too`);
+    if (!metricsAddress && options.metricsConfig !== undefined) throw new UsageError(`--metrics-config ${printable(options.metricsConfig)}: it configures what --metrics serves; give --metrics too`);
+    const metricsConfig = options.metricsConfig === undefined ? undefined : readMetricsConfig(options.metricsConfig);
     const object = readObject(objectPath);
     const spec = withMaxEntries(withGlobals(object.spec, withPidGlobal(object.spec, options, out)), options.mapSizes);
     checkUpdates(spec, options.updates);
@@ -126,6 +131,7 @@ export async function runLoader(objectPath: string, functionName: string | undef
     for (const [flag, file] of [['--folded', options.folded], ['--flamegraph', options.flamegraph]] as const) {
       if (file !== undefined && !spec.maps.some((m) => m.type === MAP_TYPE.STACK_TRACE)) throw new LoaderError(`${flag} ${file}: the object has no stack trace map whose stacks it would write`);
     }
+    if (metricsConfig) checkMetricsConfig(metricsConfig, spec.maps.map((m) => m.name));
     const unknownMaps = options.map.filter((name) => !spec.maps.some((m) => m.name === name));
     if (unknownMaps.length > 0) throw new LoaderError(`--map ${unknownMaps[0]}: the object has no such map; it has ${spec.maps.map((m) => `'${m.name}'`).join(', ')}`);
     const plan = planAttachments(spec, {
@@ -160,7 +166,7 @@ export async function runLoader(objectPath: string, functionName: string | undef
       ...(options.btf === undefined ? {} : { kernelBtfFile: options.btf }),
       beforeAttach: (l) => {
         applyUpdates(l, options.updates);
-        if (server) metrics = new ObjectMetrics(l, { object: metricsPrefix, ...(options.metricsMaxSeries === undefined ? {} : { maxSeries: options.metricsMaxSeries }) });
+        if (server) metrics = new ObjectMetrics(l, { object: metricsPrefix, ...(options.metricsMaxSeries === undefined ? {} : { maxSeries: options.metricsMaxSeries }), ...(metricsConfig ? { config: metricsConfig } : {}) });
         liveOutput.open(l, metrics);
       },
       onAttach: (program, prepared) => out.verbose(joined(`attaching program '${program.name}' (section '${program.section}'): `, methodReason(prepared))),
@@ -205,6 +211,17 @@ export async function runLoader(objectPath: string, functionName: string | undef
     process.removeListener('exit', onExit);
     await out.finish();
   }
+}
+
+/** --metrics-config FILE, read and checked; its mistakes name the file. */
+function readMetricsConfig(path: string): MetricsConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw kernelError(`reading the metrics configuration ${printable(path)}`, error);
+  }
+  return parseMetricsConfig(text, `--metrics-config ${printable(path)}`);
 }
 
 /** The stacks of every map, folded (for flamegraph.pl, inferno or speedscope) and as a flame graph. */

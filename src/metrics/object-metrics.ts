@@ -1,4 +1,4 @@
-// A loaded object's maps, globals and programs as Prometheus metric families, typed by its BTF and read fresh at each collect: no configuration.
+// A loaded object's maps, globals and programs as Prometheus metric families, typed by its BTF and read fresh at each collect: no configuration needed.
 import { readFileSync } from 'node:fs';
 import { USDT_IP_MAP, USDT_SPECS_MAP } from '../abi.js';
 import { BTF_KIND, type Btf } from '../btf/btf.js';
@@ -10,6 +10,7 @@ import { isPerCpuMapType, MAP_TYPE, mapTypeName } from '../object/map-types.js';
 import { printable } from '../text.js';
 import { fieldTypes } from '../values/formats.js';
 import { histogramShape, integerTotal, MapEntryDecoder, slotKeyHistogram, slotsHistogram, type Histogram, type MapDescription } from '../values/map-entries.js';
+import { checkMetricsConfig, configuredFamilies, mapIsShown, type MetricsConfig } from './config.js';
 import { metricName, type MetricFamily, type MetricSample } from './exposition.js';
 
 /** How an object's metrics are named and bounded. */
@@ -18,6 +19,8 @@ export interface ObjectMetricsOptions {
   object: string;
   /** Series kept per map (entries beyond are counted in <object>_series_dropped_total); 10000 when not given. */
   maxSeries?: number;
+  /** Maps picked, renamed, relabelled (parseMetricsConfig reads it from a file); every map as it is when not given. */
+  config?: MetricsConfig;
 }
 
 const DEFAULT_MAX_SERIES = 10_000;
@@ -71,6 +74,7 @@ function isIntegerType(btf: Btf, typeId: number): boolean {
 export class ObjectMetrics {
   private readonly prefix: string;
   private readonly maxSeries: number;
+  private readonly config: MetricsConfig;
   /** Records delivered and lost per ring buffer and perf event array, as readers count them. */
   private readonly records = new Map<string, { records: bigint; lost: bigint }>();
 
@@ -80,6 +84,8 @@ export class ObjectMetrics {
   ) {
     this.prefix = metricName(options.object);
     this.maxSeries = options.maxSeries ?? DEFAULT_MAX_SERIES;
+    this.config = options.config ?? {};
+    checkMetricsConfig(this.config, [...loaded.maps.keys()]);
     for (const m of loaded.maps.values()) if (RECORD_MAP_TYPES.has(m.map.definition.type)) this.records.set(m.name, { records: 0n, lost: 0n });
   }
 
@@ -98,10 +104,10 @@ export class ObjectMetrics {
     const families: MetricFamily[] = [];
     const dropped: MetricSample[] = [];
     for (const m of this.loaded.maps.values()) {
-      if (m.spec.data || !COUNTED_MAP_TYPES.has(m.map.definition.type) || USDT_MAPS.has(m.name)) continue;
+      if (m.spec.data || !COUNTED_MAP_TYPES.has(m.map.definition.type) || USDT_MAPS.has(m.name) || !mapIsShown(this.config, m.name)) continue;
       const read = this.mapFamilies(m);
       if (!read) continue;
-      families.push(...read.families);
+      families.push(...this.configured(m.name, read.families));
       dropped.push({ labels: { map: m.name }, value: read.dropped });
     }
     families.push(...this.globalFamilies(), ...this.recordFamilies());
@@ -222,10 +228,19 @@ export class ObjectMetrics {
   }
 
   private recordFamilies(): MetricFamily[] {
-    return [...this.records].flatMap(([map, counts]): MetricFamily[] => [
-      { name: this.name(map, 'records_total'), help: `Records read from map ${map}.`, type: 'counter', samples: [{ labels: {}, value: counts.records }] },
-      { name: this.name(map, 'lost_total'), help: `Records of map ${map} lost before they were read.`, type: 'counter', samples: [{ labels: {}, value: counts.lost }] },
-    ]);
+    return [...this.records]
+      .filter(([map]) => mapIsShown(this.config, map))
+      .flatMap(([map, counts]): MetricFamily[] =>
+        this.configured(map, [
+          { name: this.name(map, 'records_total'), help: `Records read from map ${map}.`, type: 'counter', samples: [{ labels: {}, value: counts.records }] },
+          { name: this.name(map, 'lost_total'), help: `Records of map ${map} lost before they were read.`, type: 'counter', samples: [{ labels: {}, value: counts.lost }] },
+        ]),
+      );
+  }
+
+  /** A map's families as the configuration shows them. */
+  private configured(map: string, families: readonly MetricFamily[]): MetricFamily[] {
+    return configuredFamilies(families, this.name(map), this.config.maps?.[map] || undefined);
   }
 
   /** Attachments in place, and each program's runs and run time when the kernel counts them (sysctl kernel.bpf_stats_enabled=1). */

@@ -1,7 +1,10 @@
 // Host kernel: run --metrics serves a running object's maps, and a real Prometheus (Debian's) scrapes and queries them.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, test } from '../support/test.js';
 import { RunningCli, fixture, runCli } from '../support/cli.js';
 import { PrometheusServer, freePort } from '../support/prometheus.js';
@@ -113,6 +116,40 @@ describe('--metrics', () => {
       assert.equal(body.split('\n').filter((l) => l.startsWith('btf_metrics_calls_by_pid_total{')).length, 1);
     } finally {
       await cli.stop('SIGINT');
+    }
+    await programsGone('count_bpf');
+  });
+
+  test('--metrics-config picks, renames and relabels maps; a map the object lacks is refused before loading', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lkb-metrics-config-'));
+    try {
+      const config = join(dir, 'metrics.yaml');
+      writeFileSync(config, 'only_listed: true\nmaps:\n  calls_by_pid:\n    name: bpf_calls\n    help: bpf() calls of each process\n    labels: {key: pid}\n  events:\n');
+      const cli = new RunningCli([fixture('btf_metrics.o'), '--metrics', '0', '--metrics-config', config]);
+      try {
+        await cli.waitFor(SERVING, 60_000, 'stderr');
+        const url = SERVING.exec(cli.stderr)![1]!;
+        makeBpfCalls(driver, 10);
+        const body = await (await fetch(url)).text();
+        assert.match(body, /^# HELP bpf_calls_total bpf\(\) calls of each process$/m);
+        assert.match(body, new RegExp(`^bpf_calls_total\\{pid="${process.pid}"\\} (\\d+)$`, 'm'));
+        assert.match(body, /^btf_metrics_events_records_total \d+$/m);
+        assert.doesNotMatch(body, /size_dist|btf_metrics_totals|calls_by_pid_total/, 'maps not listed are left out');
+        assert.match(body, /^btf_metrics_total_calls \d+$/m, 'globals and health stay');
+      } finally {
+        await cli.stop('SIGINT');
+      }
+      writeFileSync(config, 'maps:\n  calls_by_pids: {}\n');
+      const refused = await runCli([fixture('btf_metrics.o'), '--metrics', '0', '--metrics-config', config]);
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /^load-kp-bpf: metrics configuration: the object has no map 'calls_by_pids'; it has /);
+      writeFileSync(config, 'maps: [\n');
+      const broken = await runCli([fixture('btf_metrics.o'), '--metrics', '0', '--metrics-config', config]);
+      assert.equal(broken.code, 1);
+      assert.equal(broken.stderr.split('\n').length, 2, broken.stderr);
+      assert.match(broken.stderr, new RegExp(`^load-kp-bpf: --metrics-config ${config}:\\d+: not YAML or JSON: `));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
     await programsGone('count_bpf');
   });

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs one benchmark: npm run bench -- <name> [options]. Each prints its figures beside a reference
-# measured in the same run, and the ratio. Benchmarks: stream, map-dump, load, attach, decode.
+# measured in the same run, and the ratio. Benchmarks: stream, map-dump, load, attach, decode, metrics.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 name=${1:-}

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { objPin } from '../../src/kernel/bpf.js';
 import { BpfMap } from '../../src/kernel/maps.js';
 import { makeDirectories } from '../../src/kernel/pins.js';
+import { fillSpacedEntries } from '../../test/support/kernel.js';
 
 const HERE = new URL('.', import.meta.url).pathname;
 const REPO = new URL('../..', import.meta.url).pathname;
@@ -46,13 +47,7 @@ function main(): void {
   const path = `${PINS}/big`;
   const map = BpfMap.create('lkb_bench_big', { type: 1, keySize: 4, valueSize: 8, maxEntries: N, flags: 0 });
   try {
-    const keys = Buffer.alloc(4 * N);
-    const vals = Buffer.alloc(8 * N);
-    for (let i = 0; i < N; i++) {
-      keys.writeUInt32LE(i * 7 + 1, i * 4);
-      vals.writeBigUInt64LE(BigInt(i) * 1000003n, i * 8);
-    }
-    map.updateBatch(keys, vals, N);
+    fillSpacedEntries(map, N);
     objPin(map.fd.value, path);
   } finally {
     map.close();

@@ -13,7 +13,7 @@ import { makeDirectories } from '../../src/kernel/pins.js';
 import { LoadedObject } from '../../src/loader.js';
 import { parseBpfObject } from '../../src/object/bpf-object.js';
 import { CLI, fixture, oneLine, runCli } from '../support/cli.js';
-import { removeScratchPinRoots, scratchPinRoot } from '../support/kernel.js';
+import { fillSpacedEntries, removeScratchPinRoots, scratchPinRoot } from '../support/kernel.js';
 import { tool } from '../support/tools.js';
 
 after(removeScratchPinRoots);
@@ -148,13 +148,7 @@ describe('dumps: bpftool agrees, and a dump loads back', () => {
     await ok('create', path, '--type', 'hash', '--key', '4', '--value', '8', '--entries', '1000000');
     const big = BpfMap.fromPin(path);
     const N = 1_000_000;
-    const keys = Buffer.alloc(4 * N);
-    const values = Buffer.alloc(8 * N);
-    for (let i = 0; i < N; i++) {
-      keys.writeUInt32LE(i * 7 + 1, i * 4);
-      values.writeBigUInt64LE(BigInt(i) * 1000003n, i * 8);
-    }
-    big.updateBatch(keys, values, N);
+    fillSpacedEntries(big, N);
     big.close();
     const ours = await runCli(['map', 'dump', path], 120_000);
     assert.equal(ours.code, 0, ours.stderr);

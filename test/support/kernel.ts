@@ -88,6 +88,17 @@ export function loadedProgramIds(name: string): number[] {
   return ids;
 }
 
+
+/** Fills a u32 -> u64 map with `count` entries in one batch: keys 1, 8, 15, ... (never 0), values i * 1000003; big maps for dumps and scrapes. */
+export function fillSpacedEntries(map: BpfMap, count: number): void {
+  const keys = Buffer.alloc(4 * count);
+  const values = Buffer.alloc(8 * count);
+  for (let i = 0; i < count; i++) {
+    keys.writeUInt32LE(i * 7 + 1, i * 4);
+    values.writeBigUInt64LE(BigInt(i) * 1000003n, i * 8);
+  }
+  map.updateBatch(keys, values, count);
+}
 /** Makes `count` bpf() system calls of command BPF_MAP_LOOKUP_ELEM (1) on a map. */
 export function makeBpfCalls(map: BpfMap, count: number): void {
   const key = Buffer.alloc(map.definition.keySize);

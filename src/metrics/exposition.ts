@@ -34,7 +34,9 @@ function sanitized(name: string, label: boolean): string {
   return result.replace(/^__+/, '_');
 }
 
-const escapeLabelValue = (value: string): string => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+const NEEDS_ESCAPE = /[\\"\n]/;
+// Most values (numbers, names) need no escaping: one test instead of three replaces.
+const escapeLabelValue = (value: string): string => (NEEDS_ESCAPE.test(value) ? value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : value);
 const escapeHelp = (help: string): string => help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 
 function valueText(value: number | bigint): string {
@@ -45,9 +47,17 @@ function valueText(value: number | bigint): string {
   return String(value);
 }
 
+/** Label names seen, sanitized once: a scrape writes the same few names on every sample. */
+const labelNames = new Map<string, string>();
+
 function labelsText(labels: Readonly<Record<string, string>>): string {
-  const pairs = Object.entries(labels).map(([name, value]) => `${sanitized(name, true)}="${escapeLabelValue(value)}"`);
-  return pairs.length === 0 ? '' : `{${pairs.join(',')}}`;
+  let text = '';
+  for (const name in labels) {
+    let shown = labelNames.get(name);
+    if (shown === undefined) labelNames.set(name, (shown = sanitized(name, true)));
+    text += `${text === '' ? '{' : ','}${shown}="${escapeLabelValue(labels[name]!)}"`;
+  }
+  return text === '' ? '' : `${text}}`;
 }
 
 const SUFFIX_ORDER = ['_bucket', '_sum', '_count'];
@@ -74,7 +84,8 @@ export function formatExposition(families: readonly MetricFamily[]): string {
   for (const family of families) {
     const name = sanitized(family.name, false);
     const seen = merged.get(name);
-    if (seen) seen.samples.push(...family.samples);
+    // One by one: a spread of a 100,000-entry map's samples would overflow the stack.
+    if (seen) for (const sample of family.samples) seen.samples.push(sample);
     else merged.set(name, { ...family, name, samples: [...family.samples] });
   }
   const lines: string[] = [];

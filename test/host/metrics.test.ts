@@ -76,6 +76,9 @@ describe('ObjectMetrics on a running object', () => {
       assert.equal(family(after, 'btf_metrics_total_calls').type, 'gauge');
       assert.ok(numeric(sample(family(after, 'btf_metrics_totals_calls_total'), { index: '0' })) >= BigInt(CALLS));
       assert.ok(numeric(sample(family(after, 'btf_metrics_totals_size_sum_total'), { index: '0' })) > 0n);
+      // Every CPU's count added up: at least this process's calls, wherever they ran.
+      const percpu = numeric(sample(family(after, 'btf_metrics_percpu_calls_total'), { index: '0' }));
+      assert.ok(percpu - numeric(sample(family(before, 'btf_metrics_percpu_calls_total'), { index: '0' })) >= BigInt(CALLS), `percpu_calls moved by less than ${CALLS}`);
       assert.ok(numeric(sample(family(after, 'btf_metrics_events_records_total'), {})) >= BigInt(CALLS));
       assert.equal(sample(family(after, 'btf_metrics_events_lost_total'), {})?.value, 0n);
       assert.equal(sample(family(after, 'btf_metrics_programs_attached'), {})?.value, 1);

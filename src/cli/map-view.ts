@@ -102,8 +102,9 @@ const SUMMARY_FROM = 16;
 
 /**
  * An untyped record in one line: short ones as untypedRecord shows them; longer ones as their
- * length, the leading 4-byte integers (up to the first text), and the printable strings in them,
- * trailing zeros left out. --raw shows every byte instead.
+ * length, the leading 4-byte integers (up to the first text), and the printable strings in them
+ * (4 characters or more, ended by a NUL as C's char arrays are: an integer's bytes that happen to
+ * be printable are not text), trailing zeros left out. --raw shows every byte instead.
  */
 export function untypedSummary(data: Uint8Array): string {
   if (data.length <= SUMMARY_FROM) return untypedRecord(data);
@@ -113,7 +114,7 @@ export function untypedSummary(data: Uint8Array): string {
   for (let i = 0; i < end; ) {
     let j = i;
     while (j < end && data[j]! >= 0x20 && data[j]! < 0x7f) j++;
-    if (j - i >= 4) strings.push({ at: i, text: Buffer.from(data.subarray(i, j)).toString('latin1') });
+    if (j - i >= 4 && (j === data.length || data[j] === 0)) strings.push({ at: i, text: Buffer.from(data.subarray(i, j)).toString('latin1') });
     i = j === i ? i + 1 : j;
   }
   const firstText = strings[0]?.at ?? end;

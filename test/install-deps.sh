@@ -44,17 +44,5 @@ done
 [ -e "/usr/include/$(uname -m)-linux-gnu/sys/sdt.h" ] || [ -e /usr/include/sys/sdt.h ] || need+=(systemtap-sdt-dev)
 # Unique, in order.
 mapfile -t need < <(printf '%s\n' "${need[@]}" | awk 'NF && !seen[$0]++')
-[ ${#need[@]} -eq 0 ] && exit 0
-
-if [ "${1:-}" = --check ]; then
-  echo "install-deps: missing ${need[*]}" >&2
-  exit 1
-fi
-if [ "$(id -u)" -ne 0 ]; then
-  echo "install-deps: missing ${need[*]}; run as root or install them" >&2
-  exit 1
-fi
-echo "install-deps: installing ${need[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt_install() { apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends "${need[@]}" >/dev/null; }
-apt_install 2>/dev/null || { apt-get update -qq && apt_install; }
+. "$(dirname "$0")/../scripts/apt-missing.sh"
+apt_missing install-deps "${1:-}" "${need[@]}"

@@ -132,11 +132,6 @@ export interface UsdtOptions extends PrepareOptions {
   object: { btf?: Btf | undefined; maps: readonly MapSpec[] };
 }
 
-/**
- * Finds the probe in the binary's notes and lays out each site's argument spec. Refuses a probe
- * the binary lacks (naming the closest), arguments usdt.bpf.h cannot read, and an object without
- * usdt.bpf.h's spec map.
- */
 /** ELF machines by the names people know them. */
 const MACHINE_NAMES: Readonly<Record<number, string>> = { [EM_X86_64]: 'x86-64', 183: 'arm64', 3: 'i386', 40: 'arm', 243: 'riscv64', 21: 'ppc64', 22: 's390x' };
 
@@ -150,6 +145,11 @@ export function refuseUsdtMachine(path: string, machine: number, arch: string = 
   throw new AttachError(`USDT arguments are read for x86-64 only: ${path} is for ${binary} and this machine is ${arch}`);
 }
 
+/**
+ * Finds the probe in the binary's notes and lays out each site's argument spec. Refuses a probe
+ * the binary lacks (naming the closest), arguments usdt.bpf.h cannot read, and an object without
+ * usdt.bpf.h's spec map.
+ */
 export function prepareUsdt(target: UsdtTarget, options: UsdtOptions): PreparedUsdt {
   const { object, mode = 'auto', pid } = options;
   const specsMap = object.maps.find((m) => m.name === USDT_SPECS_MAP);

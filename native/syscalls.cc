@@ -9,10 +9,10 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <map>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/mman.h>
-#include <unordered_map>
 #include <uv.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
@@ -178,7 +178,9 @@ struct Mapping {
   size_t length;
   bool mapped;
 };
-std::unordered_map<void*, Mapping*> mappings;
+// A tree, not a hash table: a hash table's bucket arrays call libstdc++'s GLIBCXX_3.4.29, newer
+// than the prebuilt addons may need (scripts/prebuild.sh).
+std::map<void*, Mapping*> mappings;
 
 void FinalizeMapping(Napi::Env, void*, Mapping* mapping) {
   if (mapping->mapped) munmap(mapping->address, mapping->length);

@@ -30,14 +30,34 @@ interface Addon {
 const require = createRequire(import.meta.url);
 let loadedAddon: Addon | undefined;
 
+interface NodeGypBuild {
+  /** The addon's path: a local build in build/, else the prebuild for this platform, arch and libc. */
+  resolve(dir: string): string;
+}
+
+/** The C library node-gyp-build matches prebuilds against. */
+function libc(): string {
+  const header = (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header;
+  return header?.glibcVersionRuntime ? 'glibc' : 'musl';
+}
+
 /** The addon, loaded at the first kernel call: parsing objects and reading BTF need no build of it. */
 function addon(): Addon {
   if (loadedAddon) return loadedAddon;
-  const root = fileURLToPath(new URL('..', import.meta.url));
+  const root = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
+  // The package ships prebuilds and runs no install script, so a machine they do not cover
+  // learns here what to do: build the addon once in the package's directory.
+  const build = `build it with npm run build:addon --prefix ${root} (needs g++, make and Python)`;
+  let path: string;
   try {
-    loadedAddon = (require('node-gyp-build') as (dir: string) => Addon)(root);
+    path = (require('node-gyp-build') as NodeGypBuild).resolve(root);
+  } catch {
+    throw new LoaderError(`the native addon has no prebuild for ${process.platform}-${process.arch} (${libc()}) and is not built; ${build}`);
+  }
+  try {
+    loadedAddon = require(path) as Addon;
   } catch (error) {
-    throw new LoaderError(`the native addon is not built (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); build it with npm run build:addon`);
+    throw new LoaderError(`the native addon ${path} does not load (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); ${build}`);
   }
   return loadedAddon;
 }

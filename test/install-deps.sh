@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Installs every tool the test suite calls that this machine lacks (Debian/Ubuntu, as root).
-# test/vm/setup.sh installs the qemu side; bench/install-deps.sh the benchmarks' references.
+# test/vm/setup.sh installs the qemu side; bench/install-deps.sh the benchmarks' references;
+# scripts/install-build-deps.sh the prebuilt addons' cross compiler and an arm64 Node.
 #
 #   test/install-deps.sh          install what is missing
 #   test/install-deps.sh --check  only list what is missing (exit 1 if anything is)
 set -euo pipefail
+
+# test/host/install.test.ts packs the project, which builds the prebuilt addons: their tools too.
+"$(dirname "$0")/../scripts/install-build-deps.sh" "$@"
 
 # command -> Debian package. Keep test/support/tools.ts in step: it names this script for each.
 TOOLS=(
@@ -43,17 +47,5 @@ done
 [ -e "/usr/include/$(uname -m)-linux-gnu/sys/sdt.h" ] || [ -e /usr/include/sys/sdt.h ] || need+=(systemtap-sdt-dev)
 # Unique, in order.
 mapfile -t need < <(printf '%s\n' "${need[@]}" | awk 'NF && !seen[$0]++')
-[ ${#need[@]} -eq 0 ] && exit 0
-
-if [ "${1:-}" = --check ]; then
-  echo "install-deps: missing ${need[*]}" >&2
-  exit 1
-fi
-if [ "$(id -u)" -ne 0 ]; then
-  echo "install-deps: missing ${need[*]}; run as root or install them" >&2
-  exit 1
-fi
-echo "install-deps: installing ${need[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt_install() { apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends "${need[@]}" >/dev/null; }
-apt_install 2>/dev/null || { apt-get update -qq && apt_install; }
+. "$(dirname "$0")/../scripts/apt-missing.sh"
+apt_missing install-deps "${1:-}" "${need[@]}"

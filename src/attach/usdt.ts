@@ -138,6 +138,19 @@ export interface UsdtOptions extends PrepareOptions {
   object: { btf?: Btf | undefined; maps: readonly MapSpec[] };
 }
 
+/** ELF machines by the names people know them. */
+const MACHINE_NAMES: Readonly<Record<number, string>> = { [EM_X86_64]: 'x86-64', 183: 'arm64', 3: 'i386', 40: 'arm', 243: 'riscv64', 21: 'ppc64', 22: 's390x' };
+
+/**
+ * Refuses, by name, a binary or a machine that is not x86-64: the argument forms parsed here are
+ * x86-64's operands and the registers' offsets x86-64's pt_regs (arm64's differ in both).
+ */
+export function refuseUsdtMachine(path: string, machine: number, arch: string = process.arch): void {
+  if (machine === EM_X86_64 && arch === 'x64') return;
+  const binary = MACHINE_NAMES[machine] ?? `ELF machine ${machine}`;
+  throw new AttachError(`USDT arguments are read for x86-64 only: ${path} is for ${binary} and this machine is ${arch}`);
+}
+
 /**
  * Finds the probe in the binary's notes and lays out each site's argument spec. Refuses a probe
  * the binary lacks (naming the closest), arguments usdt.bpf.h cannot read, and an object without
@@ -152,9 +165,7 @@ export function prepareUsdt(target: UsdtTarget, options: UsdtOptions): PreparedU
   if (!kernelHasBpfCookies()) throw new AttachError('USDT probes need BPF cookies on their uprobes, which kernels have from 5.15');
   const path = binaryPath(target.binary, pid, 'USDT binary');
   const elf = readTargetElf(path, 'USDT binary');
-  if (elf.machine !== EM_X86_64 || process.arch !== 'x64') {
-    throw new AttachError(`USDT arguments are read for x86-64 only; ${path} is for ELF machine ${elf.machine} and this machine is ${process.arch}`);
-  }
+  refuseUsdtMachine(path, elf.machine);
   const probe = `${target.provider}:${target.name}`;
   let notes: StapsdtNote[];
   try {

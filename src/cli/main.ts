@@ -71,7 +71,7 @@ export async function main(argv: string[]): Promise<number> {
     .summary('load an object and attach it until interrupted (the default command)')
     .description(RUN_DESCRIPTION)
     .argument('<object>', 'BPF ELF object, e.g. test_prog.o')
-    .argument('[function]', "kernel function for the object's 'prog' program, e.g. sys_bpf (resolved to __x64_sys_bpf where needed)")
+    .argument('[function]', "kernel function for the object's 'prog' program, e.g. sys_bpf (resolved to the machine's entry point: __x64_sys_bpf, __arm64_sys_bpf)")
     .option('--retprobe', "attach to the function's return (a kretprobe) instead of its entry; --retprobe=PROG for one program's target (repeatable)", false)
     .addOption(new Option('--retprobe-program <name>').hideHelp().argParser(collect).default([] as string[]))
     .option('--attach <prog=target>', "a program's target: a kernel function, binary:function, category/event or tracepoint name, filling in or replacing its section's (repeatable)", collect, [] as string[])

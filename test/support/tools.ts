@@ -2,7 +2,7 @@
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
-/** Which script of the project installs each tool (test/install-deps.sh runs before every suite). */
+/** Which script of the project installs each tool (test/install-deps.sh, which runs scripts/install-build-deps.sh, runs before every suite). */
 const INSTALLED_BY: Record<string, string> = {
   bpftool: 'test/install-deps.sh',
   clang: 'test/install-deps.sh',
@@ -24,6 +24,9 @@ const INSTALLED_BY: Record<string, string> = {
   make: 'test/install-deps.sh',
   prometheus: 'test/install-deps.sh',
   promtool: 'test/install-deps.sh',
+  'aarch64-linux-gnu-g++': 'scripts/install-build-deps.sh',
+  'qemu-aarch64': 'scripts/install-build-deps.sh',
+  'node-arm64': 'scripts/install-build-deps.sh',
 };
 
 /** Why a test could not run: a tool is missing. Its message is the one line a reader needs. */

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, test } from '../support/test.js';
 import { planAttachments, usdtRoles } from '../../src/attach/plan.js';
-import { encodeUsdtSpec, parseUsdtArguments, prepareUsdt, usdtSpecHasIndexRegister } from '../../src/attach/usdt.js';
+import { encodeUsdtSpec, parseUsdtArguments, prepareUsdt, refuseUsdtMachine, usdtSpecHasIndexRegister } from '../../src/attach/usdt.js';
 import { BTF_KIND, BTF_LINKAGE } from '../../src/btf/btf.js';
 import { placeUsdtSites, readStapsdtNotes } from '../../src/elf/stapsdt.js';
 import { PT_LOAD, SHT_NOTE, fileOffsetOfAddress, readElf } from '../../src/elf/reader.js';
@@ -145,6 +145,25 @@ describe('parseUsdtArguments (x86-64)', () => {
     assert.equal(refused('%rax'), "USDT probe a:b: argument 0 ('%rax') is not [-]size@location");
     assert.equal(refused('4@counter(%rip)'), "USDT probe a:b: argument 0 ('4@counter(%rip)') has a location that is neither $constant, %register, offset(%register) nor offset(%base,%index,scale)");
     assert.equal(refused(Array(13).fill('8@%rax').join(' ')), 'USDT probe a:b has 13 arguments; usdt.bpf.h reads at most 12');
+  });
+});
+
+describe('which machines USDT arguments are read on', () => {
+  test('x86-64 binaries on x86-64; arm64, its binaries and unknown machines are refused by name', () => {
+    assert.doesNotThrow(() => refuseUsdtMachine('/bin/t', 62, 'x64'));
+    const refusal = (machine: number, arch: string): string => {
+      try {
+        refuseUsdtMachine('/bin/t', machine, arch);
+      } catch (error) {
+        assert.ok(error instanceof AttachError);
+        return error.message;
+      }
+      assert.fail('not refused');
+    };
+    assert.equal(refusal(183, 'arm64'), 'USDT arguments are read for x86-64 only: /bin/t is for arm64 and this machine is arm64');
+    assert.equal(refusal(62, 'arm64'), 'USDT arguments are read for x86-64 only: /bin/t is for x86-64 and this machine is arm64');
+    assert.equal(refusal(183, 'x64'), 'USDT arguments are read for x86-64 only: /bin/t is for arm64 and this machine is x64');
+    assert.equal(refusal(9999, 'x64'), 'USDT arguments are read for x86-64 only: /bin/t is for ELF machine 9999 and this machine is x64');
   });
 });
 

@@ -1,7 +1,7 @@
 // Formatting for people and scripts: aligned tables, untyped map entries as numbers or hex, typed values as cells and columns.
 import { endianness } from 'node:os';
 import type { Decoded } from '../btf/decode.js';
-import { isPerCpuMapType } from '../object/map-types.js';
+import { isPerCpuMapType, perCpuSlotSize } from '../object/map-types.js';
 
 /** Left-aligned columns separated by two spaces; trailing spaces trimmed. */
 export function table(rows: readonly (readonly string[])[]): string[] {
@@ -51,8 +51,7 @@ export interface MapEntryView {
 /** Decodes one entry; per-CPU values come as one 8-byte-aligned slot per CPU. */
 export function mapEntryView(mapType: number, valueSize: number, key: Uint8Array, value: Uint8Array): MapEntryView {
   if (!isPerCpuMapType(mapType)) return { key: formatBytes(key), value: formatBytes(value) };
-  // One 8-byte-aligned slot per CPU (at least 8 bytes, so a value size of 0 cannot stall the walk).
-  const slot = Math.max(1, Math.ceil(valueSize / 8)) * 8;
+  const slot = perCpuSlotSize(valueSize);
   const perCpu: string[] = [];
   for (let at = 0; at < value.length && at + valueSize <= value.length; at += slot) perCpu.push(formatBytes(value.subarray(at, at + valueSize)));
   const integer = valueSize === 1 || valueSize === 2 || valueSize === 4 || valueSize === 8;

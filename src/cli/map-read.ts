@@ -4,7 +4,7 @@ import { mapIds, programIds, type MapInfo } from '../kernel/bpf.js';
 import { BpfMap } from '../kernel/maps.js';
 import { mapPins } from '../kernel/pins.js';
 import { BpfProgram } from '../kernel/program.js';
-import { isPerCpuMapType, mapTypeName } from '../object/map-types.js';
+import { isPerCpuMapType, perCpuSlotSize, mapTypeName } from '../object/map-types.js';
 import { decodedJson, type Decoded } from '../btf/decode.js';
 import { cellText, columns, formatBytes, table } from './format.js';
 import { hexJsonEntries, integerPairLines } from './dump-text.js';
@@ -29,7 +29,7 @@ function entryJson(m: OpenedMap, key: Uint8Array, value: Uint8Array): string {
   if (!perCpu) {
     text += `,"value":${hexArray(value)}`;
   } else {
-    const slot = Math.ceil(m.info.valueSize / 8) * 8;
+    const slot = perCpuSlotSize(m.info.valueSize);
     const values: string[] = [];
     for (let cpu = 0; cpu * slot < value.length; cpu++) values.push(`{"cpu":${cpu},"value":${hexArray(value.subarray(cpu * slot, cpu * slot + m.info.valueSize))}}`);
     text += `,"values":[${values.join(',')}]`;

@@ -4,7 +4,7 @@ import type { Btf } from '../btf/btf.js';
 import { BtfEncoder, EncodeError } from '../btf/encode.js';
 import { LoaderError, UsageError } from '../errors.js';
 import { machineCpuCount } from '../kernel/cpus.js';
-import { isPerCpuMapType } from '../object/map-types.js';
+import { isPerCpuMapType, perCpuSlotSize } from '../object/map-types.js';
 
 const little = endianness() === 'LE';
 
@@ -121,7 +121,7 @@ function fromText(text: string, shape: ValueShape): Buffer {
 /** A value as user space writes it: per-CPU maps take one 8-byte-aligned slot per possible CPU (the same value in each). */
 export function valueOnEveryCpu(mapType: number, valueSize: number, value: Buffer): Buffer {
   if (!isPerCpuMapType(mapType)) return value;
-  const slot = Math.ceil(valueSize / 8) * 8;
+  const slot = perCpuSlotSize(valueSize);
   const all = Buffer.alloc(slot * machineCpuCount());
   for (let cpu = 0; cpu < machineCpuCount(); cpu++) value.copy(all, cpu * slot);
   return all;

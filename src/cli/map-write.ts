@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { BPF_ANY, BPF_EXIST, BPF_NOEXIST } from '../abi.js';
 import { UsageError } from '../errors.js';
 import { machineCpuCount } from '../kernel/cpus.js';
-import { isPerCpuMapType } from '../object/map-types.js';
+import { isPerCpuMapType, perCpuSlotSize } from '../object/map-types.js';
 import { formatBytes, HOST_LITTLE_ENDIAN } from './format.js';
 import { shapes, type OpenedMap } from './map-ref.js';
 import { fromJson, parseMapValue, valueOnEveryCpu, withWhere } from './map-values.js';
@@ -104,7 +104,7 @@ function updateBatch(m: OpenedMap, file: string, flags: number, out: Output): nu
       if (!entry || typeof entry !== 'object') throw new UsageError(`${where} is not an object`);
       const key = withWhere(where, () => fromJson(entry.key, shape.key));
       if (Array.isArray(entry.values)) {
-        const slot = Math.ceil(m.info.valueSize / 8) * 8;
+        const slot = perCpuSlotSize(m.info.valueSize);
         const all = Buffer.alloc(slot * machineCpuCount());
         for (const v of entry.values as Array<{ cpu: number; value: unknown }>) {
           if (typeof v.cpu === 'number' && v.cpu < machineCpuCount()) withWhere(where, () => fromJson(v.value, shape.value)).copy(all, v.cpu * slot);

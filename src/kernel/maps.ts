@@ -2,7 +2,7 @@
 import { constants, openSync, readFileSync } from 'node:fs';
 import { ERRNO, MAP_TYPE } from '../abi.js';
 import { KernelError, LoaderError, SyscallError, kernelError, nodeErrno } from '../errors.js';
-import { isPerCpuMapType, mapTypeName } from '../object/map-types.js';
+import { isPerCpuMapType, perCpuSlotSize, mapTypeName } from '../object/map-types.js';
 import {
   BPF_ANY,
   BPF_EXIST,
@@ -41,7 +41,7 @@ export function fdKind(fd: number): 'map' | 'program' | 'link' | 'btf' | 'other'
 /** Bytes of a value as user space sees it: per-CPU maps hold one 8-byte-aligned slot per possible CPU. */
 export function valueBufferSize(definition: MapDefinition, cpus: () => number = machineCpuCount): number {
   if (!isPerCpuMapType(definition.type)) return definition.valueSize;
-  return Math.ceil(definition.valueSize / 8) * 8 * cpus();
+  return perCpuSlotSize(definition.valueSize) * cpus();
 }
 
 /** What the slots of each fd-holding map type take, by path: the kind of object and how it is named to people. */

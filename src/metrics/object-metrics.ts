@@ -6,7 +6,7 @@ import { BtfDecoder, decodedJson, type Decoded } from '../btf/decode.js';
 import { UsageError } from '../errors.js';
 import type { LoadedMap, LoadedObject } from '../loader.js';
 import { globalVariables } from '../object/globals.js';
-import { isPerCpuMapType, MAP_TYPE, mapTypeName } from '../object/map-types.js';
+import { isPerCpuMapType, perCpuSlotSize, MAP_TYPE, mapTypeName } from '../object/map-types.js';
 import { printable } from '../text.js';
 import { fieldTypes } from '../values/formats.js';
 import { histogramShape, integerTotal, MapEntryDecoder, slotKeyHistogram, slotsHistogram, type Histogram, type MapDescription } from '../values/map-entries.js';
@@ -231,7 +231,7 @@ export class ObjectMetrics {
     const { keySize } = m.map.definition;
     const valueSize = m.map.valueBufferSize;
     const perCpu = isPerCpuMapType(m.map.definition.type);
-    const slot = Math.max(1, Math.ceil(m.map.definition.valueSize / 8)) * 8;
+    const slot = perCpuSlotSize(m.map.definition.valueSize);
     const samples: MetricSample[] = [];
     let dropped = 0;
     for (const batch of m.map.readBatches()) {

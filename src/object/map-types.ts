@@ -16,6 +16,14 @@ export function mapTypeByName(name: string): number | undefined {
   return Object.hasOwn(MAP_TYPE, key) ? MAP_TYPE[key] : undefined;
 }
 
+/**
+ * Bytes of one CPU's slot in a per-CPU value as user space reads and writes it: the value rounded up
+ * to 8 bytes (at least 8, so a walk over the slots always moves on).
+ */
+export function perCpuSlotSize(valueSize: number): number {
+  return Math.max(1, Math.ceil(valueSize / 8)) * 8;
+}
+
 /** Map types whose values are stored once per possible CPU. */
 export function isPerCpuMapType(type: number): boolean {
   return type === MAP_TYPE.PERCPU_HASH || type === MAP_TYPE.PERCPU_ARRAY || type === MAP_TYPE.LRU_PERCPU_HASH || type === MAP_TYPE.PERCPU_CGROUP_STORAGE;

@@ -1,7 +1,7 @@
 // Map entries typed by BTF, and log2 histograms recognised in maps: what the CLI shows and the metrics export read alike.
 import { BTF_KIND, type Btf } from '../btf/btf.js';
 import { BtfDecoder, type Decoded } from '../btf/decode.js';
-import { MAP_TYPE, isPerCpuMapType } from '../object/map-types.js';
+import { MAP_TYPE, isPerCpuMapType, perCpuSlotSize } from '../object/map-types.js';
 import { formatRecord } from './formats.js';
 
 /** What is known of a map to read it: its definition, and its key and value types when there is BTF. */
@@ -89,7 +89,7 @@ export class MapEntryDecoder {
     if (!this.decoder || !this.map.valueTypeId) return undefined;
     const { valueSize, valueTypeId } = this.map;
     if (!isPerCpuMapType(this.map.type)) return [this.decoder.decode(valueTypeId, value)];
-    const slot = Math.max(1, Math.ceil(valueSize / 8)) * 8;
+    const slot = perCpuSlotSize(valueSize);
     const perCpu: Decoded[] = [];
     for (let at = 0; at + valueSize <= value.length; at += slot) perCpu.push(this.decoder.decode(valueTypeId, value.subarray(at, at + valueSize)));
     return perCpu;

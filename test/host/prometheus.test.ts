@@ -2,12 +2,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from '../support/test.js';
 import { RunningCli, fixture, runCli } from '../support/cli.js';
-import { PrometheusServer, freePort } from '../support/prometheus.js';
+import { PrometheusServer, freePort, listening } from '../support/prometheus.js';
 import { tool } from '../support/tools.js';
 import { makeBpfCalls, programsGone } from '../support/kernel.js';
 import { BpfMap } from '../../src/kernel/maps.js';
@@ -15,15 +15,6 @@ import { MAP_TYPE } from '../../src/object/map-types.js';
 
 const CALLS = 2000;
 const SERVING = /serving the maps for Prometheus at (http:\/\/127\.0\.0\.1:(\d+)\/metrics)/;
-
-/** Whether something accepts connections on the port. */
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
-}
 
 /** Non-cumulative counts per bucket bound, from Prometheus's cumulative _bucket series. */
 function perBucket(samples: Array<{ metric: Record<string, string>; value: number }>): Map<string, number> {

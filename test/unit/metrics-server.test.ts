@@ -1,6 +1,7 @@
 // The metrics endpoint: --metrics addresses, one page at /metrics, the HTTP errors, and nothing listening after close.
 import assert from 'node:assert/strict';
 import { connect, createServer } from 'node:net';
+import { listening } from '../support/prometheus.js';
 import { describe, test } from '../support/test.js';
 import { LoaderError, UsageError } from '../../src/errors.js';
 import { EXPOSITION_CONTENT_TYPE, MetricsServer, parseMetricsAddress } from '../../src/cli/metrics-server.js';
@@ -21,15 +22,6 @@ describe('--metrics [ADDRESS:]PORT', () => {
     }
   });
 });
-
-/** Whether something accepts connections on the port. */
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
-}
 
 describe('the metrics server', () => {
   test('GET /metrics is the exposition, made at each request; other paths 404, other methods 405', async () => {

@@ -12,6 +12,10 @@ const DRAIN_MS = 1000;
 export interface OutputOptions {
   verbose: boolean;
   json: boolean;
+  /** Nothing on stdout (--quiet): errors and notes still go to stderr. */
+  quiet?: boolean;
+  /** The object this output speaks for where several share stdout (serve): notes and text lines begin with it, JSON lines carry it as "object". */
+  object?: { name: string; path: string };
 }
 
 export class Output {
@@ -23,7 +27,8 @@ export class Output {
 
   /** A message for people on stderr: one line, options named as flags, control characters from the object made visible. */
   note(text: Wording): void {
-    this.stderr.write(`load-kp-bpf: ${terminalSafe(say(text, commandLineName))}\n`);
+    const object = this.options.object ? `${terminalSafe(this.options.object.name)}: ` : '';
+    this.stderr.write(`load-kp-bpf: ${object}${terminalSafe(say(text, commandLineName))}\n`);
   }
 
   verbose(text: Wording): void {
@@ -32,22 +37,26 @@ export class Output {
 
   /** One JSON line on stdout (bigints as exact integers). */
   json(value: unknown): void {
-    this.stdout.write(`${decodedJson(value)}\n`);
+    if (this.options.quiet) return;
+    const object = this.options.object;
+    this.stdout.write(`${decodedJson(object && typeof value === 'object' && value !== null ? { object: object.path, ...value } : value)}\n`);
   }
 
   /** Text lines for people on stdout; names from the object cannot send escape sequences to the terminal. */
   lines(lines: readonly string[]): void {
-    if (lines.length > 0) this.stdout.write(lines.map((l) => `${terminalSafe(l)}\n`).join(''));
+    if (this.options.quiet || lines.length === 0) return;
+    const object = this.options.object ? `${terminalSafe(this.options.object.name)}: ` : '';
+    this.stdout.write(lines.map((l) => `${object}${terminalSafe(l)}\n`).join(''));
   }
 
   /** Raw text on stdout (screen control of a live view); the caller makes what it holds safe. */
   raw(text: string): void {
-    this.stdout.write(text);
+    if (!this.options.quiet) this.stdout.write(text);
   }
 
   /** Bytes on stdout as they are (text the caller made safe). */
   bytes(data: Buffer): void {
-    this.stdout.writeBytes(data);
+    if (!this.options.quiet) this.stdout.writeBytes(data);
   }
 
   /** True while stdout has so much unread that producers should wait. */

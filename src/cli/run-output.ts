@@ -244,6 +244,8 @@ export class RunOutput extends Output {
 
   /** One record from an output map: decoded by its type when known, each field shown by the value rules; else a one-line summary. */
   record(map: string, cpu: number | undefined, data: Buffer): void {
+    // --quiet: the record is counted (metrics) by the reader, not decoded for nobody.
+    if (this.options.quiet) return;
     const typed = this.recordTypeOf(map, data.length);
     const decoded = typed ? typed.decoder.decode(typed.type.typeId, data) : undefined;
     if (this.options.json) {

@@ -1,10 +1,11 @@
 // The run command: read and check the object, load and attach it, show what it says while attached, detach on a signal or after --duration.
 import { joined } from '../wording.js';
+import { readConfigFile } from '../config-text.js';
 import { describeAlternatives } from '../attach/alternatives.js';
-import { planAttachments } from '../attach/plan.js';
+import { planAttachments, type Plan } from '../attach/plan.js';
 import { methodReason } from '../attach/prepared.js';
 import type { AttachMode } from '../attach/probe.js';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { LoaderError, UsageError, kernelError } from '../errors.js';
 import { machineCpuCount } from '../kernel/cpus.js';
@@ -78,6 +79,8 @@ export interface RunOptions {
   metricsMaxSeries?: number;
   /** Which maps --metrics serves and how (--metrics-config FILE). */
   metricsConfig?: string;
+  /** Nothing on stdout (--quiet): records are still read (and counted for --metrics), not shown. */
+  quiet: boolean;
 }
 
 function readObject(path: string): { bytes: Uint8Array; spec: BpfObjectSpec } {
@@ -102,126 +105,227 @@ function usdtOption(text: string): { program?: string; target: string } {
   return match ? { program: match[1]!, target: match[2]! } : { target: text };
 }
 
-/** Loads, attaches, shows, and detaches on SIGINT/SIGTERM/SIGHUP or after --duration. Returns the exit code. */
-export async function runLoader(objectPath: string, functionName: string | undefined, options: RunOptions, out: RunOutput): Promise<number> {
-  // Caught from the very start: a signal during loading is handled once loading returns.
-  const signals = new SignalWatch(['SIGINT', 'SIGTERM', 'SIGHUP']);
-  let loaded: LoadedObject | undefined;
-  let live: LiveOutput | undefined;
-  // Last resort for exits that bypass the paths below (process.exit from elsewhere).
-  const onExit = (): void => void loaded?.close();
-  process.on('exit', onExit);
-  let duration: NodeJS.Timeout | undefined;
-  let server: MetricsServer | undefined;
-  let metrics: ObjectMetrics | undefined;
-  try {
-    if (options.pid !== undefined) checkProcess(options.pid);
-    const metricsAddress = options.metrics === undefined ? undefined : parseMetricsAddress(options.metrics);
-    if (!metricsAddress && options.metricsMaxSeries !== undefined) throw new UsageError(`--metrics-max-series ${options.metricsMaxSeries}: it caps what --metrics serves; give --metrics too`);
-    if (!metricsAddress && options.metricsConfig !== undefined) throw new UsageError(`--metrics-config ${printable(options.metricsConfig)}: it configures what --metrics serves; give --metrics too`);
-    const metricsConfig = options.metricsConfig === undefined ? undefined : readMetricsConfig(options.metricsConfig);
-    const object = readObject(objectPath);
-    const spec = withMaxEntries(withGlobals(object.spec, withPidGlobal(object.spec, options, out)), options.mapSizes);
-    checkUpdates(spec, options.updates);
-    spec.notices.forEach((n) => out.note(n));
-    // The records' types (DWARF can take a while to read) matter only to an object that sends records.
-    const sendsRecords = spec.maps.some((m) => m.type === MAP_TYPE.PERF_EVENT_ARRAY || m.type === MAP_TYPE.RINGBUF);
-    if (!sendsRecords && options.types.length > 0) throw new LoaderError(`--types ${options.types[0]}: the object has no perf event array or ring buffer whose records it would type`);
-    out.prepare(spec, sendsRecords ? objectTypeSources(object.bytes, spec.btf, options.types) : undefined);
-    for (const [flag, file] of [['--folded', options.folded], ['--flamegraph', options.flamegraph]] as const) {
-      if (file !== undefined && !spec.maps.some((m) => m.type === MAP_TYPE.STACK_TRACE)) throw new LoaderError(`${flag} ${file}: the object has no stack trace map whose stacks it would write`);
-    }
-    if (metricsConfig) checkMetricsConfig(metricsConfig, spec.maps.map((m) => m.name));
-    const unknownMaps = options.map.filter((name) => !spec.maps.some((m) => m.name === name));
-    if (unknownMaps.length > 0) throw new LoaderError(`--map ${unknownMaps[0]}: the object has no such map; it has ${spec.maps.map((m) => `'${m.name}'`).join(', ')}`);
-    const plan = planAttachments(spec, {
-      programs: options.program,
-      exclude: options.exclude,
-      ...(functionName === undefined ? {} : { function: functionName }),
-      retprobe: options.retprobe,
-      retprobePrograms: options.retprobePrograms,
-      targets: options.targets,
-      usdt: options.usdt.map(usdtOption),
-      skipMissing: options.skipMissing,
-      allPrograms: options.allPrograms,
-      mode: options.attachMode,
-      ...(options.pid === undefined ? {} : { pid: options.pid }),
-      ...(options.btf === undefined ? {} : { kernelBtfFile: options.btf }),
-    });
-    plan.attachments.forEach((p) => p.prepared?.notes.forEach((n) => out.note(n)));
-    for (const s of plan.skipped) out.note(joined(`skipped program '${s.program}': `, s.reason));
-    for (const group of plan.alternatives) out.note(describeAlternatives(group));
-    const tooMany = checkOpenFiles(openFilesNeeded(spec, plan.attachments.length), printable(objectPath));
-    if (tooMany) throw new LoaderError(tooMany);
-    const tracing = callsTracePrintk(spec, plan.attachments.map((p) => p.program.name));
-    live = new LiveOutput(out, { tracePipe: options.tracePipe, perfPages: options.perfPages, interval: options.interval, maps: options.map }, tracing);
-    const liveOutput = live;
-    // Listening before the load: a port in use costs nothing in the kernel. Scrapes wait (503) until attached.
-    if (metricsAddress) server = await MetricsServer.listen(metricsAddress, () => (metrics ? formatExposition(metrics.collect()) : undefined));
-    const metricsPrefix = basename(objectPath).replace(/(\.bpf)?\.o$/, '');
-    loaded = LoadedObject.start(spec, {
-      pinRoot: options.pinRoot,
-      attach: plan.attachments,
-      ...(options.kconfig === undefined ? {} : { kernelConfigFile: options.kconfig }),
-      ...(options.btf === undefined ? {} : { kernelBtfFile: options.btf }),
-      beforeAttach: (l) => {
-        applyUpdates(l, options.updates);
-        if (server) metrics = new ObjectMetrics(l, { object: metricsPrefix, ...(options.metricsMaxSeries === undefined ? {} : { maxSeries: options.metricsMaxSeries }), ...(metricsConfig ? { config: metricsConfig } : {}) });
-        liveOutput.open(l, metrics);
-      },
-      onAttach: (program, prepared) => out.verbose(joined(`attaching program '${program.name}' (section '${program.section}'): `, methodReason(prepared))),
-      onRetry: (reason) => out.note(reason),
-    });
-    loaded.notices.forEach((n) => out.note(n));
-    for (const sized of loaded.sizedAtRunTime) {
-      out.note(
-        sized.field === 'valueSize'
-          ? `map '${printable(sized.map)}' has no value size in the object (its tool's user space sets it): ${sized.value} bytes, ${sized.reason}`
-          : `map '${printable(sized.map)}' has no max entries in the object (its tool's user space sets them): ${sized.value}, ${sized.reason}; choose with --max-entries ${printable(sized.map)}=N`,
-      );
-    }
-    if (server) out.note(`serving the maps for Prometheus at ${server.url}`);
-    out.loaded(objectPath, loaded, { tracePipe: live.readingTracePipe, readers: live.readerNames, skipped: plan.skipped, alternatives: plan.alternatives, duration: options.duration, ...(server ? { metrics: server.url } : {}) });
-    live.start(loaded);
+/** One object of a run (or of serve), read, checked and planned: nothing of it is in the kernel yet. */
+export interface PlannedRun {
+  objectPath: string;
+  options: RunOptions;
+  out: RunOutput;
+  spec: BpfObjectSpec;
+  plan: Plan;
+  live: LiveOutput;
+  /** The prefix of its metric names: --metrics-config's prefix, else the file's name without .o. */
+  metricsPrefix: string;
+  metricsConfig?: MetricsConfig;
+}
 
-    const ended = options.duration > 0 ? new Promise<'duration'>((resolve) => (duration = setTimeout(() => resolve('duration'), options.duration * 1000))) : new Promise<never>(() => undefined);
-    const reason = await Promise.race([signals.next(), ended]);
-    // From here a second signal has its default effect: the process ends at once.
-    signals.stop();
-    out.verbose(reason === 'duration' ? `--duration ${options.duration} s ended: detaching` : `received ${reason}: detaching`);
-    live.stop();
-    // Scrapes from here on get a 503: the maps are about to go.
-    metrics = undefined;
-    const changed = loaded.changedPins();
-    const contents = out.mapContents(loaded, changed);
-    const releases = loaded.pendingReleases();
-    const failures = loaded.close();
-    out.detached(reason, loaded, contents, releases, failures, changed);
-    if (options.folded !== undefined || options.flamegraph !== undefined) writeStacks(options, printable(objectPath), contents, out);
-    return failures.length === 0 && changed.length === 0 ? 0 : 1;
-  } catch (error) {
-    live?.stop();
-    const failures = loaded?.close() ?? [];
-    out.failed(error, failures);
-    return 1;
+/** A planned object in the kernel: loaded, attached, its readers open. */
+export interface AttachedRun {
+  planned: PlannedRun;
+  loaded: LoadedObject;
+  /** Its maps as metrics, when served. */
+  metrics?: ObjectMetrics;
+}
+
+/**
+ * Reads the object and every file its options name, checks the options against it and plans its
+ * attachments: every mistake is found here, before anything is created in the kernel.
+ * `served`: its maps will be served for Prometheus (--metrics, or serve).
+ */
+export function planRun(objectPath: string, functionName: string | undefined, options: RunOptions, out: RunOutput, served: boolean): PlannedRun {
+  if (options.pid !== undefined) checkProcess(options.pid);
+  if (!served && options.metricsMaxSeries !== undefined) throw new UsageError(`--metrics-max-series ${options.metricsMaxSeries}: it caps what --metrics serves; give --metrics too`);
+  if (!served && options.metricsConfig !== undefined) throw new UsageError(`--metrics-config ${printable(options.metricsConfig)}: it configures what --metrics serves; give --metrics too`);
+  if (options.quiet && options.interval > 0) throw new UsageError(`--interval ${options.interval}: it prints the maps, and --quiet prints nothing`);
+  const metricsConfig = options.metricsConfig === undefined ? undefined : readMetricsConfig(options.metricsConfig);
+  const object = readObject(objectPath);
+  const spec = withMaxEntries(withGlobals(object.spec, withPidGlobal(object.spec, options, out)), options.mapSizes);
+  checkUpdates(spec, options.updates);
+  spec.notices.forEach((n) => out.note(n));
+  // The records' types (DWARF can take a while to read) matter only to an object that sends records.
+  const sendsRecords = spec.maps.some((m) => m.type === MAP_TYPE.PERF_EVENT_ARRAY || m.type === MAP_TYPE.RINGBUF);
+  if (!sendsRecords && options.types.length > 0) throw new LoaderError(`--types ${options.types[0]}: the object has no perf event array or ring buffer whose records it would type`);
+  out.prepare(spec, sendsRecords ? objectTypeSources(object.bytes, spec.btf, options.types) : undefined);
+  for (const [flag, file] of [['--folded', options.folded], ['--flamegraph', options.flamegraph]] as const) {
+    if (file !== undefined && !spec.maps.some((m) => m.type === MAP_TYPE.STACK_TRACE)) throw new LoaderError(`${flag} ${file}: the object has no stack trace map whose stacks it would write`);
+  }
+  if (metricsConfig) checkMetricsConfig(metricsConfig, spec.maps.map((m) => m.name));
+  const unknownMaps = options.map.filter((name) => !spec.maps.some((m) => m.name === name));
+  if (unknownMaps.length > 0) throw new LoaderError(`--map ${unknownMaps[0]}: the object has no such map; it has ${spec.maps.map((m) => `'${m.name}'`).join(', ')}`);
+  const plan = planAttachments(spec, {
+    programs: options.program,
+    exclude: options.exclude,
+    ...(functionName === undefined ? {} : { function: functionName }),
+    retprobe: options.retprobe,
+    retprobePrograms: options.retprobePrograms,
+    targets: options.targets,
+    usdt: options.usdt.map(usdtOption),
+    skipMissing: options.skipMissing,
+    allPrograms: options.allPrograms,
+    mode: options.attachMode,
+    ...(options.pid === undefined ? {} : { pid: options.pid }),
+    ...(options.btf === undefined ? {} : { kernelBtfFile: options.btf }),
+  });
+  plan.attachments.forEach((p) => p.prepared?.notes.forEach((n) => out.note(n)));
+  for (const s of plan.skipped) out.note(joined(`skipped program '${s.program}': `, s.reason));
+  for (const group of plan.alternatives) out.note(describeAlternatives(group));
+  const tooMany = checkOpenFiles(openFilesNeeded(spec, plan.attachments.length), printable(objectPath));
+  if (tooMany) throw new LoaderError(tooMany);
+  // --quiet shows nothing, so trace_pipe (system-wide, consumed by reading) is left to others.
+  const tracing = !options.quiet && callsTracePrintk(spec, plan.attachments.map((p) => p.program.name));
+  const live = new LiveOutput(out, { tracePipe: options.tracePipe, perfPages: options.perfPages, interval: options.interval, maps: options.map }, tracing);
+  const metricsPrefix = metricsConfig?.prefix ?? objectName(objectPath);
+  return { objectPath, options, out, spec, plan, live, metricsPrefix, ...(metricsConfig ? { metricsConfig } : {}) };
+}
+
+/**
+ * Loads a planned object and attaches it, its readers open before the first attachment; with
+ * `served`, its maps become metrics. On failure nothing of it stays in the kernel, and the error is thrown.
+ */
+export function startRun(planned: PlannedRun, served: boolean): AttachedRun {
+  const { options, out, live, plan } = planned;
+  let metrics: ObjectMetrics | undefined;
+  const loaded = LoadedObject.start(planned.spec, {
+    pinRoot: options.pinRoot,
+    attach: plan.attachments,
+    ...(options.kconfig === undefined ? {} : { kernelConfigFile: options.kconfig }),
+    ...(options.btf === undefined ? {} : { kernelBtfFile: options.btf }),
+    beforeAttach: (l) => {
+      applyUpdates(l, options.updates);
+      if (served) {
+        const config = planned.metricsConfig;
+        metrics = new ObjectMetrics(l, { object: planned.metricsPrefix, ...(options.metricsMaxSeries === undefined ? {} : { maxSeries: options.metricsMaxSeries }), ...(config ? { config } : {}) });
+      }
+      live.open(l, metrics);
+    },
+    onAttach: (program, prepared) => out.verbose(joined(`attaching program '${program.name}' (section '${program.section}'): `, methodReason(prepared))),
+    onRetry: (reason) => out.note(reason),
+  });
+  loaded.notices.forEach((n) => out.note(n));
+  for (const sized of loaded.sizedAtRunTime) {
+    out.note(
+      sized.field === 'valueSize'
+        ? `map '${printable(sized.map)}' has no value size in the object (its tool's user space sets it): ${sized.value} bytes, ${sized.reason}`
+        : `map '${printable(sized.map)}' has no max entries in the object (its tool's user space sets them): ${sized.value}, ${sized.reason}; choose with --max-entries ${printable(sized.map)}=N`,
+    );
+  }
+  return { planned, loaded, ...(metrics ? { metrics } : {}) };
+}
+
+/** Says what is attached and starts showing what the programs send. */
+export function showRun(run: AttachedRun, metricsUrl?: string): void {
+  const { planned, loaded } = run;
+  const { out, live, plan, options } = planned;
+  out.loaded(planned.objectPath, loaded, { tracePipe: live.readingTracePipe, readers: live.readerNames, skipped: plan.skipped, alternatives: plan.alternatives, duration: options.duration, ...(metricsUrl ? { metrics: metricsUrl } : {}) });
+  live.start(loaded);
+}
+
+/** Detaches and releases (pins stay), reports what the maps hold and writes the stacks; the exit code: 1 when a release failed or a pin changed. */
+export function stopRun(run: AttachedRun, reason: string): number {
+  const { planned, loaded } = run;
+  const { out, live, options } = planned;
+  live.stop();
+  const changed = loaded.changedPins();
+  const stacks = options.folded !== undefined || options.flamegraph !== undefined;
+  // --quiet reads the maps only for the stacks it writes.
+  const contents = options.quiet && !stacks ? [] : out.mapContents(loaded, changed);
+  const releases = loaded.pendingReleases();
+  const failures = loaded.close();
+  out.detached(reason, loaded, contents, releases, failures, changed);
+  if (stacks) writeStacks(options, printable(planned.objectPath), contents, out);
+  return failures.length === 0 && changed.length === 0 ? 0 : 1;
+}
+
+/** What ends a run: a signal's name, or 'duration' when --duration ran out. */
+export async function runEnds(signals: SignalWatch, seconds: number): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const ended = seconds > 0 ? new Promise<'duration'>((resolve) => (timer = setTimeout(() => resolve('duration'), seconds * 1000))) : new Promise<never>(() => undefined);
+  try {
+    return await Promise.race([signals.next(), ended]);
   } finally {
-    if (duration) clearTimeout(duration);
-    await server?.close();
-    signals.stop();
-    process.removeListener('exit', onExit);
-    await out.finish();
+    if (timer) clearTimeout(timer);
   }
 }
 
-/** --metrics-config FILE, read and checked; its mistakes name the file. */
-function readMetricsConfig(path: string): MetricsConfig {
-  let text: string;
+/** One object to run: its path, its function argument, its options and its output. */
+export interface RunObject {
+  path: string;
+  functionName?: string;
+  options: RunOptions;
+  out: RunOutput;
+}
+
+/**
+ * Loads, attaches, shows, and detaches on SIGINT/SIGTERM/SIGHUP or after `duration` seconds: one
+ * object (run) or several (serve). Plans every object first (all mistakes before the kernel sees
+ * any), listens when `metrics` says where, loads and attaches them in order, then detaches each;
+ * a failure releases what the objects before it created. `out` says what concerns them all.
+ * Returns the exit code.
+ */
+export async function runObjects(objects: readonly RunObject[], options: { metrics?: string; duration: number }, out: RunOutput): Promise<number> {
+  // Caught from the very start: a signal during loading is handled once loading returns.
+  const signals = new SignalWatch(['SIGINT', 'SIGTERM', 'SIGHUP']);
+  const planned: PlannedRun[] = [];
+  const runs: AttachedRun[] = [];
+  let failing = out;
+  // Last resort for exits that bypass the paths below (process.exit from elsewhere).
+  const onExit = (): void => runs.forEach((r) => void r.loaded.close());
+  process.on('exit', onExit);
+  let server: MetricsServer | undefined;
+  let serving = false;
   try {
-    text = readFileSync(path, 'utf8');
+    const address = options.metrics === undefined ? undefined : parseMetricsAddress(options.metrics);
+    for (const object of objects) {
+      failing = object.out;
+      planned.push(planRun(object.path, object.functionName, object.options, object.out, address !== undefined));
+    }
+    failing = out;
+    const owners = new Map<string, string>();
+    for (const p of planned) {
+      const other = owners.get(p.metricsPrefix);
+      if (address && other !== undefined) throw new UsageError(`${printable(other)} and ${printable(p.objectPath)} would both name their metrics ${p.metricsPrefix}_*: give one a prefix in its --metrics-config (prefix: NAME)`);
+      owners.set(p.metricsPrefix, p.objectPath);
+    }
+    // Listening before the load: a port in use costs nothing in the kernel. Scrapes wait (503) until all are attached.
+    if (address) server = await MetricsServer.listen(address, () => (serving ? formatExposition(runs.flatMap((r) => r.metrics?.collect() ?? [])) : undefined));
+    for (const p of planned) {
+      failing = p.out;
+      runs.push(startRun(p, server !== undefined));
+    }
+    failing = out;
+    serving = true;
+    if (server) out.note(`serving the maps ${runs.length === 1 ? '' : `of ${runs.length} objects `}for Prometheus at ${server.url}`);
+    for (const run of runs) showRun(run, server?.url);
+    const reason = await runEnds(signals, options.duration);
+    // From here a second signal has its default effect: the process ends at once.
+    signals.stop();
+    out.verbose(reason === 'duration' ? `--duration ${options.duration} s ended: detaching` : `received ${reason}: detaching`);
+    // Scrapes from here on get a 503: the maps are about to go.
+    serving = false;
+    let code = 0;
+    // One at a time off the list: if a stop throws, the catch below still releases the rest.
+    for (let run = runs.shift(); run; run = runs.shift()) code |= stopRun(run, reason);
+    return code;
   } catch (error) {
-    throw kernelError(`reading the metrics configuration ${printable(path)}`, error);
+    planned.forEach((p) => p.live.stop());
+    const failures = runs.splice(0).flatMap((r) => r.loaded.close());
+    failing.failed(error, failures);
+    return 1;
+  } finally {
+    await server?.close();
+    signals.stop();
+    process.removeListener('exit', onExit);
+    await Promise.all([...new Set([out, ...objects.map((o) => o.out)])].map((o) => o.finish()));
   }
-  return parseMetricsConfig(text, `--metrics-config ${printable(path)}`);
+}
+
+/** An object's name for people and metric names: its file's name without .o or .bpf.o. */
+export function objectName(path: string): string {
+  return basename(path).replace(/(\.bpf)?\.o$/, '');
+}
+
+/** --metrics-config FILE, read and checked; its mistakes name the file. */
+export function readMetricsConfig(path: string): MetricsConfig {
+  return parseMetricsConfig(readConfigFile(path, 'the metrics configuration'), `--metrics-config ${printable(path)}`);
 }
 
 /** The stacks of every map, folded (for flamegraph.pl, inferno or speedscope) and as a flame graph. */

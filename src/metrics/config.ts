@@ -1,5 +1,5 @@
 // Metrics configuration: which maps become metrics, under which names, help and labels; read from YAML or JSON and checked.
-import { parseDocument } from 'yaml';
+import { isRecord, parseConfigText } from '../config-text.js';
 import { UsageError } from '../errors.js';
 import { printable } from '../text.js';
 import type { MetricFamily, MetricSample } from './exposition.js';
@@ -20,6 +20,8 @@ export interface MetricsConfig {
   maps?: Readonly<Record<string, MapMetricsConfig | false>>;
   /** Only the maps named in `maps` (not false) are exported. */
   onlyListed?: boolean;
+  /** The first part of every metric name in place of the object's file name (two objects served under one name need it). */
+  prefix?: string;
 }
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
@@ -27,31 +29,26 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /** Reads a configuration (YAML, of which JSON is a part); every mistake is one line naming the file, the line where known, and the key. */
 export function parseMetricsConfig(text: string, source: string): MetricsConfig {
-  const document = parseDocument(text, { uniqueKeys: true });
-  const [error] = document.errors;
-  if (error) {
-    const line = error.linePos?.[0]?.line;
-    // The first line of the message; the position goes before it, as compilers write it.
-    const words = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-    throw new UsageError(`${source}${line === undefined ? '' : `:${line}`}: not YAML or JSON: ${words}`);
-  }
+  const value = parseConfigText(text, source);
   const bad = (path: string, what: string): never => {
     throw new UsageError(`${source}: ${path}: ${what}`);
   };
-  const value: unknown = document.toJS();
   if (value === null || value === undefined) return {};
-  if (!isRecord(value)) return bad('the top level', 'expected a mapping with "maps" and "only_listed"');
-  const config: { maps?: Record<string, MapMetricsConfig | false>; onlyListed?: boolean } = {};
+  if (!isRecord(value)) return bad('the top level', 'expected a mapping with "maps", "only_listed" and "prefix"');
+  const config: { maps?: Record<string, MapMetricsConfig | false>; onlyListed?: boolean; prefix?: string } = {};
   for (const [key, entry] of Object.entries(value)) {
     if (key === 'only_listed') {
       if (typeof entry !== 'boolean') bad(key, 'expected true or false');
       config.onlyListed = entry as boolean;
+    } else if (key === 'prefix') {
+      if (typeof entry !== 'string' || !METRIC_NAME.test(entry)) bad(key, 'expected a metric name: letters, digits, _ and :, not starting with a digit');
+      config.prefix = entry as string;
     } else if (key === 'maps') {
       if (!isRecord(entry)) return bad(key, 'expected a mapping of map names');
       config.maps = {};
       for (const [map, shown] of Object.entries(entry)) config.maps[map] = mapConfig(`maps.${map}`, shown, bad);
     } else {
-      bad(key, 'unknown key; a configuration has "maps" and "only_listed"');
+      bad(key, 'unknown key; a configuration has "maps", "only_listed" and "prefix"');
     }
   }
   return config;
@@ -85,9 +82,6 @@ function mapConfig(path: string, value: unknown, bad: (path: string, what: strin
   return shown;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Refuses a configuration that names a map the object lacks, before anything is loaded. */
 export function checkMetricsConfig(config: MetricsConfig, maps: readonly string[]): void {

@@ -15,6 +15,7 @@ import { MAP_TYPE } from '../../src/object/map-types.js';
 
 const CALLS = 2000;
 const SERVING = /serving the maps for Prometheus at (http:\/\/127\.0\.0\.1:(\d+)\/metrics)/;
+const SERVING_OBJECTS = /serving the maps of (\d+) objects? for Prometheus at (http:\/\/127\.0\.0\.1:(\d+)\/metrics)/;
 
 /** Non-cumulative counts per bucket bound, from Prometheus's cumulative _bucket series. */
 function perBucket(samples: Array<{ metric: Record<string, string>; value: number }>): Map<string, number> {
@@ -145,6 +146,28 @@ describe('--metrics', () => {
     await programsGone('count_bpf');
   });
 
+  test('--quiet: nothing on stdout while the records are still read and counted; --interval with it is refused', async () => {
+    const cli = new RunningCli([fixture('btf_metrics.o'), '--metrics', '0', '--quiet']);
+    try {
+      await cli.waitFor(SERVING, 60_000, 'stderr');
+      const url = SERVING.exec(cli.stderr)![1]!;
+      const records = async (): Promise<number> => Number(/^btf_metrics_events_records_total (\d+)$/m.exec(await (await fetch(url)).text())?.[1]);
+      const before = await records();
+      makeBpfCalls(driver, 100);
+      const deadline = Date.now() + 30_000;
+      while ((await records()) - before < 100) assert.ok(Date.now() < deadline, 'the ring buffer records were not counted');
+      const ended = await cli.stop('SIGINT');
+      assert.equal(ended.code, 0, ended.stderr);
+      assert.equal(ended.stdout, '', 'nothing on stdout');
+    } finally {
+      await cli.stop('SIGKILL');
+    }
+    const refused = await runCli([fixture('btf_metrics.o'), '--quiet', '--interval', '1']);
+    assert.equal(refused.code, 1);
+    assert.equal(refused.stderr, 'load-kp-bpf: --interval 1: it prints the maps, and --quiet prints nothing\n');
+    await programsGone('count_bpf');
+  });
+
   test('a bad address is a usage line', async () => {
     const result = await runCli([fixture('btf_metrics.o'), '--metrics', 'localhost']);
     assert.equal(result.code, 1);
@@ -152,5 +175,66 @@ describe('--metrics', () => {
     const alone = await runCli([fixture('btf_metrics.o'), '--metrics-max-series', '5']);
     assert.equal(alone.code, 1);
     assert.match(alone.stderr, /^load-kp-bpf: --metrics-max-series 5: it caps what --metrics serves; give --metrics too/);
+  });
+
+  test('serve: one endpoint for several objects, each with its options; Prometheus sees both count the same calls; nothing stays after Ctrl-C', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lkb-serve-'));
+    const port = await freePort();
+    let prometheus: PrometheusServer | undefined;
+    // The same object twice, the second under another prefix from its --metrics-config, given by a --config file.
+    const metricsConfig = join(dir, 'second.yaml');
+    writeFileSync(metricsConfig, 'prefix: second\nonly_listed: true\nmaps:\n  calls_by_pid:\n');
+    const serveConfig = join(dir, 'serve.yaml');
+    writeFileSync(serveConfig, `objects:\n  - object: ${fixture('btf_metrics.o')}\n    args: [--metrics-config, ${metricsConfig}, --quiet]\n`);
+    const cli = new RunningCli(['serve', '--metrics', `127.0.0.1:${port}`, '--config', serveConfig, fixture('btf_metrics.o'), '--max-entries', 'calls_by_pid=64', fixture('tp_count.o')]);
+    try {
+      await cli.waitFor(SERVING_OBJECTS, 60_000, 'stderr');
+      assert.equal(SERVING_OBJECTS.exec(cli.stderr)![1], '3');
+      // Each object's lines begin with its name; the quiet one prints none.
+      await cli.waitFor(/^tp_count: press Ctrl-C to detach$/m);
+      assert.match(cli.stdout, /^btf_metrics:   calls_by_pid +hash +key 4 +value 8 +max 64 /m, '--max-entries reached its object');
+      prometheus = await PrometheusServer.start(`127.0.0.1:${port}`);
+      const server = prometheus;
+      const value = async (promql: string): Promise<number> => (await server.query(promql))[0]?.value ?? 0;
+      await server.until(async () => (await value('up{job="lkb"}')) === 1, 30_000, 'the first scrape');
+      const first = `btf_metrics_calls_by_pid_total{key="${process.pid}"}`;
+      const second = `second_calls_by_pid_total{key="${process.pid}"}`;
+      const before = { first: await value(first), second: await value(second) };
+      makeBpfCalls(driver, CALLS);
+      await server.until(async () => (await value(first)) - before.first >= CALLS, 30_000, `${first} to rise by ${CALLS}`);
+      await server.until(async () => (await value(second)) - before.second >= CALLS, 30_000, `${second} to rise by ${CALLS}`);
+      assert.equal(await value('tp_count_programs_attached'), 1, 'the legacy object is served too: its health');
+      assert.equal((await server.query('{__name__=~"second_.*"}')).filter((s) => !/^second_(calls_by_pid_total|programs_attached|series_dropped_total|total_calls|events_(records|lost)_total|program_.*)$/.test(s.metric.__name__!)).length, 0, 'only_listed left the other maps out');
+
+      const ended = await cli.stop('SIGINT');
+      assert.equal(ended.code, 0, ended.stderr);
+      assert.match(ended.stdout, /^tp_count: detached \(SIGINT\)$/m);
+      assert.doesNotMatch(ended.stdout, /^second|^btf_metrics: .*second/m);
+      assert.equal(await listening(port), false, 'nothing listens after serve');
+    } finally {
+      await cli.stop('SIGKILL');
+      await prometheus?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    await programsGone('count_bpf');
+    await programsGone('count_hits');
+  });
+
+  test('serve refuses, in one line and before loading anything: no address, no object, two objects under one prefix, a run option it owns after an object', async () => {
+    const object = fixture('btf_metrics.o');
+    const cases: Array<[string[], RegExp]> = [
+      [['serve', object], /^load-kp-bpf: serve: where to serve\? give --metrics \[ADDRESS:\]PORT/],
+      [['serve', '--metrics', '0'], /^load-kp-bpf: serve: name the objects to serve/],
+      [['serve', '--metrics', '0', object, object], /would both name their metrics btf_metrics_\*: give one a prefix in its --metrics-config \(prefix: NAME\)$/m],
+      [['serve', '--metrics', '0', object, '--json'], /^load-kp-bpf: serve .*btf_metrics\.o: --json is serve's, for all the objects: give it before the first object$/m],
+      [['serve', '--metrics', '0', object, '--bogus'], /^load-kp-bpf: serve .*btf_metrics\.o: unknown option '--bogus'/],
+    ];
+    for (const [args, expected] of cases) {
+      const result = await runCli(args);
+      assert.equal(result.code, 1, args.join(' '));
+      assert.match(result.stderr, expected);
+      assert.equal(result.stderr.trimEnd().split('\n').length, 1, result.stderr);
+    }
+    await programsGone('count_bpf');
   });
 });

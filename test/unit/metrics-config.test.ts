@@ -27,6 +27,7 @@ describe('parseMetricsConfig', () => {
     const json = JSON.stringify({ only_listed: true, maps: { calls_by_pid: { name: 'bpf_calls', help: 'bpf() calls of each process', labels: { key: 'pid' } }, size_dist: null, totals: false } });
     assert.deepEqual(parseMetricsConfig(json, 'f.json'), expected);
     assert.deepEqual(parseMetricsConfig('', 'empty'), {});
+    assert.deepEqual(parseMetricsConfig('prefix: web_opensnoop', 'f'), { prefix: 'web_opensnoop' });
   });
 
   test('each mistake is one line naming the file, the line or the key', () => {
@@ -34,7 +35,9 @@ describe('parseMetricsConfig', () => {
       ['maps: [a, b', 'f:1: not YAML or JSON: '],
       ['maps:\n  a: 1\n  a: 2\n', 'f:3: not YAML or JSON: '],
       ['- a\n', 'f: the top level: expected a mapping'],
-      ['mapz: {}', 'f: mapz: unknown key; a configuration has "maps" and "only_listed"'],
+      ['mapz: {}', 'f: mapz: unknown key; a configuration has "maps", "only_listed" and "prefix"'],
+      ['prefix: 9lives', 'f: prefix: expected a metric name'],
+      ['prefix: [a]', 'f: prefix: expected a metric name'],
       ['only_listed: yes please', 'f: only_listed: expected true or false'],
       ['maps: {a: {name: "9 lives"}}', 'f: maps.a.name: "9 lives" is not a metric name'],
       ['maps: {a: {labels: {key: le}}}', 'f: maps.a.labels.key: "le" is not a label name'],

@@ -72,7 +72,11 @@ export function printable(name: string): string {
  * carriage return, line breaks), DEL and C1 control becomes a visible \xNN escape. Backslashes
  * stay as they are, so text already passed through printable() is not escaped twice.
  */
+const TERMINAL_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
 export function terminalSafe(text: string): string {
+  // Nearly every line is safe as it is: a test is cheaper than a replace.
+  if (!TERMINAL_UNSAFE.test(text)) return text;
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
     const code = c.charCodeAt(0);
     return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;

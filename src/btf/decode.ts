@@ -1,5 +1,5 @@
 // The one decoder of typed bytes: a BTF type and the bytes of a value -> a plain JS value (structs, arrays, strings, enums, bitfields).
-import { BTF_KIND, type Btf, type BtfComposite, type BtfType } from './btf.js';
+import { BTF_KIND, type Btf, type BtfComposite, type BtfEnumerator, type BtfType } from './btf.js';
 
 /**
  * A decoded value: integers of up to 32 bits are numbers, wider ones bigints; char arrays are
@@ -14,8 +14,31 @@ const BTF_INT_BOOL = 4;
 /** Deeper than any real type; stops a malformed (cyclic) BTF from recursing forever. */
 const MAX_DEPTH = 64;
 
-/** Turns bytes into values by BTF type: integers, enums, strings, structs, unions and arrays. */
+/** One column of a struct's values (BtfDecoder.columns): its name, type and reader. */
+export interface DecodedColumn {
+  /** The member's name; a nested struct's members are "outer.inner". */
+  name: string;
+  /** The member's type. */
+  typeId: number;
+  /** A member of the struct itself (or of an anonymous member), not of a nested named struct. */
+  top: boolean;
+  /** Reads the member from a record's bytes. */
+  read(bytes: Uint8Array): Decoded;
+}
+
+/** Reads a value of one type from `bytes` at byte offset `at`. */
+type Reader = (bytes: Uint8Array, at: number) => Decoded;
+
+const readsNull: Reader = () => null;
+
+/**
+ * Turns bytes into values by BTF type: integers, enums, strings, structs, unions and arrays. Each
+ * type is compiled once into readers (offsets, sizes and names worked out ahead), so a stream of
+ * records of one type pays only for reading.
+ */
 export class BtfDecoder {
+  private readonly readers = new Map<number, Reader>();
+
   constructor(
     readonly btf: Btf,
     private readonly littleEndian: boolean = btf.littleEndian,
@@ -23,7 +46,9 @@ export class BtfDecoder {
 
   /** Decodes `bytes` as type `typeId`; bytes shorter than the type decode as far as they go (the rest as null). */
   decode(typeId: number, bytes: Uint8Array): Decoded {
-    return this.value(typeId, bytes, 0, 0);
+    let reader = this.readers.get(typeId);
+    if (!reader) this.readers.set(typeId, (reader = this.compile(typeId, 0)));
+    return reader(bytes, 0);
   }
 
   /** Whether a type is a char array, so that text output can quote it as a string. */
@@ -32,49 +57,64 @@ export class BtfDecoder {
     return type?.kind === BTF_KIND.ARRAY && this.isChar(type.type);
   }
 
-  private value(typeId: number, bytes: Uint8Array, at: number, depth: number): Decoded {
-    if (depth > MAX_DEPTH) return null;
+  private compile(typeId: number, depth: number): Reader {
+    if (depth > MAX_DEPTH) return readsNull;
     const type = this.btf.resolveType(typeId);
-    if (!type) return null;
+    if (!type) return readsNull;
     switch (type.kind) {
       case BTF_KIND.INT:
-        return this.integer(type.size, type.encoding, type.bitOffset, type.bits, bytes, at);
+        return this.integer(type.size, type.encoding, type.bitOffset, type.bits);
       case BTF_KIND.ENUM:
       case BTF_KIND.ENUM64: {
-        const raw = this.readInteger(bytes, at * 8, type.size * 8, type.kindFlag);
-        if (raw === undefined) return null;
-        const match = type.values.find((v) => v.value === raw);
-        if (match) return match.name;
-        return type.size <= 4 ? Number(raw) : raw;
+        const { size, kindFlag: signed } = type;
+        const names = enumeratorNames(type.values);
+        return (bytes, at) => {
+          const raw = this.readInteger(bytes, at * 8, size * 8, signed);
+          if (raw === undefined) return null;
+          return names.get(raw) ?? (size <= 4 ? Number(raw) : raw);
+        };
       }
       case BTF_KIND.PTR:
-        return at + 8 <= bytes.length ? `0x${this.readInteger(bytes, at * 8, 64, false)!.toString(16)}` : null;
-      case BTF_KIND.FLOAT:
-        return this.float(type.size, bytes, at);
+        return (bytes, at) => (at + 8 <= bytes.length ? `0x${this.readInteger(bytes, at * 8, 64, false)!.toString(16)}` : null);
+      case BTF_KIND.FLOAT: {
+        const size = type.size;
+        return (bytes, at) => this.float(size, bytes, at);
+      }
       case BTF_KIND.ARRAY: {
-        if (at >= bytes.length) return null;
-        if (this.isChar(type.type)) return cString(bytes.subarray(at, Math.min(bytes.length, at + type.nelems)));
-        const size = this.btf.sizeOf(type.type);
-        const items: Decoded[] = [];
-        for (let i = 0; i < type.nelems && at + i * size < bytes.length; i++) items.push(this.value(type.type, bytes, at + i * size, depth + 1));
-        return items;
+        const count = type.nelems;
+        if (this.isChar(type.type)) return (bytes, at) => (at >= bytes.length ? null : cString(bytes.subarray(at, Math.min(bytes.length, at + count))));
+        const element = this.compile(type.type, depth + 1);
+        // Sized at the first read, as the reading would fail (an element type with no size) only then.
+        let size: number | undefined;
+        return (bytes, at) => {
+          if (at >= bytes.length) return null;
+          size ??= this.btf.sizeOf(type.type);
+          const items: Decoded[] = [];
+          for (let i = 0; i < count && at + i * size < bytes.length; i++) items.push(element(bytes, at + i * size));
+          return items;
+        };
       }
       case BTF_KIND.STRUCT:
       case BTF_KIND.UNION:
-        return this.composite(type, bytes, at, depth);
+        return this.composite(type, depth);
       case BTF_KIND.DATASEC: {
-        const result: { [field: string]: Decoded } = {};
+        const vars: Array<{ name: string; offset: number; read: Reader }> = [];
         for (const v of type.vars) {
           const variable = this.btf.type(v.type);
-          if (variable.kind !== BTF_KIND.VAR) continue;
-          result[variable.name] = this.value(variable.type, bytes, at + v.offset, depth + 1);
+          if (variable.kind === BTF_KIND.VAR) vars.push({ name: variable.name, offset: v.offset, read: this.compile(variable.type, depth + 1) });
         }
-        return result;
+        return (bytes, at) => {
+          const result: { [field: string]: Decoded } = {};
+          for (const v of vars) result[v.name] = v.read(bytes, at + v.offset);
+          return result;
+        };
       }
       case BTF_KIND.VAR:
-        return this.value(type.type, bytes, at, depth + 1);
-      default:
-        return hex(bytes.subarray(at, Math.min(bytes.length, at + this.sizeOrZero(type))));
+        return this.compile(type.type, depth + 1);
+      default: {
+        const size = this.sizeOrZero(type);
+        return (bytes, at) => hex(bytes.subarray(at, Math.min(bytes.length, at + size)));
+      }
     }
   }
 
@@ -86,31 +126,69 @@ export class BtfDecoder {
     }
   }
 
-  private composite(type: BtfComposite, bytes: Uint8Array, at: number, depth: number): { [field: string]: Decoded } {
-    const result: { [field: string]: Decoded } = {};
-    for (const member of type.members) {
+  private composite(type: BtfComposite, depth: number): Reader {
+    const members = this.members(type, depth);
+    return (bytes, at) => {
+      const result: { [field: string]: Decoded } = {};
+      for (const member of members) {
+        const value = member.read(bytes, at + member.offset);
+        // An anonymous struct or union member: its fields belong to the outer one, as in C.
+        if (member.name === '' && value !== null && typeof value === 'object' && !Array.isArray(value)) Object.assign(result, value);
+        else result[member.name] = value;
+      }
+      return result;
+    };
+  }
+
+  /** A struct's or union's members: name, type, reader and byte offset (bitfields read from the struct's start). */
+  private members(type: BtfComposite, depth: number): Array<{ name: string; typeId: number; read: Reader; offset: number }> {
+    return type.members.map((member) => {
       // With kind_flag, the offset word holds the bitfield size in its top 8 bits.
       const bitOffset = type.kindFlag ? member.offset & 0xffffff : member.offset;
       const bitSize = type.kindFlag ? member.offset >>> 24 : 0;
-      let value: Decoded;
-      const resolved = this.btf.resolveType(member.type);
-      if (bitSize > 0 || bitOffset % 8 !== 0) {
-        // A bitfield: an integer (or enum) of bitSize bits, bitOffset bits into the struct.
-        const bits = bitSize || (resolved?.kind === BTF_KIND.INT ? resolved.bits : 8 * this.sizeOrZero(resolved ?? type));
-        const signed = resolved?.kind === BTF_KIND.INT ? (resolved.encoding & BTF_INT_SIGNED) !== 0 : resolved?.kind === BTF_KIND.ENUM ? resolved.kindFlag : false;
+      const { name, type: typeId } = member;
+      if (bitSize === 0 && bitOffset % 8 === 0) return { name, typeId, read: this.compile(typeId, depth + 1), offset: bitOffset / 8 };
+      // A bitfield: an integer (or enum) of bitSize bits, bitOffset bits into the struct.
+      const resolved = this.btf.resolveType(typeId);
+      const bits = bitSize || (resolved?.kind === BTF_KIND.INT ? resolved.bits : 8 * this.sizeOrZero(resolved ?? type));
+      const signed = resolved?.kind === BTF_KIND.INT ? (resolved.encoding & BTF_INT_SIGNED) !== 0 : resolved?.kind === BTF_KIND.ENUM ? resolved.kindFlag : false;
+      const names = resolved?.kind === BTF_KIND.ENUM || resolved?.kind === BTF_KIND.ENUM64 ? enumeratorNames(resolved.values) : undefined;
+      const bool = resolved?.kind === BTF_KIND.INT && (resolved.encoding & BTF_INT_BOOL) !== 0;
+      const read: Reader = (bytes, at) => {
         const raw = this.readInteger(bytes, at * 8 + bitOffset, bits, signed);
-        if (raw === undefined) value = null;
-        else if (resolved?.kind === BTF_KIND.ENUM || resolved?.kind === BTF_KIND.ENUM64) value = resolved.values.find((v) => v.value === raw)?.name ?? Number(raw);
-        else if (resolved?.kind === BTF_KIND.INT && (resolved.encoding & BTF_INT_BOOL) !== 0) value = raw !== 0n;
-        else value = bits <= 32 ? Number(raw) : raw;
-      } else {
-        value = this.value(member.type, bytes, at + bitOffset / 8, depth + 1);
+        if (raw === undefined) return null;
+        if (names) return names.get(raw) ?? Number(raw);
+        if (bool) return raw !== 0n;
+        return bits <= 32 ? Number(raw) : raw;
+      };
+      return { name, typeId, read, offset: 0 };
+    });
+  }
+
+  /**
+   * A struct's or union's values as columns, what decode() gives flattened: anonymous members'
+   * fields in the outer one, a named struct's members as "outer.inner"; `top` marks the struct's
+   * own fields (the ones value rules see). Undefined for other types. For bytes of at least the
+   * type's size, reading each column gives exactly the leaves of decode().
+   */
+  columns(typeId: number): DecodedColumn[] | undefined {
+    const type = this.btf.resolveType(typeId);
+    if (type?.kind !== BTF_KIND.STRUCT && type?.kind !== BTF_KIND.UNION) return undefined;
+    const columns: DecodedColumn[] = [];
+    const walk = (composite: BtfComposite, prefix: string, base: number, depth: number): void => {
+      for (const member of this.members(composite, depth)) {
+        const inner = this.btf.resolveType(member.typeId);
+        const offset = base + member.offset;
+        if ((inner?.kind === BTF_KIND.STRUCT || inner?.kind === BTF_KIND.UNION) && depth < MAX_DEPTH) {
+          walk(inner, member.name === '' ? prefix : `${prefix}${member.name}.`, offset, depth + 1);
+        } else {
+          const read = member.read;
+          columns.push({ name: `${prefix}${member.name}`, typeId: member.typeId, top: prefix === '', read: (bytes) => read(bytes, offset) });
+        }
       }
-      // An anonymous struct or union member: its fields belong to the outer one, as in C.
-      if (member.name === '' && value !== null && typeof value === 'object' && !Array.isArray(value)) Object.assign(result, value);
-      else result[member.name] = value;
-    }
-    return result;
+    };
+    walk(type, '', 0, 0);
+    return columns;
   }
 
   private isChar(typeId: number): boolean {
@@ -119,17 +197,21 @@ export class BtfDecoder {
     return element?.kind === BTF_KIND.INT && element.size === 1 && ((element.encoding & BTF_INT_CHAR) !== 0 || element.name === 'char');
   }
 
-  private integer(size: number, encoding: number, bitOffset: number, bits: number, bytes: Uint8Array, at: number): Decoded {
+  private integer(size: number, encoding: number, bitOffset: number, bits: number): Reader {
     const signed = (encoding & BTF_INT_SIGNED) !== 0;
+    const bool = (encoding & BTF_INT_BOOL) !== 0;
     // Whole 1-, 2-, 4- and 8-byte integers, nearly every field a record has, without a bigint per byte.
-    if (bitOffset === 0 && (bits === 0 || bits === size * 8) && (encoding & BTF_INT_BOOL) === 0) {
-      const whole = this.wholeInteger(bytes, at, size, signed);
-      if (whole !== false) return whole;
+    if (bitOffset === 0 && (bits === 0 || bits === size * 8) && !bool) {
+      const whole = this.wholeInteger(size, signed);
+      if (whole) return whole;
     }
-    const raw = this.readInteger(bytes, at * 8 + bitOffset, bits || size * 8, signed);
-    if (raw === undefined) return null;
-    if ((encoding & BTF_INT_BOOL) !== 0) return raw !== 0n;
-    return (bits || size * 8) <= 32 ? Number(raw) : raw;
+    const width = bits || size * 8;
+    return (bytes, at) => {
+      const raw = this.readInteger(bytes, at * 8 + bitOffset, width, signed);
+      if (raw === undefined) return null;
+      if (bool) return raw !== 0n;
+      return width <= 32 ? Number(raw) : raw;
+    };
   }
 
   private float(size: number, bytes: Uint8Array, at: number): Decoded {
@@ -140,22 +222,34 @@ export class BtfDecoder {
     return hex(bytes.subarray(at, at + size));
   }
 
-  /** A byte-aligned integer of 1, 2, 4 or 8 bytes (null past the end); false for other sizes. */
-  private wholeInteger(bytes: Uint8Array, at: number, size: number, signed: boolean): number | bigint | null | false {
-    if (size !== 1 && size !== 2 && size !== 4 && size !== 8) return false;
-    if (at + size > bytes.length) return null;
-    if (size === 1) return signed ? (bytes[at]! << 24) >> 24 : bytes[at]!;
+  /** A reader of a byte-aligned integer of 1, 2, 4 or 8 bytes (null past the end); undefined for other sizes. */
+  private wholeInteger(size: number, signed: boolean): Reader | undefined {
     const le = this.littleEndian;
-    if (size === 2) {
-      const v = le ? bytes[at]! | (bytes[at + 1]! << 8) : (bytes[at]! << 8) | bytes[at + 1]!;
-      return signed ? (v << 16) >> 16 : v;
+    const word = (b: Uint8Array, i: number): number => (le ? b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24) : (b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!);
+    switch (size) {
+      case 1:
+        return signed ? (b, at) => (at + 1 > b.length ? null : (b[at]! << 24) >> 24) : (b, at) => (at + 1 > b.length ? null : b[at]!);
+      case 2:
+        return (b, at) => {
+          if (at + 2 > b.length) return null;
+          const v = le ? b[at]! | (b[at + 1]! << 8) : (b[at]! << 8) | b[at + 1]!;
+          return signed ? (v << 16) >> 16 : v;
+        };
+      case 4:
+        return signed ? (b, at) => (at + 4 > b.length ? null : word(b, at) | 0) : (b, at) => (at + 4 > b.length ? null : word(b, at) >>> 0);
+      case 8:
+        return (b, at) => {
+          if (at + 8 > b.length) return null;
+          const low = (le ? word(b, at) : word(b, at + 4)) >>> 0;
+          const high = (le ? word(b, at + 4) : word(b, at)) >>> 0;
+          // Below 2^53 the number is exact: one bigint made instead of four.
+          if (high < 0x200000) return BigInt(high * 0x100000000 + low);
+          const value = (BigInt(high) << 32n) | BigInt(low);
+          return signed ? BigInt.asIntN(64, value) : value;
+        };
+      default:
+        return undefined;
     }
-    const word = (i: number): number => (le ? bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24) : (bytes[i]! << 24) | (bytes[i + 1]! << 16) | (bytes[i + 2]! << 8) | bytes[i + 3]!);
-    if (size === 4) return signed ? word(at) | 0 : word(at) >>> 0;
-    const low = (le ? word(at) : word(at + 4)) >>> 0;
-    const high = (le ? word(at + 4) : word(at)) >>> 0;
-    const value = (BigInt(high) << 32n) | BigInt(low);
-    return signed ? BigInt.asIntN(64, value) : value;
   }
 
   /**
@@ -173,6 +267,13 @@ export class BtfDecoder {
     const value = (word >> shift) & ((1n << BigInt(bits)) - 1n);
     return signed ? BigInt.asIntN(bits, value) : value;
   }
+}
+
+/** Enumerator names by value; the first of equal values wins, as C's switch would pick it. */
+function enumeratorNames(values: readonly BtfEnumerator[]): Map<bigint, string> {
+  const names = new Map<bigint, string>();
+  for (const v of values) if (!names.has(v.value)) names.set(v.value, v.name);
+  return names;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });

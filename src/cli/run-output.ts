@@ -4,14 +4,14 @@ import { commandLineName } from './flags.js';
 import type { AlternativeGroup } from '../attach/alternatives.js';
 import { USDT_IP_MAP, USDT_SPECS_MAP } from '../abi.js';
 import { BTF_KIND } from '../btf/btf.js';
-import { BtfDecoder } from '../btf/decode.js';
+import { BtfDecoder, type Decoded } from '../btf/decode.js';
 import { UsageError, type ReleaseFailure } from '../errors.js';
 import { programTypeName } from '../kernel/program.js';
 import type { LoadedMap, LoadedObject, PinChange } from '../loader.js';
 import { MAP_TYPE, mapTypeName } from '../object/map-types.js';
 import { findRecordType, recordTypeBySize, recordTypeNames, type RecordType, type TypeSource } from '../object/record-types.js';
 import type { BpfObjectSpec } from '../object/spec.js';
-import { formatRecord } from '../values/formats.js';
+import { formatRecord, RecordColumnFormatter } from '../values/formats.js';
 import { printable } from '../text.js';
 import type { TraceLine } from '../attach/trace-pipe.js';
 import { cellText, columns, sortEntries, table } from './format.js';
@@ -51,10 +51,12 @@ export interface RunOutputOptions extends OutputOptions {
   raw?: boolean;
 }
 
-/** A record type and its decoder. */
+/** A record type, its decoder, and for text its columns read straight from the bytes (with their titles). */
 interface TypedRecords {
   decoder: BtfDecoder;
   type: RecordType;
+  columns?: RecordColumnFormatter;
+  titles?: readonly string[];
 }
 
 /** Cells wider than this go to the end of a record's line. */
@@ -72,7 +74,8 @@ export class RunOutput extends Output {
   private decoders = new Map<string, TypedRecords>();
   private recordTypesBySize = new Map<string, Map<number, TypedRecords | undefined>>();
   private typeSources: readonly TypeSource[] = [];
-  private recordColumns = new Map<string, RecordColumns>();
+  private recordColumns = new Map<string, RecordColumns[]>();
+  private readonly columnNames = new Map<string, string>();
   private multipleOutputs = false;
   private readonly lost = new Map<string, bigint>();
   private pendingLost = new Map<string, { map: string; cpu: number; count: bigint }>();
@@ -132,7 +135,9 @@ export class RunOutput extends Output {
   }
 
   private typed(type: RecordType): TypedRecords {
-    return { decoder: new BtfDecoder(type.source.btf), type };
+    const decoder = new BtfDecoder(type.source.btf);
+    const columns = RecordColumnFormatter.of(decoder, type.typeId);
+    return { decoder, type, ...(columns ? { columns, titles: columns.names.map((n) => n.toUpperCase()) } : {}) };
   }
 
   /** The type of a record of this map and size: fixed by prepare(), else the struct of that size, chosen once per size and said once. */
@@ -247,37 +252,70 @@ export class RunOutput extends Output {
     // --quiet: the record is counted (metrics) by the reader, not decoded for nobody.
     if (this.options.quiet) return;
     const typed = this.recordTypeOf(map, data.length);
-    const decoded = typed ? typed.decoder.decode(typed.type.typeId, data) : undefined;
     if (this.options.json) {
+      const decoded = typed ? typed.decoder.decode(typed.type.typeId, data) : undefined;
       const formatted = typed ? formatRecord(typed.type.source.btf, typed.type.typeId, decoded!) : undefined;
       this.json({ event: 'record', map, ...(cpu === undefined ? {} : { cpu }), data: decoded ?? untypedRecord(data), ...(formatted === undefined ? {} : { formatted }) });
       return;
     }
-    const cells: Array<[string, string]> = [];
-    if (this.multipleOutputs) cells.push(['MAP', map]);
-    if (cpu !== undefined) cells.push(['CPU', String(cpu)]);
+    const names: string[] = [];
+    const texts: string[] = [];
+    const cell = (name: string, text: string): void => {
+      names.push(name);
+      texts.push(text);
+    };
+    if (this.multipleOutputs) cell('MAP', map);
+    if (cpu !== undefined) cell('CPU', String(cpu));
     if (typed) {
-      const fields = columns(formatRecord(typed.type.source.btf, typed.type.typeId, decoded!), 'data').map(([name, v]): [string, string] => [name.toUpperCase(), cellText(v)]);
       // Wide text (a path, a command line) goes last, as the tools print it, so the other columns stay aligned.
-      cells.push(...fields.filter(([, v]) => v.length <= WIDE_CELL), ...fields.filter(([, v]) => v.length > WIDE_CELL));
+      let wide: Array<[string, string]> | undefined;
+      const add = (title: string, value: Decoded): void => {
+        const text = cellText(value);
+        if (text.length > WIDE_CELL) (wide ??= []).push([title, text]);
+        else cell(title, text);
+      };
+      if (typed.columns && data.length >= typed.columns.size) {
+        const values = typed.columns.values(data);
+        for (let i = 0; i < values.length; i++) add(typed.titles![i]!, values[i]!);
+      } else {
+        for (const [name, value] of columns(formatRecord(typed.type.source.btf, typed.type.typeId, typed.decoder.decode(typed.type.typeId, data)), 'data')) add(this.columnName(name), value);
+      }
+      for (const [title, text] of wide ?? []) cell(title, text);
     } else {
-      cells.push(['DATA', this.options.raw ? `0x${data.toString('hex')}` : untypedSummary(data)]);
+      cell('DATA', this.options.raw ? `0x${data.toString('hex')}` : untypedSummary(data));
     }
-    const key = `${map}\0${cells.map(([n]) => n).join('\0')}`;
-    let layout = this.recordColumns.get(key);
-    if (!layout) {
-      layout = { header: cells.map(([n]) => n), widths: cells.map(([n, v]) => Math.max(n.length, v.length)), printed: false };
-      this.recordColumns.set(key, layout);
-    }
-    const out: string[] = [];
-    const row = (texts: string[]): string => texts.map((t, i) => (i === texts.length - 1 ? t : t.padEnd(layout!.widths[i] ?? 0))).join('  ').trimEnd();
-    cells.forEach(([, v], i) => (layout!.widths[i] = Math.max(layout!.widths[i] ?? 0, v.length)));
+    const layout = this.recordLayout(map, names);
+    const lines: string[] = [];
+    const row = (cells: readonly string[]): string => {
+      let line = '';
+      for (let i = 0; i < cells.length - 1; i++) line += `${cells[i]!.padEnd(layout.widths[i]!)}  `;
+      return (line + cells[cells.length - 1]!).trimEnd();
+    };
+    for (let i = 0; i < texts.length; i++) if (texts[i]!.length > layout.widths[i]!) layout.widths[i] = texts[i]!.length;
     if (!layout.printed) {
-      out.push(row(layout.header));
+      lines.push(row(layout.header));
       layout.printed = true;
     }
-    out.push(row(cells.map(([, v]) => v)));
-    this.lines(out);
+    lines.push(row(texts));
+    this.lines(lines);
+  }
+
+  /** A member's column title: upper case, worked out once per name. */
+  private columnName(name: string): string {
+    let title = this.columnNames.get(name);
+    if (title === undefined) this.columnNames.set(name, (title = name.toUpperCase()));
+    return title;
+  }
+
+  /** The columns of a map's records with these titles: a record of another shape (another size, another type) gets its own header. */
+  private recordLayout(map: string, header: readonly string[]): RecordColumns {
+    let layouts = this.recordColumns.get(map);
+    if (!layouts) this.recordColumns.set(map, (layouts = []));
+    const found = layouts.find((l) => l.header.length === header.length && l.header.every((h, i) => h === header[i]));
+    if (found) return found;
+    const layout = { header: [...header], widths: header.map((h) => h.length), printed: false };
+    layouts.push(layout);
+    return layout;
   }
 
   /** Records the kernel dropped: gathered and said once a second per map and CPU, so a burst does not flood. */

@@ -11,6 +11,8 @@ const PIPE_BUF = 4096;
 /** Above this much queued output, producers (record readers) should wait: the kernel rings then fill and report losses. */
 const HIGH_WATER = 8 * 1024 * 1024;
 const RETRY_MS = 2;
+/** Text is encoded in batches of this many characters at least: one buffer each, however small the fd's chunks. */
+const TEXT_BATCH = 1 << 16;
 
 /** Writers with queued output: exits without another event-loop turn (an uncaught exception, process.exit) still write what each fd takes. */
 const unwritten = new Set<FdWriter>();
@@ -23,6 +25,9 @@ export class FdWriter {
   /** Small writes since the last chunk was sealed, joined into one when it is. */
   private tail: Buffer[] = [];
   private tailBytes = 0;
+  /** Text written since, encoded together when a chunk's worth has come or bytes follow: one buffer per chunk, not one per line. */
+  private text: string[] = [];
+  private textLength = 0;
   private offset = 0;
   private queued = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -45,16 +50,28 @@ export class FdWriter {
 
   /** Queues text and writes what the fd takes now; the rest follows as the reader reads. */
   write(text: string): void {
-    if (text !== '') this.writeBytes(Buffer.from(text, 'utf8'));
+    if (this.broken || text === '') return;
+    this.text.push(text);
+    this.textLength += text.length;
+    // Counted as one byte a character until encoded, where the count is made exact.
+    this.queued += text.length;
+    if (this.textLength >= TEXT_BATCH) this.encodeText();
+    this.schedule();
   }
 
   /** Queues bytes (kept until written: the caller must not change them) and writes what the fd takes now. */
   writeBytes(bytes: Buffer): void {
     if (this.broken || bytes.length === 0) return;
+    this.encodeText();
     this.tail.push(bytes);
     this.tailBytes += bytes.length;
     if (this.tailBytes >= this.chunk) this.seal();
     this.queued += bytes.length;
+    this.schedule();
+  }
+
+  /** Writes soon: what one turn of the event loop wrote goes out together. */
+  private schedule(): void {
     unwritten.add(this);
     if (this.timer === undefined && !this.scheduled) {
       this.scheduled = true;
@@ -114,6 +131,8 @@ export class FdWriter {
     this.head = 0;
     this.tail = [];
     this.tailBytes = 0;
+    this.text = [];
+    this.textLength = 0;
     this.offset = 0;
     this.queued = 0;
     unwritten.delete(this);
@@ -163,9 +182,22 @@ export class FdWriter {
 
   /** Moves the small writes into the queue as one buffer. */
   private seal(): void {
+    this.encodeText();
     if (this.tail.length === 0) return;
     this.queue.push(this.tail.length === 1 ? this.tail[0]! : Buffer.concat(this.tail, this.tailBytes));
     this.tail = [];
     this.tailBytes = 0;
+  }
+
+  /** Encodes the text written so far into the tail, in order before any bytes that follow. */
+  private encodeText(): void {
+    if (this.text.length === 0) return;
+    const bytes = Buffer.from(this.text.length === 1 ? this.text[0]! : this.text.join(''), 'utf8');
+    this.queued += bytes.length - this.textLength;
+    this.text = [];
+    this.textLength = 0;
+    this.tail.push(bytes);
+    this.tailBytes += bytes.length;
+    if (this.tailBytes >= this.chunk) this.seal();
   }
 }

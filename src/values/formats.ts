@@ -1,6 +1,6 @@
 // Value formats: what a decoded field means to people (addresses, ports, errnos, durations, times, syscalls), one small named rule each, applied by the decoder's callers.
 import { BTF_KIND, type Btf } from '../btf/btf.js';
-import type { Decoded } from '../btf/decode.js';
+import type { BtfDecoder, Decoded, DecodedColumn } from '../btf/decode.js';
 import { errnoName } from '../errors.js';
 import { syscallName } from './syscalls.js';
 
@@ -35,10 +35,20 @@ export interface ValueRule {
   name: string;
   /** What it does, for the README and --help. */
   describe: string;
-  /** Whether the rule is for this field (by its name and type). */
+  /** Whether the rule is for a field of this name and type, whatever its value: decided once per record type. */
+  fits(name: string, type: FieldType): boolean;
+  /** Whether the rule shows this value of a field it fits (a negative ret is an errno, a positive one is not). */
+  accepts(value: Decoded): boolean;
+  /** Whether the rule is for this field: it fits and accepts the value. */
   applies(field: Field): boolean;
   /** The field's value as the rule shows it. */
   format(field: Field, littleEndian: boolean): Decoded;
+}
+
+/** A rule from its parts; `accepts` defaults to every value. */
+function valueRule(parts: Omit<ValueRule, 'applies' | 'accepts'> & { accepts?: (value: Decoded) => boolean }): ValueRule {
+  const accepts = parts.accepts ?? ((): boolean => true);
+  return { ...parts, accepts, applies: (f) => parts.fits(f.name, f.type) && accepts(f.value) };
 }
 
 const ADDRESS_NAME = /^(s|d|src|dst|local|remote|peer)?_?(addr|ip|address)(_?v?[46])?$|^(saddr|daddr|addr)\d?$/i;
@@ -90,48 +100,56 @@ const unitOf = (name: string): number => (/_us$|^ts_us$/i.test(name) ? 1e3 : /_m
 
 /** The value rules, in the order they are tried; the first that applies shows the field. */
 export const VALUE_RULES: readonly ValueRule[] = [
-  {
+  valueRule({
     name: 'ipv4',
     describe: 'a 4-byte integer named like an address (saddr, daddr, addr, ip, *_v4) is an IPv4 address: 127.0.0.1',
-    applies: (f) => f.type.kind === 'int' && f.type.size === 4 && !f.type.signed && ADDRESS_NAME.test(f.name) && !/6$/.test(f.name),
+    fits: (name, type) => type.kind === 'int' && type.size === 4 && !type.signed && ADDRESS_NAME.test(name) && !/6$/.test(name),
     format: (f, le) => ipv4Text(memoryBytes(f.value as number, le)),
-  },
-  {
+  }),
+  valueRule({
     name: 'ipv6',
     describe: 'a 16-byte array named like an address (saddr_v6, daddr, addr6) is an IPv6 address: ::1',
-    applies: (f) => f.type.kind === 'array' && f.type.elements === 16 && f.type.elementSize === 1 && ADDRESS_NAME.test(f.name) && Array.isArray(f.value),
+    fits: (name, type) => type.kind === 'array' && type.elements === 16 && type.elementSize === 1 && ADDRESS_NAME.test(name),
+    accepts: (value) => Array.isArray(value),
     format: (f) => ipv6Text(f.value as number[]),
-  },
-  {
+  }),
+  valueRule({
     name: 'port',
     describe: 'a 2-byte integer named *port of type __be16 is in network order: shown in host order',
-    applies: (f) => f.type.kind === 'int' && f.type.size === 2 && PORT_NAME.test(f.name) && f.type.names.includes('__be16'),
+    fits: (name, type) => type.kind === 'int' && type.size === 2 && PORT_NAME.test(name) && type.names.includes('__be16'),
     format: (f, le) => (le ? (((f.value as number) & 0xff) << 8) | ((f.value as number) >>> 8) : f.value),
-  },
-  {
+  }),
+  valueRule({
     name: 'errno',
     describe: 'a negative signed integer named ret, retval, err, error or rc is an errno: -2 ENOENT',
-    applies: (f) => f.type.kind === 'int' && f.type.signed && ERROR_NAME.test(f.name) && (asNumber(f.value) ?? 0) < 0 && (asNumber(f.value) ?? 0) >= -4095,
+    fits: (name, type) => type.kind === 'int' && type.signed && ERROR_NAME.test(name),
+    accepts: (value) => (asNumber(value) ?? 0) < 0 && (asNumber(value) ?? 0) >= -4095,
     format: (f) => `${String(f.value)} ${errnoName(-asNumber(f.value)!)}`,
-  },
-  {
+  }),
+  valueRule({
     name: 'duration',
     describe: 'an integer of 4 or 8 bytes named delta*, lat*, *_ns or *_us, not negative, is a duration: 1.235 ms',
-    applies: (f) => f.type.kind === 'int' && f.type.size >= 4 && DURATION_NAME.test(f.name) && !TIME_NAME.test(f.name) && (asNumber(f.value) ?? -1) >= 0,
+    fits: (name, type) => type.kind === 'int' && type.size >= 4 && DURATION_NAME.test(name) && !TIME_NAME.test(name),
+    accepts: (value) => (asNumber(value) ?? -1) >= 0,
     format: (f) => durationText(asNumber(f.value)! * unitOf(f.name)),
-  },
-  {
+  }),
+  valueRule({
     name: 'time',
     describe: 'an integer named ts, ts_ns, ts_us or timestamp is a time since boot: seconds with 6 decimals',
-    applies: (f) => f.type.kind === 'int' && f.type.size === 8 && TIME_NAME.test(f.name),
-    format: (f) => (Number(BigInt(f.value as bigint | number) * BigInt(unitOf(f.name))) / 1e9).toFixed(6),
-  },
-  {
+    fits: (name, type) => type.kind === 'int' && type.size === 8 && TIME_NAME.test(name),
+    format: (f) => {
+      const unit = unitOf(f.name);
+      // In nanoseconds the value converts as it is; other units multiply exactly first.
+      return ((unit === 1 ? Number(f.value) : Number(BigInt(f.value as bigint | number) * BigInt(unit))) / 1e9).toFixed(6);
+    },
+  }),
+  valueRule({
     name: 'syscall',
     describe: 'an integer named syscall, syscall_id or sysnum is a system call number: openat',
-    applies: (f) => f.type.kind === 'int' && SYSCALL_NAME.test(f.name) && typeof f.value === 'number' && syscallName(f.value) !== undefined,
+    fits: (name, type) => type.kind === 'int' && SYSCALL_NAME.test(name),
+    accepts: (value) => typeof value === 'number' && syscallName(value) !== undefined,
     format: (f) => syscallName(f.value as number)!,
-  },
+  }),
 ];
 
 /** The value a field shows: the first rule that applies, else the value as decoded. */
@@ -194,17 +212,6 @@ function fieldType(btf: Btf, id: number): FieldType {
   }
 }
 
-/** Field types per BTF and type: a stream of records asks for the same struct's fields each time. */
-const fieldTypeCache = new WeakMap<Btf, Map<number, Map<string, FieldType>>>();
-
-function cachedFieldTypes(btf: Btf, typeId: number): Map<string, FieldType> {
-  let byType = fieldTypeCache.get(btf);
-  if (!byType) fieldTypeCache.set(btf, (byType = new Map()));
-  let fields = byType.get(typeId);
-  if (!fields) byType.set(typeId, (fields = fieldTypes(btf, typeId)));
-  return fields;
-}
-
 const FAMILY_NAME = /^(af|family|sa_family|ip_version|ipver)$/i;
 const AF_INET = 2;
 const AF_INET6 = 10;
@@ -216,22 +223,114 @@ const AF_INET6 = 10;
  */
 export function formatRecord(btf: Btf, typeId: number, decoded: Decoded): Decoded {
   if (decoded === null || typeof decoded !== 'object' || Array.isArray(decoded)) return decoded;
-  const types = cachedFieldTypes(btf, typeId);
-  const familyField = Object.keys(decoded).find((k) => FAMILY_NAME.test(k));
-  const family = familyField === undefined ? undefined : asNumber(decoded[familyField]!);
+  const plan = recordPlan(btf, typeId, decoded);
+  const family = plan.familyField === undefined ? undefined : asNumber(decoded[plan.familyField] ?? null);
+  const littleEndian = btf.littleEndian;
   const result: { [field: string]: Decoded } = {};
-  for (const [name, value] of Object.entries(decoded)) {
-    const pair = /^(.*?)_?v?([46])$/.exec(name);
-    const partner = pair ? Object.keys(decoded).find((k) => k !== name && k.replace(/_?v?[46]$/, '') === pair[1] && /[46]$/.test(k)) : undefined;
-    const type = types.get(name);
-    if (pair && partner && ADDRESS_NAME.test(name) && family !== undefined && type) {
+  for (const field of plan.fields) {
+    const value = decoded[field.name];
+    if (value === undefined) continue;
+    if (field.pair && family !== undefined) {
       // One of a v4/v6 pair: only the member the family chooses is shown, under the pair's name.
       const wanted = family === AF_INET ? '4' : family === AF_INET6 ? '6' : undefined;
-      if (wanted === pair[2]) result[pair[1]!] = formatField({ name, value, type }, btf.littleEndian);
-      else if (wanted === undefined) result[name] = formatField({ name, value, type }, btf.littleEndian);
+      if (wanted === field.pair.digit) result[field.pair.base] = shownValue(field, value, littleEndian);
+      else if (wanted === undefined) result[field.name] = shownValue(field, value, littleEndian);
       continue;
     }
-    result[name] = type ? formatField({ name, value, type }, btf.littleEndian) : value;
+    result[field.name] = shownValue(field, value, littleEndian);
   }
   return result;
+}
+
+/** How one member of a record type is shown, worked out once per type: the rules that fit it, and whether it is half of a v4/v6 address pair. */
+interface FieldPlan {
+  name: string;
+  type: FieldType | undefined;
+  rules: readonly ValueRule[];
+  pair?: { base: string; digit: string };
+}
+
+interface RecordPlan {
+  familyField: string | undefined;
+  fields: FieldPlan[];
+}
+
+/** Plans per BTF and type: a stream of records shows the same struct each time. */
+const recordPlans = new WeakMap<Btf, Map<number, RecordPlan>>();
+
+function recordPlan(btf: Btf, typeId: number, decoded: { [field: string]: Decoded }): RecordPlan {
+  let byType = recordPlans.get(btf);
+  if (!byType) recordPlans.set(btf, (byType = new Map()));
+  let plan = byType.get(typeId);
+  // The decoder gives every member of a type, always in the same order: the names of one record are those of all.
+  if (!plan) byType.set(typeId, (plan = planFields(btf, typeId, Object.keys(decoded))));
+  return plan;
+}
+
+/** The plan of a record type's fields of these names: the rules that fit each, the family field, the v4/v6 pairs. */
+function planFields(btf: Btf, typeId: number, names: readonly string[]): RecordPlan {
+  const types = fieldTypes(btf, typeId);
+  const familyField = names.find((k) => FAMILY_NAME.test(k));
+  const fields = names.map((name): FieldPlan => {
+    const type = types.get(name);
+    const pair = /^(.*?)_?v?([46])$/.exec(name);
+    const partner = pair && names.some((k) => k !== name && k.replace(/_?v?[46]$/, '') === pair[1] && /[46]$/.test(k));
+    return {
+      name,
+      type,
+      rules: type ? VALUE_RULES.filter((r) => r.fits(name, type)) : [],
+      ...(pair && partner && ADDRESS_NAME.test(name) && familyField !== undefined && type ? { pair: { base: pair[1]!, digit: pair[2]! } } : {}),
+    };
+  });
+  return { familyField, fields };
+}
+
+/**
+ * A record type shown as columns, worked out once: what formatRecord gives, flattened as a table
+ * shows it (a nested struct's members as "outer.inner"), read straight from the bytes with no
+ * object between. For records of at least the type's size; a type whose column names depend on
+ * a value (a v4/v6 address pair chosen by the family) has none: format those with formatRecord.
+ */
+export class RecordColumnFormatter {
+  private constructor(
+    /** The columns' names. */
+    readonly names: readonly string[],
+    /** The type's size: shorter records are not for this formatter. */
+    readonly size: number,
+    private readonly columns: ReadonlyArray<{ column: DecodedColumn; field: FieldPlan | undefined }>,
+    private readonly littleEndian: boolean,
+  ) {}
+
+  /** The formatter of a struct or union type; undefined for other types and those with v4/v6 pairs. */
+  static of(decoder: BtfDecoder, typeId: number): RecordColumnFormatter | undefined {
+    const columns = decoder.columns(typeId);
+    if (!columns) return undefined;
+    const btf = decoder.btf;
+    const plan = planFields(btf, typeId, columns.filter((c) => c.top).map((c) => c.name));
+    if (plan.fields.some((f) => f.pair)) return undefined;
+    const byName = new Map(plan.fields.map((f) => [f.name, f]));
+    return new RecordColumnFormatter(
+      columns.map((c) => c.name),
+      btf.sizeOf(typeId),
+      columns.map((column) => ({ column, field: column.top ? byName.get(column.name) : undefined })),
+      btf.littleEndian,
+    );
+  }
+
+  /** Each column's value of one record, as the value rules show it. */
+  values(bytes: Uint8Array): Decoded[] {
+    const values: Decoded[] = [];
+    for (const { column, field } of this.columns) {
+      const value = column.read(bytes);
+      values.push(field ? shownValue(field, value, this.littleEndian) : value);
+    }
+    return values;
+  }
+}
+
+/** A member's value as the first of its fitting rules that accepts it shows it, else as decoded. */
+function shownValue(field: FieldPlan, value: Decoded, littleEndian: boolean): Decoded {
+  if (value === null || field.type === undefined) return value;
+  for (const rule of field.rules) if (rule.accepts(value)) return rule.format({ name: field.name, value, type: field.type }, littleEndian);
+  return value;
 }

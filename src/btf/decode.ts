@@ -288,17 +288,50 @@ function hex(bytes: Uint8Array): string {
   return `0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')}`;
 }
 
+/** Strings with nothing JSON escapes: quoted as they are. */
+const PLAIN_JSON_STRING = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+/** Keys as JSON text with their colon: records repeat the same few. */
+const jsonKeys = new Map<string, string>();
+const MAX_JSON_KEYS = 4096;
+
+function jsonKey(key: string): string {
+  let text = jsonKeys.get(key);
+  if (text === undefined) {
+    text = `${JSON.stringify(key)}:`;
+    if (jsonKeys.size < MAX_JSON_KEYS) jsonKeys.set(key, text);
+  }
+  return text;
+}
+
 /** JSON text of a decoded value; bigints are written as exact integers (JSON numbers have no size limit). */
 export function decodedJson(value: unknown): string {
-  if (typeof value === 'bigint') return value.toString();
-  if (value === null || value === undefined) return 'null';
-  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
-  if (typeof value === 'string' || typeof value === 'boolean') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(decodedJson).join(',')}]`;
-  if (typeof value === 'object') {
-    const parts: string[] = [];
-    for (const [k, v] of Object.entries(value)) if (v !== undefined) parts.push(`${JSON.stringify(k)}:${decodedJson(v)}`);
-    return `{${parts.join(',')}}`;
+  switch (typeof value) {
+    case 'bigint':
+      return value.toString();
+    case 'number':
+      return Number.isFinite(value) ? String(value) : 'null';
+    case 'string':
+      return PLAIN_JSON_STRING.test(value) ? `"${value}"` : JSON.stringify(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object': {
+      if (value === null) return 'null';
+      if (Array.isArray(value)) {
+        let text = '[';
+        for (let i = 0; i < value.length; i++) text += (i === 0 ? '' : ',') + decodedJson(value[i]);
+        return `${text}]`;
+      }
+      let text = '{';
+      let first = true;
+      for (const key of Object.keys(value)) {
+        const item = (value as Record<string, unknown>)[key];
+        if (item === undefined) continue;
+        text += (first ? '' : ',') + jsonKey(key) + decodedJson(item);
+        first = false;
+      }
+      return `${text}}`;
+    }
+    default:
+      return 'null';
   }
-  return 'null';
 }

@@ -1,10 +1,11 @@
 // The one decoder of typed bytes: a BTF type and the bytes of a value -> a plain JS value (structs, arrays, strings, enums, bitfields).
-import { BTF_KIND, type Btf, type BtfComposite, type BtfEnumerator, type BtfType } from './btf.js';
+import { BTF_KIND, type Btf, type BtfArray, type BtfComposite, type BtfEnumerator, type BtfType } from './btf.js';
 
 /**
  * A decoded value: integers of up to 32 bits are numbers, wider ones bigints; char arrays are
  * strings; enums their enumerator's name (a number when none matches); pointers "0x..." strings;
- * structs and unions objects by member name; arrays arrays; bools booleans.
+ * structs and unions objects by member name; arrays arrays; bools booleans. A struct's flexible
+ * array (a last member of 0 elements) holds the rest of the bytes: a variable-length record's data.
  */
 export type Decoded = number | bigint | string | boolean | null | Decoded[] | { [field: string]: Decoded };
 
@@ -44,10 +45,13 @@ export class BtfDecoder {
     private readonly littleEndian: boolean = btf.littleEndian,
   ) {}
 
-  /** Decodes `bytes` as type `typeId`; bytes shorter than the type decode as far as they go (the rest as null). */
+  /**
+   * Decodes `bytes` as type `typeId`; bytes shorter than the type decode as far as they go (the
+   * rest as null), and a struct's flexible array takes the bytes past the struct's size.
+   */
   decode(typeId: number, bytes: Uint8Array): Decoded {
     let reader = this.readers.get(typeId);
-    if (!reader) this.readers.set(typeId, (reader = this.compile(typeId, 0)));
+    if (!reader) this.readers.set(typeId, (reader = this.compile(typeId, 0, true)));
     return reader(bytes, 0);
   }
 
@@ -57,7 +61,8 @@ export class BtfDecoder {
     return type?.kind === BTF_KIND.ARRAY && this.isChar(type.type);
   }
 
-  private compile(typeId: number, depth: number): Reader {
+  /** `tail`: the value ends where the bytes end (the decoded type, or the last member of one that does), so a flexible array of it reads to the end. */
+  private compile(typeId: number, depth: number, tail = false): Reader {
     if (depth > MAX_DEPTH) return readsNull;
     const type = this.btf.resolveType(typeId);
     if (!type) return readsNull;
@@ -96,7 +101,7 @@ export class BtfDecoder {
       }
       case BTF_KIND.STRUCT:
       case BTF_KIND.UNION:
-        return this.composite(type, depth);
+        return this.composite(type, depth, tail);
       case BTF_KIND.DATASEC: {
         const vars: Array<{ name: string; offset: number; read: Reader }> = [];
         for (const v of type.vars) {
@@ -126,8 +131,8 @@ export class BtfDecoder {
     }
   }
 
-  private composite(type: BtfComposite, depth: number): Reader {
-    const members = this.members(type, depth);
+  private composite(type: BtfComposite, depth: number, tail: boolean): Reader {
+    const members = this.members(type, depth, tail);
     return (bytes, at) => {
       const result: { [field: string]: Decoded } = {};
       for (const member of members) {
@@ -140,14 +145,22 @@ export class BtfDecoder {
     };
   }
 
-  /** A struct's or union's members: name, type, reader and byte offset (bitfields read from the struct's start). */
-  private members(type: BtfComposite, depth: number): Array<{ name: string; typeId: number; read: Reader; offset: number }> {
-    return type.members.map((member) => {
+  /**
+   * A struct's or union's members: name, type, reader and byte offset (bitfields read from the
+   * struct's start). With `tail` (the struct ends where the bytes end), its last member does too.
+   */
+  private members(type: BtfComposite, depth: number, tail: boolean): Array<{ name: string; typeId: number; read: Reader; offset: number; tail: boolean }> {
+    return type.members.map((member, index) => {
       // With kind_flag, the offset word holds the bitfield size in its top 8 bits.
       const bitOffset = type.kindFlag ? member.offset & 0xffffff : member.offset;
       const bitSize = type.kindFlag ? member.offset >>> 24 : 0;
       const { name, type: typeId } = member;
-      if (bitSize === 0 && bitOffset % 8 === 0) return { name, typeId, read: this.compile(typeId, depth + 1), offset: bitOffset / 8 };
+      const last = tail && type.kind === BTF_KIND.STRUCT && index === type.members.length - 1;
+      if (bitSize === 0 && bitOffset % 8 === 0) {
+        const resolved = last ? this.btf.resolveType(typeId) : undefined;
+        const read = resolved?.kind === BTF_KIND.ARRAY && resolved.nelems === 0 ? this.flexibleArray(resolved, depth + 1) : this.compile(typeId, depth + 1, last);
+        return { name, typeId, read, offset: bitOffset / 8, tail: last };
+      }
       // A bitfield: an integer (or enum) of bitSize bits, bitOffset bits into the struct.
       const resolved = this.btf.resolveType(typeId);
       const bits = bitSize || (resolved?.kind === BTF_KIND.INT ? resolved.bits : 8 * this.sizeOrZero(resolved ?? type));
@@ -161,8 +174,26 @@ export class BtfDecoder {
         if (bool) return raw !== 0n;
         return bits <= 32 ? Number(raw) : raw;
       };
-      return { name, typeId, read, offset: 0 };
+      return { name, typeId, read, offset: 0, tail: false };
     });
+  }
+
+  /**
+   * A flexible array (a struct's last member of 0 elements, `char args[]`): what the record holds
+   * past the struct, as many whole elements as fit, or a char one as a string up to its NUL or
+   * the record's end. A perf buffer's padding (up to 7 zero bytes) reads as zero elements.
+   */
+  private flexibleArray(type: BtfArray, depth: number): Reader {
+    if (this.isChar(type.type)) return (bytes, at) => (at > bytes.length ? null : cString(bytes.subarray(at)));
+    const element = this.compile(type.type, depth + 1);
+    let size: number | undefined;
+    return (bytes, at) => {
+      if (at > bytes.length) return null;
+      size ??= this.btf.sizeOf(type.type);
+      const items: Decoded[] = [];
+      for (let i = 0; size > 0 && at + (i + 1) * size <= bytes.length; i++) items.push(element(bytes, at + i * size));
+      return items;
+    };
   }
 
   /**
@@ -175,19 +206,19 @@ export class BtfDecoder {
     const type = this.btf.resolveType(typeId);
     if (type?.kind !== BTF_KIND.STRUCT && type?.kind !== BTF_KIND.UNION) return undefined;
     const columns: DecodedColumn[] = [];
-    const walk = (composite: BtfComposite, prefix: string, base: number, depth: number): void => {
-      for (const member of this.members(composite, depth)) {
+    const walk = (composite: BtfComposite, prefix: string, base: number, depth: number, tail: boolean): void => {
+      for (const member of this.members(composite, depth, tail)) {
         const inner = this.btf.resolveType(member.typeId);
         const offset = base + member.offset;
         if ((inner?.kind === BTF_KIND.STRUCT || inner?.kind === BTF_KIND.UNION) && depth < MAX_DEPTH) {
-          walk(inner, member.name === '' ? prefix : `${prefix}${member.name}.`, offset, depth + 1);
+          walk(inner, member.name === '' ? prefix : `${prefix}${member.name}.`, offset, depth + 1, member.tail);
         } else {
           const read = member.read;
           columns.push({ name: `${prefix}${member.name}`, typeId: member.typeId, top: prefix === '', read: (bytes) => read(bytes, offset) });
         }
       }
     };
-    walk(type, '', 0, 0);
+    walk(type, '', 0, 0, true);
     return columns;
   }
 

@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { describe, test } from '../support/test.js';
 import { BTF_KIND, type BtfComposite } from '../../src/btf/btf.js';
 import { BtfDecoder, decodedJson } from '../../src/btf/decode.js';
+import { BtfWriter } from '../../src/btf/writer.js';
 import { parseBpfObject } from '../../src/object/bpf-object.js';
 import { fixturePath, loadFixture } from './helpers.js';
 
@@ -94,6 +95,44 @@ describe('BtfDecoder', () => {
     assert.equal(decoder.isString(comm.type), true);
     assert.equal(decoder.isString(value), false);
     assert.equal(decoder.decode(comm.type, new TextEncoder().encode('héllo\0junk\0\0\0\0\0\0\0')), 'héllo');
+  });
+
+  test("a flexible array holds the rest of a variable-length record; a 0-element array elsewhere holds nothing", () => {
+    const w = new BtfWriter();
+    const u32 = w.int('unsigned int', 4);
+    const u16 = w.int('unsigned short', 2);
+    const char = w.int('char', 1, { signed: true, char: true });
+    // struct exec_event { u32 pid; u32 len; char args[]; } and struct samples { u16 n; u16 values[]; }
+    const exec = w.composite('struct', 'exec_event', 8, [
+      { name: 'pid', type: u32, bitOffset: 0 },
+      { name: 'len', type: u32, bitOffset: 32 },
+      { name: 'args', type: w.array(char, 0), bitOffset: 64 },
+    ]);
+    const samples = w.composite('struct', 'samples', 2, [
+      { name: 'n', type: u16, bitOffset: 0 },
+      { name: 'values', type: w.array(u16, 0), bitOffset: 16 },
+    ]);
+    // A marker of 0 elements before the last member is no flexible array.
+    const marked = w.composite('struct', 'marked', 4, [
+      { name: 'start', type: w.array(u16, 0), bitOffset: 0 },
+      { name: 'a', type: u16, bitOffset: 0 },
+      { name: 'b', type: u16, bitOffset: 16 },
+    ]);
+    const decoder = new BtfDecoder(w.finish());
+    const record = (head: number[], tail: string): Uint8Array => Uint8Array.from([...head, ...Buffer.from(tail, 'latin1')]);
+    // No NUL: the record's end ends the string; a NUL ends it sooner, as in any char array.
+    assert.deepEqual(decoder.decode(exec, record([7, 0, 0, 0, 9, 0, 0, 0], '/bin/true')), { pid: 7, len: 9, args: '/bin/true' });
+    assert.deepEqual(decoder.decode(exec, record([7, 0, 0, 0, 2, 0, 0, 0], 'ls\0-l\0')), { pid: 7, len: 2, args: 'ls' });
+    assert.deepEqual(decoder.decode(exec, record([7, 0, 0, 0, 0, 0, 0, 0], '')), { pid: 7, len: 0, args: '' });
+    assert.deepEqual(decoder.decode(exec, record([7, 0, 0, 0], '')), { pid: 7, len: null, args: null }, 'cut short before the array');
+    // Whole elements only: a perf buffer's odd padding byte is no element.
+    assert.deepEqual(decoder.decode(samples, Uint8Array.from([3, 0, 1, 0, 2, 0, 0xff, 0xff, 0])), { n: 3, values: [1, 2, 0xffff] });
+    assert.deepEqual(decoder.decode(marked, Uint8Array.from([1, 0, 2, 0, 9, 9])), { start: [], a: 1, b: 2 });
+    assert.deepEqual(
+      decoder.columns(exec)!.map((c) => [c.name, c.read(record([7, 0, 0, 0, 4, 0, 0, 0], 'echo'))]),
+      [['pid', 7], ['len', 4], ['args', 'echo']],
+      'columns read the tail as decode() does',
+    );
   });
 
   test('JSON text keeps 64-bit integers exact', () => {

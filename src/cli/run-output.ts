@@ -140,7 +140,11 @@ export class RunOutput extends Output {
     return { decoder, type, ...(columns ? { columns, titles: columns.names.map((n) => n.toUpperCase()) } : {}) };
   }
 
-  /** The type of a record of this map and size: fixed by prepare(), else the struct of that size, chosen once per size and said once. */
+  /**
+   * The type of a record of this map and size: fixed by prepare(), else the struct of that size,
+   * chosen once per size and said once; a struct ending in a flexible array (variable-length
+   * records) is said once for the map, whatever sizes follow.
+   */
   private recordTypeOf(map: string, size: number): TypedRecords | undefined {
     const fixed = this.decoders.get(map);
     if (fixed) return fixed;
@@ -148,12 +152,16 @@ export class RunOutput extends Output {
     if (!bySize) this.recordTypesBySize.set(map, (bySize = new Map()));
     if (bySize.has(size)) return bySize.get(size);
     const found = recordTypeBySize(this.typeSources, size);
-    const typed = found && this.typed(found.chosen);
+    const { source, typeId } = found?.chosen ?? {};
+    const said = found?.flexible ? [...bySize.values()].find((t) => t !== undefined && t.type.source === source && t.type.typeId === typeId) : undefined;
+    const typed = said ?? (found && this.typed(found.chosen));
     bySize.set(size, typed);
-    if (found) {
+    if (found && !said) {
       const others = found.others.length > 0 ? `; also ${size} bytes: ${found.others.slice(0, 5).join(', ')} (--record-type ${map}=NAME chooses)` : '';
-      this.note(`map '${printable(map)}': records of ${size} bytes are decoded as ${found.chosen.name} (from ${found.chosen.source.name})${others}`);
-    } else if (bySize.size === 1) {
+      const { name, source: from } = found.chosen;
+      if (found.flexible) this.note(`map '${printable(map)}': records of ${from.btf.sizeOf(typeId!)} bytes or more are decoded as ${name} (from ${from.name}), its flexible array holding the rest of each record${others}`);
+      else this.note(`map '${printable(map)}': records of ${size} bytes are decoded as ${name} (from ${from.name})${others}`);
+    } else if (!found && bySize.size === 1) {
       this.note(`map '${printable(map)}': no known struct is ${size} bytes, so records are shown untyped; give the tool's header with --types FILE (--raw shows every byte)`);
     }
     return typed;

@@ -83,9 +83,10 @@ export function recordTypeNames(sources: readonly TypeSource[]): string[] {
  * 7 bytes shorter (a perf buffer's padding), else those with a flexible last member no longer
  * than it (a variable-length record); among them the names tools use (event, data_t, *_event),
  * then the sources' order; never a kernel struct. `others` names the rest that fit, so the
- * choice can be said and changed.
+ * choice can be said and changed; `flexible`: the chosen one ends in a flexible array, so records
+ * of other sizes are likely it too.
  */
-export function recordTypeBySize(sources: readonly TypeSource[], size: number): { chosen: RecordType; others: string[] } | undefined {
+export function recordTypeBySize(sources: readonly TypeSource[], size: number): { chosen: RecordType; others: string[]; flexible: boolean } | undefined {
   // Kernel structs the object's BTF carries for its programs' contexts are never its records.
   const all = candidates(sources).filter((c) => c.rank < KERNEL_RANK);
   let fitting = all.filter((c) => c.size === size);
@@ -98,5 +99,6 @@ export function recordTypeBySize(sources: readonly TypeSource[], size: number): 
   return {
     chosen: { source: best!.source, typeId: best!.typeId, name: best!.name },
     others: [...new Set(fitting.slice(1).map((c) => c.name))].filter((n) => n !== best!.name),
+    flexible: best!.flexible,
   };
 }

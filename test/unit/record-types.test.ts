@@ -31,7 +31,9 @@ test('the struct of exactly the size; the names tools use first, then the source
 test("a perf buffer's padding: up to 7 bytes longer than the struct; a flexible struct no longer than the record; never a kernel struct", () => {
   const s = source('h', [['conn_event', 72], ['msg', 8, 'flex'], ['trace_event_raw_sys_enter', 16, 'flex']]);
   assert.equal(recordTypeBySize([s], 76)?.chosen.name, 'struct conn_event');
+  assert.equal(recordTypeBySize([s], 76)?.flexible, false);
   assert.equal(recordTypeBySize([s], 80)?.chosen.name, 'struct msg');
+  assert.equal(recordTypeBySize([s], 80)?.flexible, true, 'said as such: records of other lengths are likely it too');
   assert.equal(recordTypeBySize([s], 4), undefined);
   assert.equal(recordTypeBySize([source('o', [['trace_event_raw_sys_enter', 64, 'flex'], ['pt_regs', 168]])], 168), undefined);
 });

@@ -104,11 +104,22 @@ describe('records whose struct is only in the tool header, as opensnoop and tcpc
     assert.match(stderr, /\(from tool_records_dwarf\.o's DWARF\)/);
   });
 
-  test('text: a table like the tool\'s own, header of field names, the path last', async () => {
-    const { stdout } = await run(STRIPPED, ['--types', HEADER], false);
-    const header = stdout.split('\n').find((l) => l.startsWith('MAP '));
-    assert.match(header ?? '', /^MAP\s+TS\s+PID\s+UID\s+CALLERS\s+RET\s+FLAGS\s+MODE\s+COMM\s+FNAME$/);
+  test('text: a table like the tool\'s own, header of field names, the path last; each connection with the address its family says', async () => {
+    const { stdout, pid } = await run(STRIPPED, ['--types', HEADER], false);
+    const headers = stdout.split('\n').filter((l) => l.startsWith('MAP '));
+    assert.equal(headers.length, 2, 'one header per map');
+    assert.match(headers[0]!, /^MAP\s+TS\s+PID\s+UID\s+CALLERS\s+RET\s+FLAGS\s+MODE\s+COMM\s+FNAME$/);
     assert.match(stdout, /^events\s+\d+\.\d{6}\s+\d+\s+0\s+\[1,0\]\s+"-2 ENOENT"\s+1\s+420\s+emit_calls\s+\/etc\/passwd$/m);
+    assert.match(headers[1]!, /^MAP\s+CPU\s+SADDR\s+DADDR\s+TASK\s+TS_US\s+AF\s+PID\s+UID\s+DPORT$/);
+    // The perf buffer's records come per CPU: sorted by their port, which names the call.
+    const conns = stdout.split('\n').filter((l) => l.startsWith('conns ')).map((l) => l.split(/\s+/)).sort((a, b) => Number(a.at(-1)) - Number(b.at(-1)));
+    assert.equal(conns.length, CALLS, stdout);
+    conns.forEach(([map, cpu, saddr, daddr, task, ts, ...rest], i) => {
+      const c = expectedConn(i + 1, pid);
+      assert.deepEqual([map, saddr, daddr, task, ...rest], ['conns', c.saddr, c.daddr, c.task, String(c.af), String(pid), String(c.uid), String(c.dport)]);
+      assert.match(cpu!, /^\d+$/);
+      assert.match(ts!, /^\d+\.\d{6}$/, 'ts_us is seconds since boot');
+    });
   });
 
   test('--record-type names a struct of any source; an unknown one is refused listing those known', async () => {

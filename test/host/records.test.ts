@@ -1,5 +1,5 @@
 // Host kernel: records of objects shaped like the tools (struct only in a header, DWARF stripped or
-// kept) arrive typed from every type source, with each value's meaning shown, and untyped ones stay one line.
+// kept, or of varying length) arrive typed from every type source, with each value's meaning shown, and untyped ones stay one line.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, describe, test } from '../support/test.js';
@@ -14,6 +14,10 @@ const STRIPPED = fixture('tool_records.o');
 const WITH_DWARF = fixture('tool_records_dwarf.o');
 const HEADER = join(REPO, 'test', 'fixtures', 'include', 'tool_records.h');
 const CALLS = 4;
+const VARIABLE = fixture('tool_exec.o');
+const EXEC_HEADER = join(REPO, 'test', 'fixtures', 'include', 'tool_exec.h');
+/** What bpf/tool_exec.c sends for call `who`: the first 9 * who bytes of its ARGS, no NUL. */
+const argsOf = (who: number): string => '/usr/bin/emit_calls --count 4 --first 1 --then wait for stdin'.slice(0, 9 * who);
 
 interface Run {
   stdout: string;
@@ -22,14 +26,16 @@ interface Run {
   pid: number;
 }
 
-/** Runs the object with `args`, makes CALLS getpriority() calls with who = 1..CALLS, and stops once every record of both maps arrived. */
-async function run(object: string, args: string[], json = true): Promise<Run> {
+/**
+ * Runs the object with `args`, makes CALLS getpriority() calls with who = 1..CALLS, and stops once
+ * CALLS lines match `last` (by default tool_records' conns records, which it sends after the others).
+ */
+async function run(object: string, args: string[], json = true, last = json ? /"event":"record","map":"conns"/g : /^conns /gm): Promise<Run> {
   const cli = new RunningCli([object, ...(json ? ['--json'] : []), ...args]);
   await cli.waitFor(ATTACHED);
   const emit = spawnSync(fixture('emit_calls'), [String(CALLS), '1'], { timeout: 60_000 });
   assert.equal(emit.status, 0);
-  const perMap = json ? /"event":"record","map":"conns"/g : /^conns /gm;
-  for (let i = 0; i < 100 && (cli.stdout.match(perMap) ?? []).length < CALLS; i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 100 && (cli.stdout.match(last) ?? []).length < CALLS; i++) await new Promise((r) => setTimeout(r, 100));
   const result = await cli.stop('SIGINT');
   assert.equal(result.code, 0, result.stderr);
   return { stdout: result.stdout, stderr: result.stderr, pid: emit.pid! };
@@ -140,5 +146,24 @@ describe('records whose struct is only in the tool header, as opensnoop and tcpc
     const refused = await runCli([join(REPO, 'examples', 'bpf_cmds_tp.o'), '--types', HEADER]);
     assert.equal(refused.code, 1);
     assert.match(oneLine(refused.stderr), /^load-kp-bpf: --types \S+tool_records\.h: the object has no perf event array or ring buffer whose records it would type$/);
+  });
+});
+
+describe('records of varying length, a header struct ending in a flexible array (char args[]), matched by its prefix', () => {
+  test('--types HEADER: each length arrives whole, args exactly as long as the record; the choice said once', async () => {
+    const { stdout, stderr, pid } = await run(VARIABLE, ['--types', EXEC_HEADER], true, /"event":"record"/g);
+    const records = jsonEvents(stdout).filter((e) => e.event === 'record');
+    const expected = [1, 2, 3, 4].map((who) => ({ pid, len: 9 * who, args: argsOf(who) }));
+    assert.deepEqual(records.map((e) => e.data), expected, stdout);
+    assert.deepEqual(records.map((e) => e.formatted), expected);
+    assert.match(stderr, /map 'events': records of 8 bytes or more are decoded as struct exec_event \(from tool_exec\.h\), its flexible array holding the rest of each record/);
+    assert.equal(stderr.match(/are decoded as/g)?.length, 1, 'said once, not once per length');
+  });
+
+  test('text: one aligned line per record, args last, quoted where they hold spaces', async () => {
+    const { stdout, pid } = await run(VARIABLE, ['--types', EXEC_HEADER], false, /^\d+ /gm);
+    const rows = stdout.slice(stdout.indexOf('PID '), stdout.indexOf('detached')).trimEnd().split('\n').map((line) => line.split(/\s{2,}/));
+    assert.deepEqual(rows, [['PID', 'LEN', 'ARGS'], ...[1, 2, 3, 4].map((who) => [String(pid), String(9 * who), / /.test(argsOf(who)) ? JSON.stringify(argsOf(who)) : argsOf(who)])], stdout);
+    assert.equal(new Set(stdout.split('\n').filter((l) => /^(PID|\d+) /.test(l)).map((l) => l.lastIndexOf(l.split(/\s{2,}/)[2]!))).size, 1, 'ARGS starts in one column');
   });
 });

@@ -1,11 +1,14 @@
 // Host kernel: records of objects shaped like the tools (struct only in a header, DWARF stripped or
-// kept, or of varying length) arrive typed from every type source, with each value's meaning shown, and untyped ones stay one line.
+// kept, of varying length, a legacy maps section without BTF) arrive typed from every type source,
+// with each value's meaning shown, and untyped ones stay one line.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { after, describe, test } from '../support/test.js';
 import { fixture, jsonEvents, oneLine, runCli, RunningCli, stopRunningClis } from '../support/cli.js';
 import { REPO } from '../support/cli.js';
 import { join } from 'node:path';
+import { parseBpfObject } from '../../src/object/bpf-object.js';
 
 after(stopRunningClis);
 
@@ -14,6 +17,7 @@ const STRIPPED = fixture('tool_records.o');
 const WITH_DWARF = fixture('tool_records_dwarf.o');
 const HEADER = join(REPO, 'test', 'fixtures', 'include', 'tool_records.h');
 const CALLS = 4;
+const LEGACY = fixture('legacy_records.o');
 const VARIABLE = fixture('tool_exec.o');
 const EXEC_HEADER = join(REPO, 'test', 'fixtures', 'include', 'tool_exec.h');
 /** What bpf/tool_exec.c sends for call `who`: the first 9 * who bytes of its ARGS, no NUL. */
@@ -165,5 +169,19 @@ describe('records of varying length, a header struct ending in a flexible array 
     const rows = stdout.slice(stdout.indexOf('PID '), stdout.indexOf('detached')).trimEnd().split('\n').map((line) => line.split(/\s{2,}/));
     assert.deepEqual(rows, [['PID', 'LEN', 'ARGS'], ...[1, 2, 3, 4].map((who) => [String(pid), String(9 * who), / /.test(argsOf(who)) ? JSON.stringify(argsOf(who)) : argsOf(who)])], stdout);
     assert.equal(new Set(stdout.split('\n').filter((l) => /^(PID|\d+) /.test(l)).map((l) => l.lastIndexOf(l.split(/\s{2,}/)[2]!))).size, 1, 'ARGS starts in one column');
+  });
+});
+
+describe('records of a legacy bpf_map_def object built with -g and without BTF, as the older collections are', () => {
+  test("no option: the perf buffer's records are typed by the object's DWARF, each value's meaning shown", async () => {
+    assert.equal(parseBpfObject(readFileSync(LEGACY)).btf, undefined, 'no BTF: the DWARF is the only type source');
+    const { stdout, stderr, pid } = await run(LEGACY, [], true, /"event":"record"/g);
+    // The perf buffer's records come per CPU: sorted by who, which names the call.
+    const records = jsonEvents(stdout).filter((e) => e.event === 'record' && e.map === 'calls').sort((a, b) => Number((a.data as Formatted).who) - Number((b.data as Formatted).who));
+    const errnos = ['EPERM', 'ENOENT', 'ESRCH', 'EINTR'];
+    assert.deepEqual(records.map((e) => e.data), [1, 2, 3, 4].map((who) => ({ pid, who, comm: 'emit_calls', ret: -who })), stdout);
+    assert.deepEqual(records.map((e) => e.formatted), [1, 2, 3, 4].map((who) => ({ pid, who, comm: 'emit_calls', ret: `-${who} ${errnos[who - 1]}` })));
+    // 32 bytes of struct call_event and 4 of the perf buffer's padding.
+    assert.match(stderr, /^load-kp-bpf: map 'calls': records of 36 bytes are decoded as struct call_event \(from the object's DWARF\)$/m);
   });
 });

@@ -16,6 +16,9 @@ TOOLS=(
   llvm-readelf:llvm
   llvm-objdump:llvm
   llvm-dwarfdump:llvm
+  # test/fixtures/Makefile strips DWARF (tool_*) and removes BTF (legacy_*) with these.
+  llvm-strip:llvm
+  llvm-objcopy:llvm
   bpftool:bpftool
   make:make
   cc:gcc

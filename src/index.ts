@@ -85,7 +85,7 @@ export { readDwarfTypes } from './dwarf/reader.js';
 export { readCHeader, type CHeaderOptions } from './ctypes/header.js';
 export { objectTypeSources, typeSourcesOfFile } from './object/type-sources.js';
 export { findRecordType, recordTypeBySize, type RecordType, type TypeSource } from './object/record-types.js';
-export { VALUE_RULES, formatField, formatRecord, type ValueRule, type Field, type FieldType } from './values/formats.js';
+export { VALUE_RULES, formatField, formatRecord, syscallKey, syscallKeyed, type ValueRule, type Field, type FieldType, type SyscallEvent } from './values/formats.js';
 export { syscallName } from './values/syscalls.js';
 
 // Metrics: a loaded object's maps, globals and programs as Prometheus metric families, with no configuration needed.

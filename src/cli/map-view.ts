@@ -1,6 +1,7 @@
 // Maps for people and scripts: entries typed by BTF (or by the untyped rules), tables, and log2 histograms as bcc draws them.
 import type { Decoded } from '../btf/decode.js';
 import { isPerCpuMapType } from '../object/map-types.js';
+import { syscallKey } from '../values/formats.js';
 import { histogramShape, integerTotal, MapEntryDecoder, slotKeyHistogram, slotsHistogram, type Histogram, type HistogramBucket, type HistogramShape, type MapDescription } from '../values/map-entries.js';
 import { cellText, columns, formatBytes, HOST_LITTLE_ENDIAN, mapEntryView, table, type MapEntryView } from './format.js';
 
@@ -21,8 +22,9 @@ export class MapPresenter {
     this.histogramShape = options.raw ? undefined : histogramShape(map, options.histogram ?? false);
   }
 
+  /** Whether entries come with `formatted`: typed by BTF, or keyed by system call. */
   get typed(): boolean {
-    return this.decoder.typed;
+    return this.decoder.typed || this.map.syscallKeys === true;
   }
 
   /** A key typed by BTF, as entry() shows it; undefined when the map's key has no BTF type. */
@@ -30,12 +32,12 @@ export class MapPresenter {
     return this.decoder.key(key);
   }
 
-  /** One entry, per-CPU values split and summed; typed by BTF when the map's types are known. */
+  /** One entry, per-CPU values split and summed; typed by BTF when the map's types are known, a system call's number by its name. */
   entry(key: Uint8Array, value: Uint8Array): EntryView {
     const view: EntryView = mapEntryView(this.map.type, this.map.valueSize, key, value);
-    if (!this.decoder.typed) return view;
+    if (!this.typed) return view;
     // Struct keys and values show each field for what it means (addresses, errnos, times), as records do.
-    const keyDecoded = this.decoder.key(key) ?? view.key;
+    const keyDecoded = this.map.syscallKeys ? syscallKey(this.decoder.key(key) ?? BigInt(view.key)) : (this.decoder.key(key) ?? view.key);
     const perCpu = isPerCpuMapType(this.map.type) ? this.decoder.cpuValues(value) : undefined;
     if (perCpu) return { ...view, formatted: { key: keyDecoded, value: integerTotal(perCpu) ?? null, perCpu } };
     return { ...view, formatted: { key: keyDecoded, value: this.decoder.value(value) ?? view.value } };

@@ -11,7 +11,9 @@ import type { LoadedMap, LoadedObject, PinChange } from '../loader.js';
 import { MAP_TYPE, mapTypeName } from '../object/map-types.js';
 import { findRecordType, recordTypeBySize, recordTypeNames, type RecordType, type TypeSource } from '../object/record-types.js';
 import type { BpfObjectSpec } from '../object/spec.js';
-import { formatRecord, RecordColumnFormatter } from '../values/formats.js';
+import { formatRecord, RecordColumnFormatter, syscallKeyed } from '../values/formats.js';
+import { rawSyscallEvent } from '../object/conventions.js';
+import { globalIsSet } from '../object/globals.js';
 import { printable } from '../text.js';
 import type { TraceLine } from '../attach/trace-pipe.js';
 import { cellText, columns, sortEntries, table } from './format.js';
@@ -26,6 +28,8 @@ import { commOf, mergeSamples, pidOf, stackIdFields, stackLines, StackTraceReade
 const USDT_MAPS = new Set([USDT_SPECS_MAP, USDT_IP_MAP]);
 /** Map types whose entries are worth showing; the others hold fds or are streams. */
 const SHOWN_MAP_TYPES = new Set<number>([MAP_TYPE.HASH, MAP_TYPE.ARRAY, MAP_TYPE.PERCPU_HASH, MAP_TYPE.PERCPU_ARRAY, MAP_TYPE.LRU_HASH, MAP_TYPE.LRU_PERCPU_HASH]);
+/** Map types whose keys are whatever the program chose (not an array's slots). */
+const HASH_MAP_TYPES = new Set<number>([MAP_TYPE.HASH, MAP_TYPE.PERCPU_HASH, MAP_TYPE.LRU_HASH, MAP_TYPE.LRU_PERCPU_HASH]);
 const MAX_ENTRIES_READ = 65536;
 const MAX_ENTRIES_SHOWN = 20;
 /** The most frequent stacks a map shows in text (JSON and --folded have them all). */
@@ -167,12 +171,20 @@ export class RunOutput extends Output {
     return typed;
   }
 
-  private presenter(m: LoadedMap, btfOf: BpfObjectSpec): MapPresenter {
+  private presenter(m: LoadedMap, loaded: LoadedObject): MapPresenter {
     let presenter = this.presenters.get(m.name);
     if (!presenter) {
       const d = m.map.definition;
+      const { btf } = loaded.spec;
       presenter = new MapPresenter(
-        { name: m.name, type: d.type, keySize: d.keySize, valueSize: d.valueSize, ...(btfOf.btf && m.spec.btf ? { btf: btfOf.btf, keyTypeId: m.spec.btf.keyTypeId, valueTypeId: m.spec.btf.valueTypeId } : {}) },
+        {
+          name: m.name,
+          type: d.type,
+          keySize: d.keySize,
+          valueSize: d.valueSize,
+          ...(btf && m.spec.btf ? { btf, keyTypeId: m.spec.btf.keyTypeId, valueTypeId: m.spec.btf.valueTypeId } : {}),
+          ...(keysAreSyscalls(loaded, m) ? { syscallKeys: true } : {}),
+        },
         { histogram: this.options.hist?.includes(m.name) ?? false },
       );
       this.presenters.set(m.name, presenter);
@@ -352,7 +364,7 @@ export class RunOutput extends Output {
     const contents: MapContents[] = [];
     for (const m of loaded.maps.values()) {
       if (only && only.length > 0 ? !only.includes(m.name) : !SHOWN_MAP_TYPES.has(m.map.definition.type) || USDT_MAPS.has(m.name)) continue;
-      const presenter = this.presenter(m, loaded.spec);
+      const presenter = this.presenter(m, loaded);
       const entries: EntryView[] = [];
       let truncated = false;
       try {
@@ -413,7 +425,7 @@ export class RunOutput extends Output {
   rememberProcesses(loaded: LoadedObject): void {
     for (const m of loaded.maps.values()) {
       if (!SHOWN_MAP_TYPES.has(m.map.definition.type)) continue;
-      const presenter = this.presenter(m, loaded.spec);
+      const presenter = this.presenter(m, loaded);
       const keySize = m.map.definition.keySize;
       try {
         // Keys only; a map whose first key holds no stack id holds none.
@@ -505,6 +517,21 @@ function contentsJson(map: MapContents): unknown {
     ...(map.histograms ? { histograms: map.histograms.map(histogramJson) } : {}),
     ...(map.stacks ? { stacks: map.stacks.map(stackJson) } : {}),
   };
+}
+
+/**
+ * Whether a map's keys are system call numbers (syscallKeyed): a plain integer key, by the
+ * raw_syscalls events of the object's programs that use the map, and its count_by_process global.
+ */
+function keysAreSyscalls(loaded: LoadedObject, m: LoadedMap): boolean {
+  const { spec } = loaded;
+  const keyTypeId = m.spec.btf?.keyTypeId;
+  const keyType = keyTypeId && spec.btf ? spec.btf.resolveType(keyTypeId) : undefined;
+  const integerKey = keyType ? keyType.kind === BTF_KIND.INT : [1, 2, 4, 8].includes(m.map.definition.keySize);
+  // A program attached where the command line said (raw_tp, tp_btf) has its target only there.
+  const targets = new Map(loaded.attachments.map((a) => [a.program, a.target]));
+  const users = spec.programs.filter((p) => p.mapReferences.some((r) => r.kind === 'fd' && r.map === m.name)).map((p) => rawSyscallEvent(p.role, targets.get(p.name)));
+  return syscallKeyed({ hash: HASH_MAP_TYPES.has(m.map.definition.type), integerKey, users, countByProcess: globalIsSet(spec, 'count_by_process') });
 }
 
 /** The object's stack trace map, where its programs keep the stacks whose ids other maps hold. */

@@ -3,6 +3,7 @@ import { joined, optionProperty, type OptionNamer, type Wording } from '../wordi
 import { PROG_TYPE } from '../abi.js';
 import { ObjectError } from '../errors.js';
 import { printable } from '../text.js';
+import type { SyscallEvent } from '../values/formats.js';
 import { knownSectionPrefixes, sectionMeaning, type ProgramRole, type SectionMeaning } from './sections.js';
 
 export { LEGACY_PROGRAM_SECTION, parseUprobeSpec, type ProgramRole, type TracingAttach } from './sections.js';
@@ -50,6 +51,19 @@ export function requireRole(program: { name: string; section: string; role: Prog
   throw new ObjectError(
     joined(`program '${printable(program.name)}' is in section '${printable(program.section)}', which names no kind of program load-kp-bpf knows (${knownSectionPrefixes().join(', ')}, or bcc's kprobe__<fn>)`, hint),
   );
+}
+
+/**
+ * The raw_syscalls event a program runs on, however it attaches: tracepoint raw_syscalls/sys_enter
+ * (or sys_exit), raw_tp or tp_btf sys_enter; `target` is what it was attached to when the command
+ * line named it. Undefined for every other program.
+ */
+export function rawSyscallEvent(role: ProgramRole | undefined, target?: string): SyscallEvent | undefined {
+  let event: string | undefined;
+  if (role?.kind === 'tracepoint') event = /^raw_syscalls\/(.*)$/.exec(role.tracepoint)?.[1];
+  else if (role?.kind === 'raw_tracepoint') event = role.tracepoint ?? target;
+  else if (role?.kind === 'tracing' && role.attach === 'tp_btf') event = role.target ?? target;
+  return event === 'sys_enter' || event === 'sys_exit' ? event : undefined;
 }
 
 /** Words for a role in messages and output: "kprobe on vfs_read", "uretprobe on /bin/bash:readline". */

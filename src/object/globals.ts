@@ -35,6 +35,13 @@ export function globalVariables(spec: BpfObjectSpec): GlobalVariable[] {
   return variables;
 }
 
+/** Whether the global variable `name` starts non-zero (as the object has it, or as --set made it); false when the object has none of that name. */
+export function globalIsSet(spec: BpfObjectSpec, name: string): boolean {
+  const variable = globalVariables(spec).find((v) => v.name === name);
+  const data = variable && spec.maps.find((m) => m.name === variable.section)?.data;
+  return data !== undefined && data.initial.subarray(variable!.offset, variable!.offset + variable!.size).some((byte) => byte !== 0);
+}
+
 /** A value typed on the command line as JSON would be: true/false, numbers (big ones as text), JSON, else a string. */
 function commandLineValue(text: string): unknown {
   if (text === 'true' || text === 'false') return text === 'true';

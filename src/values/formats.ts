@@ -147,10 +147,34 @@ export const VALUE_RULES: readonly ValueRule[] = [
     name: 'syscall',
     describe: 'an integer named syscall, syscall_id or sysnum is a system call number: openat',
     fits: (name, type) => type.kind === 'int' && SYSCALL_NAME.test(name),
-    accepts: (value) => typeof value === 'number' && syscallName(value) !== undefined,
-    format: (f) => syscallName(f.value as number)!,
+    accepts: (value) => syscallName(asNumber(value) ?? -1) !== undefined,
+    format: (f) => syscallName(asNumber(f.value)!)!,
   }),
 ];
+
+/** The raw_syscalls event a program runs on: every system call's entry or exit, its number in the context's id. */
+export type SyscallEvent = 'sys_enter' | 'sys_exit';
+
+/**
+ * Whether a map's keys are system call numbers, as libbpf-tools' syscount keys its counts by
+ * raw_syscalls' id: a hash map (an array's keys are its slots: a one-slot counter of every call
+ * is no table of system calls) with a plain integer key, and every program that uses the map runs
+ * on raw_syscalls' sys_enter, or every one on sys_exit (`users`: each one's event, undefined for
+ * any other). A map used at both carries something from a thread's entry to its exit, so is keyed
+ * by thread (syscount's `start`). Not when the object's `count_by_process` is set (syscount -P,
+ * which keys the same map by pid). Its keys are then shown as a field named `syscall` would be.
+ */
+export function syscallKeyed(map: { hash: boolean; integerKey: boolean; users: ReadonlyArray<SyscallEvent | undefined>; countByProcess: boolean }): boolean {
+  const [first] = map.users;
+  return map.hash && map.integerKey && !map.countByProcess && first !== undefined && map.users.every((event) => event === first);
+}
+
+const SYSCALL_KEY: FieldType = { names: [], kind: 'int', size: 4, signed: false };
+
+/** A key of a map whose keys are system call numbers (syscallKeyed), as the `syscall` rule shows it: its name, else its number. */
+export function syscallKey(value: Decoded): Decoded {
+  return formatField({ name: 'syscall', value, type: SYSCALL_KEY }, true);
+}
 
 /** The value a field shows: the first rule that applies, else the value as decoded. */
 export function formatField(field: Field, littleEndian: boolean): Decoded {

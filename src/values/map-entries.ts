@@ -13,6 +13,8 @@ export interface MapDescription {
   btf?: Btf;
   keyTypeId?: number;
   valueTypeId?: number;
+  /** Its keys are system call numbers (syscallKeyed: a syscount-shaped map), shown by name. */
+  syscallKeys?: boolean;
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   parseUprobeSpec,
   programMeaning,
   programRole,
+  rawSyscallEvent,
   type ProgramRole,
 } from '../../src/object/conventions.js';
 import {
@@ -204,6 +205,21 @@ describe('programRole: precedence', () => {
   test('a malformed section is refused even when the function has a bcc name', () => {
     assert.equal(objectError(() => programRole('kprobe/', 'kprobe__vfs_read')).message, "section 'kprobe/': the function after '/' is missing");
   });
+});
+
+test("rawSyscallEvent: raw_syscalls' sys_enter or sys_exit, by a tracepoint, raw_tp or tp_btf section, or the target given on the command line", () => {
+  const event = (section: string, target?: string) => rawSyscallEvent(programRole(section, PLAIN), target);
+  assert.equal(event('tracepoint/raw_syscalls/sys_enter'), 'sys_enter');
+  assert.equal(event('tp/raw_syscalls/sys_exit'), 'sys_exit');
+  assert.equal(event('raw_tp/sys_enter'), 'sys_enter');
+  assert.equal(event('raw_tracepoint/sys_exit'), 'sys_exit');
+  assert.equal(event('tp_btf/sys_exit'), 'sys_exit');
+  assert.equal(event('raw_tp', 'sys_enter'), 'sys_enter');
+  assert.equal(event('tp_btf', 'sys_exit'), 'sys_exit');
+  assert.equal(event('tracepoint/syscalls/sys_enter_bpf'), undefined, 'one system call: its id is no key');
+  assert.equal(event('raw_tp/sched_switch'), undefined);
+  assert.equal(event('kprobe/sys_enter'), undefined);
+  assert.equal(rawSyscallEvent(undefined), undefined);
 });
 
 describe('programMeaning: program types from the section table', () => {

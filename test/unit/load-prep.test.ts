@@ -14,7 +14,7 @@ import { KernelError, ObjectError, UsageError } from '../../src/errors.js';
 import { fillKconfig, kernelConfig, parseKernelConfig } from '../../src/kernel/kconfig.js';
 import { kernelVersionCode } from '../../src/kernel/program.js';
 import { parseBpfObject } from '../../src/object/bpf-object.js';
-import { globalVariables, withGlobals } from '../../src/object/globals.js';
+import { globalIsSet, globalVariables, withGlobals } from '../../src/object/globals.js';
 import { BtfBuilder, loadFixture, thrown } from './helpers.js';
 
 describe('sanitizeBtf', () => {
@@ -168,6 +168,12 @@ describe('globals from the command line (--set)', () => {
     const set = withGlobals(spec, new Map([['target_comm', 'sleep']]));
     assert.deepEqual([...rodata(set).subarray(0, 6)], [...new TextEncoder().encode('sleep'), 0]);
     assert.deepEqual([...rodata(spec)], new Array<number>(16).fill(0));
+  });
+
+  test('globalIsSet: non-zero as the object has it or as --set made it; a global the object lacks is not set', () => {
+    assert.equal(globalIsSet(spec, 'target_comm'), false);
+    assert.equal(globalIsSet(withGlobals(spec, new Map([['target_comm', 'sleep']])), 'target_comm'), true);
+    assert.equal(globalIsSet(spec, 'count_by_process'), false);
   });
 
   test('unknown names list the globals; a value that does not fit says so', () => {

@@ -5,7 +5,7 @@ import { BtfDecoder } from '../../src/btf/decode.js';
 import { BtfEncoder } from '../../src/btf/encode.js';
 import { BtfWriter } from '../../src/btf/writer.js';
 import { readFileSync } from 'node:fs';
-import { VALUE_RULES, RecordColumnFormatter, durationText, formatField, formatRecord, ipv6Text, type FieldType } from '../../src/values/formats.js';
+import { VALUE_RULES, RecordColumnFormatter, durationText, formatField, formatRecord, ipv6Text, syscallKey, syscallKeyed, type FieldType } from '../../src/values/formats.js';
 import { columns } from '../../src/cli/format.js';
 import { objectTypeSources } from '../../src/object/type-sources.js';
 import { allObjectPaths } from './helpers.js';
@@ -69,6 +69,22 @@ describe('value rules', () => {
     assert.equal(syscallName(257, 'x64'), 'openat');
     assert.equal(syscallName(56, 'arm64'), 'openat');
     assert.equal(syscallName(99999, 'x64'), undefined);
+  });
+
+  test("a syscount-shaped map: plain integer keys used only on raw_syscalls' sys_enter, or only on sys_exit, are system calls", () => {
+    const keyed = (users: Array<'sys_enter' | 'sys_exit' | undefined>, integerKey = true, countByProcess = false, hash = true) => syscallKeyed({ hash, integerKey, users, countByProcess });
+    assert.equal(keyed(['sys_exit']), true, "syscount's data");
+    assert.equal(keyed(['sys_enter', 'sys_enter']), true);
+    assert.equal(keyed(['sys_enter', 'sys_exit']), false, "used at both, keyed by thread: syscount's start");
+    assert.equal(keyed(['sys_exit', undefined]), false, 'a program elsewhere uses it too');
+    assert.equal(keyed([]), false, 'no program uses it');
+    assert.equal(keyed(['sys_exit'], false), false, 'a struct key');
+    assert.equal(keyed(['sys_exit'], true, true), false, 'count_by_process: keyed by pid (syscount -P)');
+    assert.equal(keyed(['sys_enter'], true, false, false), false, "an array's slots: a one-slot counter of every call");
+    const nr = [...Array(500).keys()].find((n) => syscallName(n) === 'bpf')!;
+    assert.equal(syscallKey(nr), 'bpf');
+    assert.equal(syscallKey(BigInt(nr)), 'bpf', 'an 8-byte key');
+    assert.equal(syscallKey(99999), 99999, 'a number with no name stays a number');
   });
 });
 

@@ -1,6 +1,7 @@
 // Host kernel (and the guests): objects shaped like the tools people run (test/fixtures/bpf/tool_*.c)
 // load and collect with what their own user space would have done: maps the kernel takes without
-// BTF, sizes set at run time, programs left out, filters filled before attach (a cgroup array).
+// BTF, sizes set at run time, programs left out, filters filled before attach (a cgroup array),
+// keys shown as the tool shows them (syscount's system call names).
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { CLI, RunningCli, detachedMaps, fixture, jsonEvents, oneLine, runCli, ru
 import { syscallPrefix } from '../../src/attach/kernel-functions.js';
 import { kernelConfig } from '../../src/kernel/kconfig.js';
 import { BpfMap } from '../../src/kernel/maps.js';
+import { syscallName } from '../../src/values/syscalls.js';
 import { HAS_KPROBES, loadsFentry } from '../support/features.js';
 import { makeBpfCalls, programsGone } from '../support/kernel.js';
 import { tool } from '../support/tools.js';
@@ -304,4 +306,73 @@ describe('programs that are alternatives of each other, as vfsstat, tcprtt and r
       assert.equal(counts[4], 0);
     });
   }
+});
+
+describe("a syscount-shaped map: counts keyed by raw_syscalls' id show the system call's name", () => {
+  const CALLS = 50;
+  const BPF_NR = [...Array(500).keys()].find((n) => syscallName(n) === 'bpf')!;
+  interface Entry {
+    key: string;
+    formatted: { key: unknown; value: { count: number; total_ns: string; comm: string } };
+  }
+
+  /**
+   * Runs tool_syscount on this process alone (filter_pid, syscount -p) while it makes CALLS bpf()
+   * calls, then stops it; `snapshot`: once an --interval snapshot after the calls shows bpf. `later`
+   * is what it printed after the calls.
+   */
+  async function syscount(args: string[], snapshot = false): Promise<{ stdout: string; later: string }> {
+    const cli = new RunningCli([fixture('tool_syscount.o'), '--set', `filter_pid=${process.pid}`, ...args]);
+    await cli.waitFor(/"event":"attached"|press Ctrl-C to detach/);
+    const map = BpfMap.create('lkb_test_calls', { type: 2, keySize: 4, valueSize: 8, maxEntries: 1, flags: 0 });
+    try {
+      makeBpfCalls(map, CALLS);
+    } finally {
+      map.close();
+    }
+    const calls = cli.stdout.length;
+    for (let i = 0; snapshot && i < 100 && !/^  bpf /m.test(cli.stdout.slice(calls)); i++) await new Promise((r) => setTimeout(r, 100));
+    const result = await cli.stop('SIGINT');
+    assert.equal(result.code, 0, result.stderr);
+    return { stdout: result.stdout, later: result.stdout.slice(calls) };
+  }
+  const reported = (stdout: string, map: string): Entry[] => {
+    const maps = jsonEvents(stdout).find((e) => e.event === 'detached')!.maps as Array<{ name: string; entries: Entry[] }>;
+    return maps.find((m) => m.name === map)!.entries;
+  };
+
+  test("JSON: data's keys are formatted as names, bpf counting at least our calls; start, used at entry and exit, keeps its thread ids", async () => {
+    const { stdout } = await syscount(['--json']);
+    const data = reported(stdout, 'data');
+    const bpf = data.find((e) => e.formatted.key === 'bpf');
+    assert.ok(bpf, `no entry named bpf in ${JSON.stringify(data)}`);
+    assert.equal(bpf.key, String(BPF_NR), 'the key as read stays the number');
+    assert.ok(bpf.formatted.value.count >= CALLS, `${bpf.formatted.value.count} calls counted, ${CALLS} made`);
+    assert.match(bpf.formatted.value.total_ns, /^\d+(\.\d{3})? (ns|us|ms|s)$/);
+    assert.equal(bpf.formatted.value.comm, '', 'the name is kept only by process (-P)');
+    for (const e of data) assert.equal(e.formatted.key, syscallName(Number(e.key)) ?? Number(e.key), 'every key named where this architecture has the number');
+    const start = reported(stdout, 'start');
+    assert.ok(start.some((e) => e.formatted.key === process.pid), 'our main thread entered a call');
+    for (const e of start) assert.equal(e.formatted.key, Number(e.key), 'a thread id, not a system call');
+  });
+
+  test('text: an --interval snapshot and the report show the name in the key column', async () => {
+    const { later } = await syscount(['--interval', '1'], true);
+    const at = later.indexOf('detached');
+    for (const text of [later.slice(0, at), later.slice(at)]) {
+      assert.match(text, /^data: \d+ entries$/m);
+      assert.match(text, /^  key\s+count\s+total_ns\s+comm$/m);
+      const count = /^  bpf\s+(\d+)\s+"\d+(\.\d{3})? (ns|us|ms|s)"\s+""$/m.exec(text)?.[1];
+      assert.ok(Number(count) >= CALLS, text);
+    }
+  });
+
+  test('--set count_by_process=true (syscount -P): the same map keyed by our pid with our name, no system call named', async () => {
+    const data = reported((await syscount(['--json', '--set', 'count_by_process=true'])).stdout, 'data');
+    assert.deepEqual(
+      data.map((e) => [e.key, e.formatted.key, e.formatted.value.comm]),
+      [[String(process.pid), process.pid, readFileSync('/proc/self/comm', 'utf8').trim()]],
+    );
+    assert.ok(data[0]!.formatted.value.count >= CALLS);
+  });
 });

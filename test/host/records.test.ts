@@ -173,15 +173,15 @@ describe('records of varying length, a header struct ending in a flexible array 
 });
 
 describe('records of a legacy bpf_map_def object built with -g and without BTF, as the older collections are', () => {
-  test("no option: the perf buffer's records are typed by the object's DWARF, each value's meaning shown", async () => {
+  test("no option: the perf buffer's records (perf_output's struct event) are typed by the object's DWARF", async () => {
     assert.equal(parseBpfObject(readFileSync(LEGACY)).btf, undefined, 'no BTF: the DWARF is the only type source');
     const { stdout, stderr, pid } = await run(LEGACY, [], true, /"event":"record"/g);
-    // The perf buffer's records come per CPU: sorted by who, which names the call.
-    const records = jsonEvents(stdout).filter((e) => e.event === 'record' && e.map === 'calls').sort((a, b) => Number((a.data as Formatted).who) - Number((b.data as Formatted).who));
-    const errnos = ['EPERM', 'ENOENT', 'ESRCH', 'EINTR'];
-    assert.deepEqual(records.map((e) => e.data), [1, 2, 3, 4].map((who) => ({ pid, who, comm: 'emit_calls', ret: -who })), stdout);
-    assert.deepEqual(records.map((e) => e.formatted), [1, 2, 3, 4].map((who) => ({ pid, who, comm: 'emit_calls', ret: `-${who} ${errnos[who - 1]}` })));
-    // 32 bytes of struct call_event and 4 of the perf buffer's padding.
-    assert.match(stderr, /^load-kp-bpf: map 'calls': records of 36 bytes are decoded as struct call_event \(from the object's DWARF\)$/m);
+    // The perf buffer's records come per CPU: sorted by seq, the call's who.
+    const records = jsonEvents(stdout).filter((e) => e.event === 'record' && e.map === 'calls').sort((a, b) => Number((a.data as Formatted).seq) - Number((b.data as Formatted).seq));
+    const expected = [1, 2, 3, 4].map((seq) => ({ pid, seq, comm: 'emit_calls', value: 3 * seq, delta: -seq, pad: [0, 0, 0, 0, 0, 0] }));
+    assert.deepEqual(records.map((e) => e.data), expected, stdout);
+    assert.deepEqual(records.map((e) => e.formatted), expected);
+    // 40 bytes of struct event and 4 of the perf buffer's padding.
+    assert.match(stderr, /^load-kp-bpf: map 'calls': records of 44 bytes are decoded as struct event \(from the object's DWARF\)$/m);
   });
 });

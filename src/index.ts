@@ -80,7 +80,7 @@ export {
   type BtfFloat,
   type BtfDeclTag,
 } from './btf/btf.js';
-export { BtfDecoder, decodedJson, type Decoded } from './btf/decode.js';
+export { BtfDecoder, decodedJson, type Decoded, type DecodedColumn } from './btf/decode.js';
 export { readDwarfTypes } from './dwarf/reader.js';
 export { readCHeader, type CHeaderOptions } from './ctypes/header.js';
 export { objectTypeSources, typeSourcesOfFile } from './object/type-sources.js';

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { endianness, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from '../support/test.js';
 import { tool } from '../support/tools.js';
@@ -13,6 +13,7 @@ import { readDwarf, readDwarfTypes } from '../../src/dwarf/reader.js';
 import { readElf, STT_SECTION } from '../../src/elf/reader.js';
 import { ObjectError } from '../../src/errors.js';
 import { parseBpfObject } from '../../src/object/bpf-object.js';
+import { testCompilerLayout } from './compiler-layout.js';
 import { buildElf, fixturePath, getU32, loadFixture, objectError, ORDERS, prng, REPO, SH, sectionHeaderAt, sectionNamed, setU32, setU64, StringTable } from './helpers.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -272,6 +273,13 @@ describe('against llvm-dwarfdump', () => {
     assert.equal(dwarf.btf.count, 0);
     assert.deepEqual(dwarf.skippedUnits, ['unit at 0x0: a skeleton unit of split DWARF (-gsplit-dwarf): its types are in a .dwo file, which is not read']);
   });
+});
+
+describe('against the C compiler: dwarf_layouts.o lays out layouts.h as a compiled C program does', () => {
+  // The program numbers bits in this machine's byte order; the object built for the same order is compared.
+  const object = endianness() === 'LE' ? 'dwarf_layouts.o' : 'dwarf_layouts.bpfeb.o';
+  let btf: Btf | undefined;
+  testCompilerLayout(() => (btf ??= dwarfBtf(loadFixture(object))));
 });
 
 describe("against the object's own BTF", () => {

@@ -131,12 +131,13 @@ export interface AttachedRun {
  * attachments: every mistake is found here, before anything is created in the kernel.
  * `served`: its maps will be served for Prometheus (--metrics, or serve).
  */
-export function planRun(objectPath: string, functionName: string | undefined, options: RunOptions, out: RunOutput, served: boolean): PlannedRun {
+export function planRun(run: RunObject, served: boolean): PlannedRun {
+  const { path: objectPath, functionName, options, out } = run;
   if (options.pid !== undefined) checkProcess(options.pid);
   if (!served && options.metricsMaxSeries !== undefined) throw new UsageError(`--metrics-max-series ${options.metricsMaxSeries}: it caps what --metrics serves; give --metrics too`);
   if (!served && options.metricsConfig !== undefined) throw new UsageError(`--metrics-config ${printable(options.metricsConfig)}: it configures what --metrics serves; give --metrics too`);
   if (options.quiet && options.interval > 0) throw new UsageError(`--interval ${options.interval}: it prints the maps, and --quiet prints nothing`);
-  const metricsConfig = options.metricsConfig === undefined ? undefined : readMetricsConfig(options.metricsConfig);
+  const metricsConfig = run.metricsConfig ?? (options.metricsConfig === undefined ? undefined : readMetricsConfig(options.metricsConfig));
   const object = readObject(objectPath);
   const spec = withMaxEntries(withGlobals(object.spec, withPidGlobal(object.spec, options, out)), options.mapSizes);
   checkUpdates(spec, options.updates);
@@ -252,6 +253,8 @@ export interface RunObject {
   functionName?: string;
   options: RunOptions;
   out: RunOutput;
+  /** Its --metrics-config, when the caller has read it already. */
+  metricsConfig?: MetricsConfig;
 }
 
 /**
@@ -276,7 +279,7 @@ export async function runObjects(objects: readonly RunObject[], options: { metri
     const address = options.metrics === undefined ? undefined : parseMetricsAddress(options.metrics);
     for (const object of objects) {
       failing = object.out;
-      planned.push(planRun(object.path, object.functionName, object.options, object.out, address !== undefined));
+      planned.push(planRun(object, address !== undefined));
     }
     failing = out;
     const owners = new Map<string, string>();

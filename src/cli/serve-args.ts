@@ -169,14 +169,16 @@ export async function serveCommand(words: readonly string[], serve: ServeCommand
   const read = [];
   for (const words of objectWords) read.push(await objectOptions(words, serve));
   // Named as their metrics are: two of one object tell themselves apart by their prefixes.
-  const names = read.map((r) => (r.options.metricsConfig === undefined ? undefined : readMetricsConfig(r.options.metricsConfig).prefix) ?? objectName(r.path));
+  const configs = read.map((r) => (r.options.metricsConfig === undefined ? undefined : readMetricsConfig(r.options.metricsConfig)));
+  const names = read.map((r, i) => configs[i]?.prefix ?? objectName(r.path));
   // One writer per stream, shared: the objects' lines never cut into each other.
   const stdout = new FdWriter(1);
   const stderr = new FdWriter(2);
   const objects: RunObject[] = read.map((r, i) => {
     const name = names.indexOf(names[i]!) === names.lastIndexOf(names[i]!) ? names[i]! : r.path;
     const out = new RunOutput({ ...runOptionsOf(r.options), object: { name, path: r.path } }, stdout, stderr);
-    return { path: r.path, ...(r.functionName === undefined ? {} : { functionName: r.functionName }), options: r.options, out };
+    const config = configs[i];
+    return { path: r.path, ...(r.functionName === undefined ? {} : { functionName: r.functionName }), options: r.options, out, ...(config ? { metricsConfig: config } : {}) };
   });
   return runObjects(objects, { metrics, duration: serve.duration }, new RunOutput({ verbose: serve.verbose, json: serve.json, quiet: serve.quiet }, stdout, stderr));
 }

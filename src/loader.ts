@@ -20,9 +20,12 @@ import { raiseMemlockLimit } from './kernel/memlock.js';
 import { DEFAULT_PIN_ROOT, PinTakenError, openPinnedMap, pinPath, pinnedMapId, preparePinRoot, publishPin, type PinState } from './kernel/pins.js';
 import { assertMachineByteOrder, kernelVersionCode, loadProgram, type BpfProgram } from './kernel/program.js';
 import { ResourceScope, type Releasable, type ReleaseFailure } from './kernel/scope.js';
-import { mapTypeName } from './object/map-types.js';
+import { HASH_MAP_TYPES, mapTypeName } from './object/map-types.js';
 import { programsNamed } from './object/bpf-object.js';
-import { requireRole } from './object/conventions.js';
+import { rawSyscallEvent, requireRole } from './object/conventions.js';
+import { globalIsSet } from './object/globals.js';
+import { syscallKeyed } from './values/formats.js';
+import { BTF_KIND } from './btf/btf.js';
 import { applyMapReferences } from './object/relocations.js';
 import type { BpfObjectSpec, MapSpec, ProgramSpec } from './object/spec.js';
 import type { ProgramSlot } from './object/tail-calls.js';
@@ -441,6 +444,21 @@ export class LoadedObject {
   /** What the attachments still in place are: programs, targets, and how each is attached. */
   get attachments(): Attachment[] {
     return this.attached.map((a) => a.attachment);
+  }
+
+  /**
+   * Whether a map's keys are system call numbers (syscallKeyed): a plain integer key, by the
+   * raw_syscalls events of the programs that use the map, and the object's count_by_process global.
+   */
+  mapKeysAreSyscalls(m: LoadedMap): boolean {
+    const { btf } = this.spec;
+    const keyTypeId = m.spec.btf?.keyTypeId;
+    const keyType = keyTypeId && btf ? btf.resolveType(keyTypeId) : undefined;
+    const integerKey = keyType ? keyType.kind === BTF_KIND.INT : [1, 2, 4, 8].includes(m.map.definition.keySize);
+    // A program attached where the command line said (raw_tp, tp_btf) has its target only there.
+    const targets = new Map(this.attachments.map((a) => [a.program, a.target]));
+    const users = this.spec.programs.filter((p) => p.mapReferences.some((r) => r.kind === 'fd' && r.map === m.name)).map((p) => rawSyscallEvent(p.role, targets.get(p.name)));
+    return syscallKeyed({ hash: HASH_MAP_TYPES.has(m.map.definition.type), integerKey, users, countByProcess: globalIsSet(this.spec, 'count_by_process') });
   }
 
   /** The attachment of a program, to detach or pin it alone. */

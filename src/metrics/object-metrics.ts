@@ -8,7 +8,7 @@ import type { LoadedMap, LoadedObject } from '../loader.js';
 import { globalVariables } from '../object/globals.js';
 import { isPerCpuMapType, perCpuSlotSize, MAP_TYPE, mapTypeName } from '../object/map-types.js';
 import { printable } from '../text.js';
-import { fieldTypes } from '../values/formats.js';
+import { fieldTypes, syscallKey } from '../values/formats.js';
 import { histogramShape, integerTotal, MapEntryDecoder, slotKeyHistogram, slotsHistogram, type Histogram, type MapDescription } from '../values/map-entries.js';
 import { checkMetricsConfig, configuredFamilies, mapIsShown, type MetricsConfig } from './config.js';
 import { metricName, type MetricFamily, type MetricSample } from './exposition.js';
@@ -164,13 +164,18 @@ export class ObjectMetrics {
     const decoder = new MapEntryDecoder(description);
     const shape = histogramShape(description);
     const where = `Map ${m.name} (${mapTypeName(type)})`;
+    // syscount's keys: a system call's number, labelled by its name.
+    const syscalls = this.loaded.mapKeysAreSyscalls(m);
+    const keyLabel = indexed ? 'index' : syscalls ? 'syscall' : 'key';
     // Only an array's key may lack a type: a u32 index, in the object's (the machine's) byte order.
-    const keyOf = (key: Buffer): Decoded => decoder.key(key) ?? (btf.littleEndian ? key.readUInt32LE(0) : key.readUInt32BE(0));
+    const keyOf = (key: Buffer): Decoded => {
+      const decoded = decoder.key(key) ?? (btf.littleEndian ? key.readUInt32LE(0) : key.readUInt32BE(0));
+      return syscalls ? syscallKey(decoded) : decoded;
+    };
     const labelsOf = (key: Buffer): Record<string, string> => {
       const decoded = keyOf(key);
-      if (indexed) return { index: labelText(decoded) };
-      if (decoded !== null && typeof decoded === 'object' && !Array.isArray(decoded)) return Object.fromEntries(Object.entries(decoded).map(([field, v]) => [field, labelText(v)]));
-      return { key: labelText(decoded) };
+      if (!indexed && decoded !== null && typeof decoded === 'object' && !Array.isArray(decoded)) return Object.fromEntries(Object.entries(decoded).map(([field, v]) => [field, labelText(v)]));
+      return { [keyLabel]: labelText(decoded) };
     };
 
     if (shape?.kind === 'slot-keys') {
@@ -183,7 +188,7 @@ export class ObjectMetrics {
 
     const fields = this.integerFields(btf, types.valueTypeId);
     if (!shape && !fields) return undefined;
-    const plain = !shape && fields?.length === 1 && fields[0] === '' ? this.plainCounters(m, btf, types.keyTypeId, types.valueTypeId, indexed ? 'index' : 'key') : undefined;
+    const plain = !shape && fields?.length === 1 && fields[0] === '' ? this.plainCounters(m, btf, types.keyTypeId, types.valueTypeId, keyLabel) : undefined;
     if (plain) return { families: [{ name: this.name(m.name, 'total'), help: `${where}: the value of each entry${isPerCpuMapType(type) ? ', summed over CPUs' : ''}.`, type: 'counter', samples: plain.samples }], dropped: plain.dropped };
     const samples = new Map<string, MetricSample[]>((fields ?? ['']).map((f) => [f, []]));
     let kept = 0;
@@ -224,8 +229,9 @@ export class ObjectMetrics {
    * index) and an integer value, which decode to what their bytes say, with no decoder or
    * intermediate objects per entry (a 100,000-entry map is one scrape). Undefined for other shapes.
    */
-  private plainCounters(m: LoadedMap, btf: Btf, keyTypeId: number, valueTypeId: number, label: 'index' | 'key'): { samples: MetricSample[]; dropped: number } | undefined {
+  private plainCounters(m: LoadedMap, btf: Btf, keyTypeId: number, valueTypeId: number, label: 'index' | 'key' | 'syscall'): { samples: MetricSample[]; dropped: number } | undefined {
     const readKey = keyTypeId ? integerReader(btf, keyTypeId) : integerReader(btf, 0, 4);
+    const keyText = label === 'syscall' ? (key: number | bigint) => labelText(syscallKey(key)) : String;
     const readValue = integerReader(btf, valueTypeId);
     if (!readKey || !readValue) return undefined;
     const { keySize } = m.map.definition;
@@ -247,7 +253,7 @@ export class ObjectMetrics {
           for (let cpu = at + slot; cpu < at + valueSize; cpu += slot) sum += BigInt(readValue(batch.values, cpu));
           value = sum;
         }
-        samples.push({ labels: { [label]: String(readKey(batch.keys, i * keySize)) }, value });
+        samples.push({ labels: { [label]: keyText(readKey(batch.keys, i * keySize)) }, value });
       }
     }
     return { samples, dropped };

@@ -28,3 +28,6 @@ export function perCpuSlotSize(valueSize: number): number {
 export function isPerCpuMapType(type: number): boolean {
   return type === MAP_TYPE.PERCPU_HASH || type === MAP_TYPE.PERCPU_ARRAY || type === MAP_TYPE.LRU_PERCPU_HASH || type === MAP_TYPE.PERCPU_CGROUP_STORAGE;
 }
+
+/** Hash map types: keys chosen by the programs (not an array's slots). */
+export const HASH_MAP_TYPES: ReadonlySet<number> = new Set([MAP_TYPE.HASH, MAP_TYPE.PERCPU_HASH, MAP_TYPE.LRU_HASH, MAP_TYPE.LRU_PERCPU_HASH]);

@@ -16,6 +16,7 @@ import { syscallName } from '../../src/values/syscalls.js';
 import { HAS_KPROBES, loadsFentry } from '../support/features.js';
 import { makeBpfCalls, programsGone } from '../support/kernel.js';
 import { tool } from '../support/tools.js';
+import { freePort } from '../support/prometheus.js';
 
 after(stopRunningClis);
 
@@ -364,6 +365,31 @@ describe("a syscount-shaped map: counts keyed by raw_syscalls' id show the syste
       assert.match(text, /^  key\s+count\s+total_ns\s+comm$/m);
       const count = /^  bpf\s+(\d+)\s+"\d+(\.\d{3})? (ns|us|ms|s)"\s+""$/m.exec(text)?.[1];
       assert.ok(Number(count) >= CALLS, text);
+    }
+  });
+
+  test('--metrics: data counts under a syscall label named as the call, bpf by at least our calls; the thread-keyed start keeps numbers', async () => {
+    const port = await freePort();
+    const cli = new RunningCli([fixture('tool_syscount.o'), '--set', `filter_pid=${process.pid}`, '--quiet', '--metrics', `127.0.0.1:${port}`]);
+    try {
+      await cli.waitFor(/serving the maps for Prometheus at /, 60_000, 'stderr');
+      const map = BpfMap.create('lkb_test_calls', { type: 2, keySize: 4, valueSize: 8, maxEntries: 1, flags: 0 });
+      try {
+        makeBpfCalls(map, CALLS);
+      } finally {
+        map.close();
+      }
+      const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const count = /^tool_syscount_data_count_total\{syscall="bpf"\} (\d+)$/m.exec(body)?.[1];
+      assert.ok(Number(count) >= CALLS, `bpf counted ${count} times, ${CALLS} calls made:\n${body}`);
+      assert.match(body, /^tool_syscount_data_total_ns_total\{syscall="bpf"\} [1-9]\d*$/m);
+      const labels = [...body.matchAll(/^tool_syscount_data_count_total\{syscall="([^"]*)"\}/gm)].map((m) => m[1]!);
+      const unnamed = labels.filter((label) => /^\d+$/.test(label) && syscallName(Number(label)) !== undefined);
+      assert.deepEqual(unnamed, [], 'numbers this architecture has names for');
+      assert.match(body, new RegExp(`^tool_syscount_start_total\\{key="${process.pid}"\\} \\d+$`, 'm'), 'start is keyed by thread id');
+    } finally {
+      const result = await cli.stop('SIGINT');
+      assert.equal(result.code, 0, result.stderr);
     }
   });
 

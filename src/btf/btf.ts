@@ -105,6 +105,11 @@ interface BtfTypeBase {
   readonly offset: number;
 }
 
+/** The encoding bits of an INT: signed, char, bool. */
+export const BTF_INT_SIGNED = 1;
+export const BTF_INT_CHAR = 2;
+export const BTF_INT_BOOL = 4;
+
 /** An integer (INT): its size and encoding, and its bits within that size. */
 export interface BtfInt extends BtfTypeBase {
   /** BTF_KIND_INT. */

@@ -1,5 +1,5 @@
 // The one decoder of typed bytes: a BTF type and the bytes of a value -> a plain JS value (structs, arrays, strings, enums, bitfields).
-import { BTF_KIND, type Btf, type BtfArray, type BtfComposite, type BtfEnumerator, type BtfType } from './btf.js';
+import { BTF_INT_BOOL, BTF_INT_CHAR, BTF_INT_SIGNED, BTF_KIND, type Btf, type BtfArray, type BtfComposite, type BtfEnumerator, type BtfType } from './btf.js';
 
 /**
  * A decoded value: integers of up to 32 bits are numbers, wider ones bigints; char arrays are
@@ -9,9 +9,6 @@ import { BTF_KIND, type Btf, type BtfArray, type BtfComposite, type BtfEnumerato
  */
 export type Decoded = number | bigint | string | boolean | null | Decoded[] | { [field: string]: Decoded };
 
-const BTF_INT_SIGNED = 1;
-const BTF_INT_CHAR = 2;
-const BTF_INT_BOOL = 4;
 /** Deeper than any real type; stops a malformed (cyclic) BTF from recursing forever. */
 const MAX_DEPTH = 64;
 
@@ -158,7 +155,8 @@ export class BtfDecoder {
       const last = tail && type.kind === BTF_KIND.STRUCT && index === type.members.length - 1;
       if (bitSize === 0 && bitOffset % 8 === 0) {
         const resolved = last ? this.btf.resolveType(typeId) : undefined;
-        const read = resolved?.kind === BTF_KIND.ARRAY && resolved.nelems === 0 ? this.flexibleArray(resolved, depth + 1) : this.compile(typeId, depth + 1, last);
+        const tailArray = resolved?.kind === BTF_KIND.ARRAY ? resolved : undefined;
+        const read = tailArray?.nelems === 0 ? this.flexibleArray(tailArray, depth + 1) : tailArray && this.isChar(tailArray.type) ? charTail(tailArray.nelems) : this.compile(typeId, depth + 1, last);
         return { name, typeId, read, offset: bitOffset / 8, tail: last };
       }
       // A bitfield: an integer (or enum) of bitSize bits, bitOffset bits into the struct.
@@ -180,11 +178,11 @@ export class BtfDecoder {
 
   /**
    * A flexible array (a struct's last member of 0 elements, `char args[]`): what the record holds
-   * past the struct, as many whole elements as fit, or a char one as a string up to its NUL or
-   * the record's end. A perf buffer's padding (up to 7 zero bytes) reads as zero elements.
+   * past the struct, as many whole elements as fit, or a char one as its strings (cStrings). A perf
+   * buffer's padding (up to 7 zero bytes) reads as zero elements.
    */
   private flexibleArray(type: BtfArray, depth: number): Reader {
-    if (this.isChar(type.type)) return (bytes, at) => (at > bytes.length ? null : cString(bytes.subarray(at)));
+    if (this.isChar(type.type)) return (bytes, at) => (at > bytes.length ? null : cStrings(bytes.subarray(at)));
     const element = this.compile(type.type, depth + 1);
     let size: number | undefined;
     return (bytes, at) => {
@@ -308,11 +306,53 @@ function enumeratorNames(values: readonly BtfEnumerator[]): Map<bigint, string> 
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
+/** Strings up to this long are decoded byte by byte when they are ASCII. */
+const SHORT_STRING = 32;
 
 /** Bytes up to the first NUL as UTF-8 text (invalid bytes become U+FFFD; control bytes are escaped on output). */
 function cString(bytes: Uint8Array): string {
-  const end = bytes.indexOf(0);
-  return utf8.decode(bytes.subarray(0, end < 0 ? bytes.length : end));
+  let end = bytes.indexOf(0);
+  if (end < 0) end = bytes.length;
+  // Names (comm, a task's) are short ASCII: built here, cheaper than a call into the decoder.
+  if (end <= SHORT_STRING) {
+    let text = '';
+    for (let i = 0; i < end; i++) {
+      const c = bytes[i]!;
+      if (c >= 0x80) return utf8.decode(bytes.subarray(0, end));
+      text += String.fromCharCode(c);
+    }
+    return text;
+  }
+  return utf8.decode(bytes.subarray(0, end));
+}
+
+/**
+ * What a record's tail holds when the record ends in it: NUL-separated strings (an argument list,
+ * execsnoop's args) joined by spaces, the NULs that end it left out. The program sent just these
+ * bytes, so no stale data follows the first NUL.
+ */
+function cStrings(bytes: Uint8Array): string {
+  let end = bytes.length;
+  while (end > 0 && bytes[end - 1] === 0) end--;
+  const first = bytes.indexOf(0);
+  if (first < 0 || first >= end) return cString(bytes.subarray(0, end));
+  const strings: string[] = [];
+  for (let at = 0; at < end; ) {
+    let next = bytes.indexOf(0, at);
+    if (next < 0 || next > end) next = end;
+    strings.push(utf8.decode(bytes.subarray(at, next)));
+    at = next + 1;
+  }
+  return strings.join(' ');
+}
+
+/**
+ * A struct's last member of `count` chars, in a record that may end inside it (execsnoop sends its
+ * struct only up to the arguments it holds): when cut short, what was sent (cStrings); when whole, a
+ * string to its first NUL, as any char array.
+ */
+function charTail(count: number): Reader {
+  return (bytes, at) => (at >= bytes.length ? null : at + count > bytes.length ? cStrings(bytes.subarray(at)) : cString(bytes.subarray(at, at + count)));
 }
 
 function hex(bytes: Uint8Array): string {

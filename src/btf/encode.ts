@@ -1,8 +1,7 @@
 // The decoder's inverse: a plain JS value (as decode gives, or as a person types it in JSON) and a BTF type -> bytes.
 import { ObjectError } from '../errors.js';
-import { BTF_KIND, type Btf, type BtfComposite } from './btf.js';
+import { BTF_INT_SIGNED, BTF_KIND, type Btf, type BtfComposite } from './btf.js';
 
-const BTF_INT_SIGNED = 1;
 const MAX_DEPTH = 64;
 
 /** Why a value does not fit its type, with the path of the field ("value.inner.port"). */

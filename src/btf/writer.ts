@@ -1,10 +1,7 @@
 // BtfWriter: builds BTF from types read elsewhere (DWARF, C headers, another BTF), so that one decoder and one encoder serve every type source.
 import { ObjectError } from '../errors.js';
-import { BTF_HEADER_SIZE, BTF_KIND, BTF_MAGIC, BTF_VERSION, isBtfModifier, parseBtf, type Btf } from './btf.js';
+import { BTF_HEADER_SIZE, BTF_INT_BOOL, BTF_INT_CHAR, BTF_INT_SIGNED, BTF_KIND, BTF_MAGIC, BTF_VERSION, isBtfModifier, parseBtf, type Btf } from './btf.js';
 
-const BTF_INT_SIGNED = 1;
-const BTF_INT_CHAR = 2;
-const BTF_INT_BOOL = 4;
 
 export interface WriterMember {
   /** '' for an anonymous struct or union member. */

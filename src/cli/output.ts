@@ -19,6 +19,8 @@ export interface OutputOptions {
 }
 
 export class Output {
+  private prefix: string | undefined;
+
   constructor(
     readonly options: OutputOptions,
     protected readonly stdout = new FdWriter(1),
@@ -45,8 +47,17 @@ export class Output {
   /** Text lines for people on stdout; names from the object cannot send escape sequences to the terminal. */
   lines(lines: readonly string[]): void {
     if (this.options.quiet || lines.length === 0) return;
-    const object = this.options.object ? `${terminalSafe(this.options.object.name)}: ` : '';
-    this.stdout.write(lines.map((l) => `${object}${terminalSafe(l)}\n`).join(''));
+    this.stdout.write(lines.map((l) => `${this.linePrefix}${terminalSafe(l)}\n`).join(''));
+  }
+
+  /** One text line for people on stdout, as lines() writes each. */
+  line(line: string): void {
+    if (!this.options.quiet) this.stdout.write(`${this.linePrefix}${terminalSafe(line)}\n`);
+  }
+
+  /** What each text line begins with: the object's name where several share stdout. */
+  private get linePrefix(): string {
+    return (this.prefix ??= this.options.object ? `${terminalSafe(this.options.object.name)}: ` : '');
   }
 
   /** Raw text on stdout (screen control of a live view); the caller makes what it holds safe. */

@@ -3,17 +3,15 @@ import { say, type Wording } from '../wording.js';
 import { commandLineName } from './flags.js';
 import type { AlternativeGroup } from '../attach/alternatives.js';
 import { USDT_IP_MAP, USDT_SPECS_MAP } from '../abi.js';
-import { BTF_KIND } from '../btf/btf.js';
-import { BtfDecoder, type Decoded } from '../btf/decode.js';
+import { BTF_KIND, type Btf } from '../btf/btf.js';
+import { BtfDecoder } from '../btf/decode.js';
 import { UsageError, type ReleaseFailure } from '../errors.js';
 import { programTypeName } from '../kernel/program.js';
 import type { LoadedMap, LoadedObject, PinChange } from '../loader.js';
 import { MAP_TYPE, mapTypeName } from '../object/map-types.js';
 import { findRecordType, recordTypeBySize, recordTypeNames, type RecordType, type TypeSource } from '../object/record-types.js';
 import type { BpfObjectSpec } from '../object/spec.js';
-import { formatRecord, RecordColumnFormatter, syscallKeyed } from '../values/formats.js';
-import { rawSyscallEvent } from '../object/conventions.js';
-import { globalIsSet } from '../object/globals.js';
+import { formatRecord, RecordColumnFormatter } from '../values/formats.js';
 import { printable } from '../text.js';
 import type { TraceLine } from '../attach/trace-pipe.js';
 import { cellText, columns, sortEntries, table } from './format.js';
@@ -29,7 +27,6 @@ const USDT_MAPS = new Set([USDT_SPECS_MAP, USDT_IP_MAP]);
 /** Map types whose entries are worth showing; the others hold fds or are streams. */
 const SHOWN_MAP_TYPES = new Set<number>([MAP_TYPE.HASH, MAP_TYPE.ARRAY, MAP_TYPE.PERCPU_HASH, MAP_TYPE.PERCPU_ARRAY, MAP_TYPE.LRU_HASH, MAP_TYPE.LRU_PERCPU_HASH]);
 /** Map types whose keys are whatever the program chose (not an array's slots). */
-const HASH_MAP_TYPES = new Set<number>([MAP_TYPE.HASH, MAP_TYPE.PERCPU_HASH, MAP_TYPE.LRU_HASH, MAP_TYPE.LRU_PERCPU_HASH]);
 const MAX_ENTRIES_READ = 65536;
 const MAX_ENTRIES_SHOWN = 20;
 /** The most frequent stacks a map shows in text (JSON and --folded have them all). */
@@ -61,6 +58,21 @@ interface TypedRecords {
   type: RecordType;
   columns?: RecordColumnFormatter;
   titles?: readonly string[];
+  /** The layout of its columns' titles, with and without the CPU column before them, once found. */
+  layouts?: { plain?: RecordColumns; cpu?: RecordColumns };
+}
+
+/** The name of a struct's last member. */
+function lastMemberName(btf: Btf, typeId: number): string {
+  const t = btf.resolveType(typeId);
+  return printable(t?.kind === BTF_KIND.STRUCT ? (t.members[t.members.length - 1]?.name ?? '') : '');
+}
+
+/** A line of cells, each padded to its column's width but the last. */
+function alignedRow(cells: readonly string[], widths: readonly number[]): string {
+  let line = '';
+  for (let i = 0; i < cells.length - 1; i++) line += `${cells[i]!.padEnd(widths[i]!)}  `;
+  return (line + cells[cells.length - 1]!).trimEnd();
 }
 
 /** Cells wider than this go to the end of a record's line. */
@@ -146,8 +158,8 @@ export class RunOutput extends Output {
 
   /**
    * The type of a record of this map and size: fixed by prepare(), else the struct of that size,
-   * chosen once per size and said once; a struct ending in a flexible array (variable-length
-   * records) is said once for the map, whatever sizes follow.
+   * chosen once per size and said once; a struct ending in a flexible array or cut short in its
+   * last chars (variable-length records) is said once for the map, whatever sizes follow.
    */
   private recordTypeOf(map: string, size: number): TypedRecords | undefined {
     const fixed = this.decoders.get(map);
@@ -157,13 +169,14 @@ export class RunOutput extends Output {
     if (bySize.has(size)) return bySize.get(size);
     const found = recordTypeBySize(this.typeSources, size);
     const { source, typeId } = found?.chosen ?? {};
-    const said = found?.flexible ? [...bySize.values()].find((t) => t !== undefined && t.type.source === source && t.type.typeId === typeId) : undefined;
+    const said = found?.flexible || found?.cut ? [...bySize.values()].find((t) => t !== undefined && t.type.source === source && t.type.typeId === typeId) : undefined;
     const typed = said ?? (found && this.typed(found.chosen));
     bySize.set(size, typed);
     if (found && !said) {
       const others = found.others.length > 0 ? `; also ${size} bytes: ${found.others.slice(0, 5).join(', ')} (--record-type ${map}=NAME chooses)` : '';
       const { name, source: from } = found.chosen;
       if (found.flexible) this.note(`map '${printable(map)}': records of ${from.btf.sizeOf(typeId!)} bytes or more are decoded as ${name} (from ${from.name}), its flexible array holding the rest of each record${others}`);
+      else if (found.cut) this.note(`map '${printable(map)}': records shorter than ${name} (${from.btf.sizeOf(typeId!)} bytes) are decoded as it (from ${from.name}), each ending inside its last member ${lastMemberName(from.btf, typeId!)}${others}`);
       else this.note(`map '${printable(map)}': records of ${size} bytes are decoded as ${name} (from ${from.name})${others}`);
     } else if (!found && bySize.size === 1) {
       this.note(`map '${printable(map)}': no known struct is ${size} bytes, so records are shown untyped; give the tool's header with --types FILE (--raw shows every byte)`);
@@ -183,7 +196,7 @@ export class RunOutput extends Output {
           keySize: d.keySize,
           valueSize: d.valueSize,
           ...(btf && m.spec.btf ? { btf, keyTypeId: m.spec.btf.keyTypeId, valueTypeId: m.spec.btf.valueTypeId } : {}),
-          ...(keysAreSyscalls(loaded, m) ? { syscallKeys: true } : {}),
+          ...(loaded.mapKeysAreSyscalls(m) ? { syscallKeys: true } : {}),
         },
         { histogram: this.options.hist?.includes(m.name) ?? false },
       );
@@ -280,44 +293,81 @@ export class RunOutput extends Output {
     }
     const names: string[] = [];
     const texts: string[] = [];
-    const cell = (name: string, text: string): void => {
-      names.push(name);
-      texts.push(text);
-    };
-    if (this.multipleOutputs) cell('MAP', map);
-    if (cpu !== undefined) cell('CPU', String(cpu));
-    if (typed) {
+    if (this.multipleOutputs) {
+      names.push('MAP');
+      texts.push(map);
+    }
+    if (cpu !== undefined) {
+      names.push('CPU');
+      texts.push(String(cpu));
+    }
+    let layout: RecordColumns | undefined;
+    if (typed?.columns && data.length >= typed.columns.size) {
+      const values = typed.columns.values(data);
+      const titles = typed.titles!;
       // Wide text (a path, a command line) goes last, as the tools print it, so the other columns stay aligned.
-      let wide: Array<[string, string]> | undefined;
-      const add = (title: string, value: Decoded): void => {
-        const text = cellText(value);
-        if (text.length > WIDE_CELL) (wide ??= []).push([title, text]);
-        else cell(title, text);
-      };
-      if (typed.columns && data.length >= typed.columns.size) {
-        const values = typed.columns.values(data);
-        for (let i = 0; i < values.length; i++) add(typed.titles![i]!, values[i]!);
-      } else {
-        for (const [name, value] of columns(formatRecord(typed.type.source.btf, typed.type.typeId, typed.decoder.decode(typed.type.typeId, data)), 'data')) add(this.columnName(name), value);
+      let wide: number[] | undefined;
+      for (let i = 0; i < values.length; i++) {
+        const text = cellText(values[i]!);
+        if (text.length > WIDE_CELL) (wide ??= []).push(i);
+        texts.push(text);
       }
-      for (const [title, text] of wide ?? []) cell(title, text);
+      if (wide) {
+        const cells = texts.splice(names.length);
+        for (let i = 0, w = 0; i < values.length; i++) {
+          if (wide[w] === i) w++;
+          else {
+            names.push(titles[i]!);
+            texts.push(cells[i]!);
+          }
+        }
+        for (const i of wide) {
+          names.push(titles[i]!);
+          texts.push(cells[i]!);
+        }
+      } else {
+        // The common line: the layout of these titles, found once per record type and prefix.
+        const key = cpu === undefined ? 'plain' : 'cpu';
+        layout = typed.layouts?.[key];
+        if (!layout) {
+          names.push(...titles);
+          layout = this.recordLayout(map, names);
+          (typed.layouts ??= {})[key] = layout;
+        }
+      }
+    } else if (typed) {
+      const cells: Array<[string, string]> = [];
+      let wide: Array<[string, string]> | undefined;
+      for (const [name, value] of columns(formatRecord(typed.type.source.btf, typed.type.typeId, typed.decoder.decode(typed.type.typeId, data)), 'data')) {
+        const text = cellText(value);
+        if (text.length > WIDE_CELL) (wide ??= []).push([this.columnName(name), text]);
+        else cells.push([this.columnName(name), text]);
+      }
+      for (const [title, text] of [...cells, ...(wide ?? [])]) {
+        names.push(title);
+        texts.push(text);
+      }
     } else {
-      cell('DATA', this.options.raw ? `0x${data.toString('hex')}` : untypedSummary(data));
+      names.push('DATA');
+      texts.push(this.options.raw ? `0x${data.toString('hex')}` : untypedSummary(data));
     }
-    const layout = this.recordLayout(map, names);
-    const lines: string[] = [];
-    const row = (cells: readonly string[]): string => {
-      let line = '';
-      for (let i = 0; i < cells.length - 1; i++) line += `${cells[i]!.padEnd(layout.widths[i]!)}  `;
-      return (line + cells[cells.length - 1]!).trimEnd();
-    };
-    for (let i = 0; i < texts.length; i++) if (texts[i]!.length > layout.widths[i]!) layout.widths[i] = texts[i]!.length;
+    layout ??= this.recordLayout(map, names);
+    const { widths } = layout;
+    const last = texts.length - 1;
+    let line = '';
+    for (let i = 0; i < last; i++) {
+      const text = texts[i]!;
+      if (text.length > widths[i]!) widths[i] = text.length;
+      line += `${text.padEnd(widths[i]!)}  `;
+    }
+    line += texts[last]!;
+    if (texts[last]!.length > widths[last]!) widths[last] = texts[last]!.length;
     if (!layout.printed) {
-      lines.push(row(layout.header));
       layout.printed = true;
+      this.lines([alignedRow(layout.header, widths), line.trimEnd()]);
+    } else {
+      this.line(line.trimEnd());
     }
-    lines.push(row(texts));
-    this.lines(lines);
   }
 
   /** A member's column title: upper case, worked out once per name. */
@@ -517,21 +567,6 @@ function contentsJson(map: MapContents): unknown {
     ...(map.histograms ? { histograms: map.histograms.map(histogramJson) } : {}),
     ...(map.stacks ? { stacks: map.stacks.map(stackJson) } : {}),
   };
-}
-
-/**
- * Whether a map's keys are system call numbers (syscallKeyed): a plain integer key, by the
- * raw_syscalls events of the object's programs that use the map, and its count_by_process global.
- */
-function keysAreSyscalls(loaded: LoadedObject, m: LoadedMap): boolean {
-  const { spec } = loaded;
-  const keyTypeId = m.spec.btf?.keyTypeId;
-  const keyType = keyTypeId && spec.btf ? spec.btf.resolveType(keyTypeId) : undefined;
-  const integerKey = keyType ? keyType.kind === BTF_KIND.INT : [1, 2, 4, 8].includes(m.map.definition.keySize);
-  // A program attached where the command line said (raw_tp, tp_btf) has its target only there.
-  const targets = new Map(loaded.attachments.map((a) => [a.program, a.target]));
-  const users = spec.programs.filter((p) => p.mapReferences.some((r) => r.kind === 'fd' && r.map === m.name)).map((p) => rawSyscallEvent(p.role, targets.get(p.name)));
-  return syscallKeyed({ hash: HASH_MAP_TYPES.has(m.map.definition.type), integerKey, users, countByProcess: globalIsSet(spec, 'count_by_process') });
 }
 
 /** The object's stack trace map, where its programs keep the stacks whose ids other maps hold. */

@@ -145,7 +145,7 @@ export function planRun(run: RunObject, served: boolean): PlannedRun {
   // The records' types (DWARF can take a while to read) matter only to an object that sends records.
   const sendsRecords = spec.maps.some((m) => m.type === MAP_TYPE.PERF_EVENT_ARRAY || m.type === MAP_TYPE.RINGBUF);
   if (!sendsRecords && options.types.length > 0) throw new LoaderError(`--types ${options.types[0]}: the object has no perf event array or ring buffer whose records it would type`);
-  out.prepare(spec, sendsRecords ? objectTypeSources(object.bytes, spec.btf, options.types) : undefined);
+  out.prepare(spec, sendsRecords ? objectTypeSources(object.bytes, spec, options.types) : undefined);
   for (const [flag, file] of [['--folded', options.folded], ['--flamegraph', options.flamegraph]] as const) {
     if (file !== undefined && !spec.maps.some((m) => m.type === MAP_TYPE.STACK_TRACE)) throw new LoaderError(`${flag} ${file}: the object has no stack trace map whose stacks it would write`);
   }

@@ -25,9 +25,8 @@ export class FdWriter {
   /** Small writes since the last chunk was sealed, joined into one when it is. */
   private tail: Buffer[] = [];
   private tailBytes = 0;
-  /** Text written since, encoded together when a chunk's worth has come or bytes follow: one buffer per chunk, not one per line. */
-  private text: string[] = [];
-  private textLength = 0;
+  /** Text written since, encoded together when a batch has come or bytes follow: one buffer per batch, not one per line (joined as it comes: V8 concatenates without copying). */
+  private text = '';
   private offset = 0;
   private queued = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -51,12 +50,12 @@ export class FdWriter {
   /** Queues text and writes what the fd takes now; the rest follows as the reader reads. */
   write(text: string): void {
     if (this.broken || text === '') return;
-    this.text.push(text);
-    this.textLength += text.length;
+    this.text += text;
     // Counted as one byte a character until encoded, where the count is made exact.
     this.queued += text.length;
-    if (this.textLength >= TEXT_BATCH) this.encodeText();
-    this.schedule();
+    if (this.text.length >= TEXT_BATCH) this.encodeText();
+    // Once scheduled, the writer stays so until its queue is written: a stream of records schedules once.
+    if (!this.scheduled && this.timer === undefined) this.schedule();
   }
 
   /** Queues bytes (kept until written: the caller must not change them) and writes what the fd takes now. */
@@ -131,8 +130,7 @@ export class FdWriter {
     this.head = 0;
     this.tail = [];
     this.tailBytes = 0;
-    this.text = [];
-    this.textLength = 0;
+    this.text = '';
     this.offset = 0;
     this.queued = 0;
     unwritten.delete(this);
@@ -192,10 +190,9 @@ export class FdWriter {
   /** Encodes the text written so far into the tail, in order before any bytes that follow. */
   private encodeText(): void {
     if (this.text.length === 0) return;
-    const bytes = Buffer.from(this.text.length === 1 ? this.text[0]! : this.text.join(''), 'utf8');
-    this.queued += bytes.length - this.textLength;
-    this.text = [];
-    this.textLength = 0;
+    const bytes = Buffer.from(this.text, 'utf8');
+    this.queued += bytes.length - this.text.length;
+    this.text = '';
     this.tail.push(bytes);
     this.tailBytes += bytes.length;
     if (this.tailBytes >= this.chunk) this.seal();

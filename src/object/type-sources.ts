@@ -6,7 +6,8 @@ import { readCHeader } from '../ctypes/header.js';
 import { readDwarfTypes } from '../dwarf/reader.js';
 import { readElf, type ElfFile } from '../elf/reader.js';
 import { ObjectError } from '../errors.js';
-import type { TypeSource } from './record-types.js';
+import { kernelOnlyStructs, type TypeSource } from './record-types.js';
+import type { BpfObjectSpec } from './spec.js';
 
 const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
 
@@ -40,11 +41,15 @@ export function typeSourcesOfFile(path: string, base: Btf | undefined, littleEnd
  * Every source of the object's record types, in the order they are searched: the object's BTF,
  * its DWARF (objects built with -g and not stripped), then the --types files.
  */
-export function objectTypeSources(objectBytes: Uint8Array, objectBtf: Btf | undefined, typesFiles: readonly string[]): TypeSource[] {
+export function objectTypeSources(objectBytes: Uint8Array, spec: Pick<BpfObjectSpec, 'btf' | 'programs'>, typesFiles: readonly string[]): TypeSource[] {
   const elf = readElf(objectBytes);
-  const sources: TypeSource[] = objectBtf ? [{ name: "the object's BTF", btf: objectBtf }] : [];
+  const objectBtf = spec.btf;
+  // The kernel's structs its programs read through CO-RE are in its BTF and DWARF alike: no record is one.
+  const kernelStructs = objectBtf ? kernelOnlyStructs(objectBtf, spec.programs.flatMap((p) => p.coreRelocations.map((c) => c.relocation.typeId))) : undefined;
+  const known = kernelStructs && kernelStructs.size > 0 ? { kernelStructs } : {};
+  const sources: TypeSource[] = objectBtf ? [{ name: "the object's BTF", btf: objectBtf, ...known }] : [];
   const dwarf = readDwarfTypes(elf);
-  if (dwarf) sources.push({ name: "the object's DWARF", btf: dwarf });
+  if (dwarf) sources.push({ name: "the object's DWARF", btf: dwarf, ...known });
   for (const file of typesFiles) sources.push(...typeSourcesOfFile(file, objectBtf, elf.littleEndian));
   return sources;
 }

@@ -185,3 +185,51 @@ describe('records of a legacy bpf_map_def object built with -g and without BTF, 
     assert.match(stderr, /^load-kp-bpf: map 'calls': records of 44 bytes are decoded as struct event \(from the object's DWARF\)$/m);
   });
 });
+
+describe("execsnoop's shape: perf buffer records sent only as far as their arguments, typed by the object's BTF beside the kernel structs CO-RE brought", () => {
+  const EXECSNOOP = fixture('tool_execsnoop.o');
+  const MISSING = '/nonexistent/lkb-no-such-program';
+
+  /** Runs tool_execsnoop on this process's children, which exec emit_calls 0 1 and then a missing file; resolves once both records came. */
+  async function execs(json: boolean): Promise<Run> {
+    const cli = new RunningCli([EXECSNOOP, ...(json ? ['--json'] : []), '--set', `targ_ppid=${process.pid}`, '--set', 'ignore_failed=false']);
+    await cli.waitFor(ATTACHED);
+    const ok = spawnSync(fixture('emit_calls'), ['0', '1'], { timeout: 60_000 });
+    assert.equal(ok.status, 0);
+    const failed = spawnSync(MISSING, ['a b', 'c'], { timeout: 60_000 });
+    assert.equal((failed.error as NodeJS.ErrnoException | undefined)?.code, 'ENOENT');
+    const record = json ? /"event":"record"/g : /lkb-no-such-program/g;
+    for (let i = 0; i < 100 && (cli.stdout.match(record) ?? []).length < (json ? 2 : 1); i++) await new Promise((r) => setTimeout(r, 100));
+    const result = await cli.stop('SIGINT');
+    assert.equal(result.code, 0, result.stderr);
+    return { stdout: result.stdout, stderr: result.stderr, pid: ok.pid! };
+  }
+
+  test('JSON: each exec with its arguments joined as execsnoop prints them, the failed one with its errno; no kernel struct of the same size chosen', async () => {
+    const { stdout, stderr, pid } = await execs(true);
+    const records = jsonEvents(stdout).filter((e) => e.event === 'record');
+    const uid = process.getuid!();
+    const args = `${fixture('emit_calls')} 0 1`;
+    assert.equal(records.length, 2, stdout);
+    // A perf buffer's records come per CPU: the two execs may come in either order.
+    const [succeeded, failed] = [...records].sort((a, b) => ((a.data as Formatted).retval === 0 ? -1 : 1) - ((b.data as Formatted).retval === 0 ? -1 : 1));
+    assert.deepEqual(succeeded!.formatted, { pid, ppid: process.pid, uid, retval: 0, args_count: 3, args_size: args.length + 1, comm: 'emit_calls', args });
+    const missing = failed!.formatted as Formatted;
+    assert.deepEqual(
+      [missing.ppid, missing.retval, missing.args_count, missing.args],
+      [process.pid, '-2 ENOENT', 3, `${MISSING} a b c`],
+    );
+    assert.equal((failed!.data as Formatted).retval, -2);
+    assert.match(stderr, /^load-kp-bpf: map 'events': records shorter than struct event \(2600 bytes\) are decoded as it \(from the object's BTF\), each ending inside its last member args$/m);
+    assert.doesNotMatch(stderr, /are decoded as struct (?!event)/, 'a kernel struct (task_struct and what it holds, in the BTF for CO-RE) chosen for a record');
+  });
+
+  test('text: one line per exec, the arguments last', async () => {
+    const { stdout, pid } = await execs(false);
+    const header = stdout.split('\n').find((l) => l.startsWith('CPU '));
+    assert.match(header ?? '', /^CPU\s+PID\s+PPID\s+UID\s+RETVAL\s+ARGS_COUNT\s+ARGS_SIZE\s+COMM\s+ARGS$/, stdout);
+    const literal = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    assert.match(stdout, new RegExp(`^\\d+\\s+${pid}\\s+${process.pid}\\s+\\d+\\s+0\\s+3\\s+\\d+\\s+emit_calls\\s+"${literal(fixture('emit_calls'))} 0 1"$`, 'm'));
+    assert.match(stdout, new RegExp(`^\\d+\\s+\\d+\\s+${process.pid}\\s+\\d+\\s+"-2 ENOENT"\\s+3\\s+\\d+\\s+\\S+\\s+"${literal(MISSING)} a b c"$`, 'm'));
+  });
+});

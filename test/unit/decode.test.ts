@@ -97,6 +97,25 @@ describe('BtfDecoder', () => {
     assert.equal(decoder.decode(comm.type, new TextEncoder().encode('héllo\0junk\0\0\0\0\0\0\0')), 'héllo');
   });
 
+  test("a record cut short inside its struct's last chars (execsnoop's args) holds what was sent; whole, the chars end at their first NUL", () => {
+    const w = new BtfWriter();
+    const u32 = w.int('unsigned int', 4);
+    const char = w.int('char', 1, { signed: true, char: true });
+    // struct event { u32 args_size; char comm[4]; char args[16]; }
+    const event = w.composite('struct', 'event', 24, [
+      { name: 'args_size', type: u32, bitOffset: 0 },
+      { name: 'comm', type: w.array(char, 4), bitOffset: 32 },
+      { name: 'args', type: w.array(char, 16), bitOffset: 64 },
+    ]);
+    const decoder = new BtfDecoder(w.finish());
+    const record = (text: string): Uint8Array => Uint8Array.from([text.length, 0, 0, 0, ...Buffer.from('sh\0\0', 'latin1'), ...Buffer.from(text, 'latin1')]);
+    assert.deepEqual(decoder.decode(event, record('ls\0-l\0/tmp\0')), { args_size: 11, comm: 'sh', args: 'ls -l /tmp' });
+    const whole = record('ls\0-l\0stale\0\0\0\0\0');
+    assert.equal(whole.length, 24);
+    assert.deepEqual(decoder.decode(event, whole), { args_size: 16, comm: 'sh', args: 'ls' }, 'a whole struct may hold stale bytes past the NUL');
+    assert.deepEqual(decoder.decode(event, record('')), { args_size: 0, comm: 'sh', args: null }, 'ending before the chars');
+  });
+
   test("a flexible array holds the rest of a variable-length record; a 0-element array elsewhere holds nothing", () => {
     const w = new BtfWriter();
     const u32 = w.int('unsigned int', 4);
@@ -120,9 +139,10 @@ describe('BtfDecoder', () => {
     ]);
     const decoder = new BtfDecoder(w.finish());
     const record = (head: number[], tail: string): Uint8Array => Uint8Array.from([...head, ...Buffer.from(tail, 'latin1')]);
-    // No NUL: the record's end ends the string; a NUL ends it sooner, as in any char array.
+    // No NUL: the record's end ends the string; NUL-separated strings (an argument list) are joined by spaces, as execsnoop prints them.
     assert.deepEqual(decoder.decode(exec, record([7, 0, 0, 0, 9, 0, 0, 0], '/bin/true')), { pid: 7, len: 9, args: '/bin/true' });
-    assert.deepEqual(decoder.decode(exec, record([7, 0, 0, 0, 2, 0, 0, 0], 'ls\0-l\0')), { pid: 7, len: 2, args: 'ls' });
+    assert.deepEqual(decoder.decode(exec, record([7, 0, 0, 0, 6, 0, 0, 0], 'ls\0-l\0')), { pid: 7, len: 6, args: 'ls -l' });
+    assert.deepEqual(decoder.decode(exec, record([7, 0, 0, 0, 6, 0, 0, 0], 'ls\0-l\0\0\0')), { pid: 7, len: 6, args: 'ls -l' }, "a perf buffer's padding is no argument");
     assert.deepEqual(decoder.decode(exec, record([7, 0, 0, 0, 0, 0, 0, 0], '')), { pid: 7, len: 0, args: '' });
     assert.deepEqual(decoder.decode(exec, record([7, 0, 0, 0], '')), { pid: 7, len: null, args: null }, 'cut short before the array');
     // Whole elements only: a perf buffer's odd padding byte is no element.

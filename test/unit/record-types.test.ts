@@ -2,7 +2,10 @@
 import assert from 'node:assert/strict';
 import { test } from '../support/test.js';
 import { BtfWriter } from '../../src/btf/writer.js';
-import { findRecordType, recordTypeBySize, recordTypeNames, type TypeSource } from '../../src/object/record-types.js';
+import { findRecordType, kernelOnlyStructs, recordTypeBySize, recordTypeNames, type TypeSource } from '../../src/object/record-types.js';
+import { objectTypeSources } from '../../src/object/type-sources.js';
+import { parseBpfObject } from '../../src/object/bpf-object.js';
+import { loadFixture } from './helpers.js';
 
 /** A source with structs of these names and sizes (a `flex` one ends in a 0-element array). */
 function source(name: string, structs: ReadonlyArray<readonly [string, number, 'flex'?]>): TypeSource {
@@ -38,6 +41,30 @@ test("a perf buffer's padding: up to 7 bytes longer than the struct; a flexible 
   assert.equal(recordTypeBySize([source('o', [['trace_event_raw_sys_enter', 64, 'flex'], ['pt_regs', 168]])], 168), undefined);
 });
 
+test("a record shorter than a struct, ending inside its last chars (execsnoop sends its args up to args_size): that struct, said as cut", () => {
+  const w = new BtfWriter();
+  const u32 = w.int('unsigned int', 4);
+  const char = w.int('char', 1, { signed: true, char: true });
+  const u8 = w.int('unsigned char', 1);
+  w.composite('struct', 'event', 40, [
+    { name: 'pid', type: u32, bitOffset: 0 },
+    { name: 'args', type: w.array(char, 36), bitOffset: 32 },
+  ]);
+  // Bytes, not text: a record cut inside them would be a guess.
+  w.composite('struct', 'blob', 24, [
+    { name: 'n', type: u32, bitOffset: 0 },
+    { name: 'data', type: w.array(u8, 20), bitOffset: 32 },
+  ]);
+  const s: TypeSource = { name: 'execsnoop.h', btf: w.finish() };
+  const cut = recordTypeBySize([s], 15);
+  assert.equal(cut?.chosen.name, 'struct event');
+  assert.deepEqual([cut?.cut, cut?.flexible], [true, false]);
+  assert.equal(recordTypeBySize([s], 40)?.cut, false, 'whole: an exact match');
+  assert.equal(recordTypeBySize([s], 4), undefined, 'ending before the chars');
+  assert.equal(recordTypeBySize([s], 41)?.chosen.name, 'struct event', "longer by a perf buffer's padding");
+  assert.deepEqual(recordTypeBySize([s], 10)?.others, [], 'struct blob, whose last member is bytes, is no candidate');
+});
+
 test('findRecordType by name, with or without "struct", first source first; names for messages leave out kernel structs', () => {
   const a = source('a', [['event', 8]]);
   const b = source('b', [['event', 16], ['pt_regs', 168]]);
@@ -45,4 +72,20 @@ test('findRecordType by name, with or without "struct", first source first; name
   assert.equal(findRecordType([a, b], 'struct event')?.source.name, 'a');
   assert.equal(findRecordType([a, b], 'nope'), undefined);
   assert.deepEqual(recordTypeNames([a, b]), ['struct event']);
+});
+
+test("execsnoop's object: the kernel structs its CO-RE read of task->real_parent brings into BTF are no records; its struct event, a map's value, is", () => {
+  const bytes = loadFixture('tool_execsnoop.o');
+  const spec = parseBpfObject(bytes);
+  const kernel = kernelOnlyStructs(spec.btf!, spec.programs.flatMap((p) => p.coreRelocations.map((c) => c.relocation.typeId)));
+  for (const name of ['struct task_struct', 'struct sched_avg', 'struct restart_block']) assert.ok(kernel.has(name), `${name} is the kernel's`);
+  assert.ok(!kernel.has('struct event'));
+  assert.ok(spec.btf!.typesNamed('sched_avg').length > 0, 'the BTF has it');
+  const sources = objectTypeSources(bytes, spec, []);
+  // Every length a record of 1 to 40 bytes of arguments has: struct event, cut, though kernel structs have some of these sizes.
+  for (let size = 41; size <= 80; size++) {
+    const found = recordTypeBySize(sources, size);
+    assert.deepEqual([found?.chosen.name, found?.cut], ['struct event', true], `${size} bytes`);
+  }
+  assert.equal(kernelOnlyStructs(spec.btf!, []).size, 0, 'no CO-RE, no kernel structs');
 });

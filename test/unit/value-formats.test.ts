@@ -135,7 +135,7 @@ test('RecordColumnFormatter reads from the bytes exactly what formatRecord shows
       if (error instanceof LoaderError) continue;
       throw error;
     }
-    for (const { btf } of objectTypeSources(bytes, spec.btf, [])) {
+    for (const { btf } of objectTypeSources(bytes, spec, [])) {
       const decoder = new BtfDecoder(btf);
       for (let id = 1; id <= btf.count; id++) {
         const kind = btf.type(id).kind;

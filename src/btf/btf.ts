@@ -288,6 +288,12 @@ export type BtfType =
   | BtfFloat
   | BtfDeclTag;
 
+/** Whether a type is C's char: text in an array (unsigned char and signed char arrays, __u8 and __s8, are bytes). */
+export function isCharType(btf: Btf, typeId: number): boolean {
+  const t = btf.resolveType(typeId);
+  return t?.kind === BTF_KIND.INT && t.size === 1 && ((t.encoding & BTF_INT_CHAR) !== 0 || t.name === 'char');
+}
+
 /** Kinds that only qualify or rename another type. */
 export function isBtfModifier(type: BtfType): type is BtfModifier {
   return (

@@ -1,5 +1,5 @@
 // The one decoder of typed bytes: a BTF type and the bytes of a value -> a plain JS value (structs, arrays, strings, enums, bitfields).
-import { BTF_INT_BOOL, BTF_INT_CHAR, BTF_INT_SIGNED, BTF_KIND, type Btf, type BtfArray, type BtfComposite, type BtfEnumerator, type BtfType } from './btf.js';
+import { BTF_INT_BOOL, BTF_INT_SIGNED, BTF_KIND, isCharType, type Btf, type BtfArray, type BtfComposite, type BtfEnumerator, type BtfType } from './btf.js';
 
 /**
  * A decoded value: integers of up to 32 bits are numbers, wider ones bigints; char arrays are
@@ -221,9 +221,7 @@ export class BtfDecoder {
   }
 
   private isChar(typeId: number): boolean {
-    const element = this.btf.resolveType(typeId);
-    // 'char' arrays are text; unsigned char and signed char arrays (__u8, __s8) are bytes.
-    return element?.kind === BTF_KIND.INT && element.size === 1 && ((element.encoding & BTF_INT_CHAR) !== 0 || element.name === 'char');
+    return isCharType(this.btf, typeId);
   }
 
   private integer(size: number, encoding: number, bitOffset: number, bits: number): Reader {

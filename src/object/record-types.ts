@@ -1,5 +1,5 @@
 // Record types: which struct of the known type sources (the object's BTF, its DWARF, headers and ELFs given with --types) a ring or perf buffer record is.
-import { BTF_INT_CHAR, BTF_KIND, type Btf, type BtfComposite, type BtfType } from '../btf/btf.js';
+import { BTF_KIND, isCharType, type Btf, type BtfComposite, type BtfType } from '../btf/btf.js';
 
 /** Types from one place: "the object's BTF", "its DWARF", "opensnoop.h". */
 export interface TypeSource {
@@ -38,11 +38,6 @@ function rankOf(name: string, sourceIndex: number): number {
   if (preferred >= 0) return preferred;
   if (KERNEL_NAMES.test(name)) return KERNEL_RANK;
   return 10 + sourceIndex;
-}
-
-function isChar(btf: Btf, typeId: number): boolean {
-  const t = btf.resolveType(typeId);
-  return t?.kind === BTF_KIND.INT && t.size === 1 && ((t.encoding & BTF_INT_CHAR) !== 0 || t.name === 'char');
 }
 
 /** A struct's or union's name as candidates() gives it: "struct event", or its typedef's for an anonymous one. */
@@ -98,7 +93,7 @@ function candidates(sources: readonly TypeSource[]): Candidate[] {
       const last = struct.members[struct.members.length - 1];
       const lastType = last ? btf.resolveType(last.type) : undefined;
       const flexible = lastType?.kind === BTF_KIND.ARRAY && lastType.nelems === 0;
-      const charTail = struct.kind === BTF_KIND.STRUCT && !struct.kindFlag && lastType?.kind === BTF_KIND.ARRAY && lastType.nelems > 0 && isChar(btf, lastType.type) ? last!.offset / 8 : undefined;
+      const charTail = struct.kind === BTF_KIND.STRUCT && !struct.kindFlag && lastType?.kind === BTF_KIND.ARRAY && lastType.nelems > 0 && isCharType(btf, lastType.type) ? last!.offset / 8 : undefined;
       const bare = name.replace(/^(struct|union) /, '');
       found.push({ source, typeId: id, name, size: struct.size, flexible, ...(charTail === undefined ? {} : { charTail }), rank: rankOf(bare, sourceIndex), order: found.length });
     }

@@ -2,7 +2,7 @@
 // stack ids in a hash map's key) attached on every CPU, its stacks symbolized from the kernel's
 // and a live process's symbols, written folded; what a machine without a PMU cannot sample, refused.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,9 +51,33 @@ function detached(stdout: string): { maps: Array<{ name: string; entries: Array<
   return event as unknown as ReturnType<typeof detached>;
 }
 
-/** The frames of a flame graph as Chromium has it after its script ran (with a view given in the URL's query). */
-function framesInBrowser(svg: string, query = ''): { ready: boolean; frames: Array<{ name: string; width: number; hidden: boolean; match: boolean }> } {
-  const dom = execFileSync(tool('chromium-headless-shell'), ['--headless', '--no-sandbox', '--disable-gpu', '--dump-dom', `file://${svg}${query}`], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'ignore'] });
+/**
+ * The frames of a flame graph as Chromium has it after its script ran (with a view given in the
+ * URL's query). The DOM is taken once Chromium has printed all of it: its shutdown after that,
+ * slow on a busy machine, is not waited for.
+ */
+async function framesInBrowser(svg: string, query = ''): Promise<{ ready: boolean; frames: Array<{ name: string; width: number; hidden: boolean; match: boolean }> }> {
+  const browser = spawn(tool('chromium-headless-shell'), ['--headless', '--no-sandbox', '--disable-gpu', '--dump-dom', `file://${svg}${query}`], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let dom = '';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`Chromium printed no whole DOM in 60 s: ${dom.slice(0, 200)}`)), 60_000);
+      browser.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        dom += chunk;
+        if (dom.includes('</svg>')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      browser.once('exit', (code) => {
+        clearTimeout(timer);
+        if (dom.includes('</svg>')) resolve();
+        else reject(new Error(`Chromium exited (${code}) before printing the DOM: ${dom.slice(0, 200)}`));
+      });
+    });
+  } finally {
+    if (browser.exitCode === null && browser.signalCode === null) browser.kill('SIGKILL');
+  }
   const frames = [...dom.matchAll(/<g class="f( [^"]*)?"[^>]*><title>(.*?) \(\d+ samples?, [\d.]+%\)<\/title><rect [^>]*width="([\d.]+)"/g)].map((m) => ({
     name: m[2]!,
     width: Number(m[3]),
@@ -119,7 +143,7 @@ describe('sampling with SEC("perf_event"), stacks symbolized', () => {
       assert.match(result.stderr, new RegExp(`wrote ${lines.length} stacks? \\(${total} samples?\\) to ${folded.replace(/[.]/g, '\\.')}`));
 
       // The flame graph opens in a browser, its script runs, and the busy functions are the wide frames.
-      const drawn = framesInBrowser(svg);
+      const drawn = await framesInBrowser(svg);
       assert.ok(drawn.ready, 'the flame graph script ran');
       const widest = (name: string): number => Math.max(0, ...drawn.frames.filter((f) => f.name === name).map((f) => f.width));
       const root = widest('all');
@@ -127,7 +151,7 @@ describe('sampling with SEC("perf_event"), stacks symbolized', () => {
       assert.equal(widest('busy_loop'), root, 'every sample is busy_loop');
       assert.ok(widest('busy_outer') >= root * 0.9 && widest('busy_outer') >= widest('busy_middle') && widest('busy_middle') >= widest('busy_leaf'), JSON.stringify(drawn.frames.slice(0, 8)));
       // Zoomed to busy_leaf from the link: it fills the width, its sibling in the library is hidden.
-      const zoomed = framesInBrowser(svg, '?f=busy_leaf&s=^busy_in');
+      const zoomed = await framesInBrowser(svg, '?f=busy_leaf&s=^busy_in');
       const leaf = zoomed.frames.find((f) => f.name === 'busy_leaf')!;
       assert.equal(leaf.width, root);
       assert.ok(zoomed.frames.filter((f) => f.name === 'busy_in_library').every((f) => f.hidden && f.match));

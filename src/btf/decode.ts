@@ -22,6 +22,8 @@ export interface DecodedColumn {
   top: boolean;
   /** Reads the member from a record's bytes. */
   read(bytes: Uint8Array): Decoded;
+  /** Where it lies when it is a whole integer of 1, 2, 4 or 8 bytes (no bitfield, bool or enum): for readers of numbers rather than the bigints 8-byte values decode to. */
+  integer?: { offset: number; size: number; signed: boolean };
 }
 
 /** Reads a value of one type from `bytes` at byte offset `at`. */
@@ -146,7 +148,7 @@ export class BtfDecoder {
    * A struct's or union's members: name, type, reader and byte offset (bitfields read from the
    * struct's start). With `tail` (the struct ends where the bytes end), its last member does too.
    */
-  private members(type: BtfComposite, depth: number, tail: boolean): Array<{ name: string; typeId: number; read: Reader; offset: number; tail: boolean }> {
+  private members(type: BtfComposite, depth: number, tail: boolean): Array<{ name: string; typeId: number; read: Reader; offset: number; tail: boolean; bitfield: boolean }> {
     return type.members.map((member, index) => {
       // With kind_flag, the offset word holds the bitfield size in its top 8 bits.
       const bitOffset = type.kindFlag ? member.offset & 0xffffff : member.offset;
@@ -157,7 +159,7 @@ export class BtfDecoder {
         const resolved = last ? this.btf.resolveType(typeId) : undefined;
         const tailArray = resolved?.kind === BTF_KIND.ARRAY ? resolved : undefined;
         const read = tailArray?.nelems === 0 ? this.flexibleArray(tailArray, depth + 1) : tailArray && this.isChar(tailArray.type) ? charTail(tailArray.nelems) : this.compile(typeId, depth + 1, last);
-        return { name, typeId, read, offset: bitOffset / 8, tail: last };
+        return { name, typeId, read, offset: bitOffset / 8, tail: last, bitfield: false };
       }
       // A bitfield: an integer (or enum) of bitSize bits, bitOffset bits into the struct.
       const resolved = this.btf.resolveType(typeId);
@@ -172,7 +174,7 @@ export class BtfDecoder {
         if (bool) return raw !== 0n;
         return bits <= 32 ? Number(raw) : raw;
       };
-      return { name, typeId, read, offset: 0, tail: false };
+      return { name, typeId, read, offset: 0, tail: false, bitfield: true };
     });
   }
 
@@ -212,7 +214,14 @@ export class BtfDecoder {
           walk(inner, member.name === '' ? prefix : `${prefix}${member.name}.`, offset, depth + 1, member.tail);
         } else {
           const read = member.read;
-          columns.push({ name: `${prefix}${member.name}`, typeId: member.typeId, top: prefix === '', read: (bytes) => read(bytes, offset) });
+          const whole = !member.bitfield && inner?.kind === BTF_KIND.INT && inner.bitOffset === 0 && inner.bits === inner.size * 8 && (inner.encoding & BTF_INT_BOOL) === 0 && [1, 2, 4, 8].includes(inner.size);
+          columns.push({
+            name: `${prefix}${member.name}`,
+            typeId: member.typeId,
+            top: prefix === '',
+            read: (bytes) => read(bytes, offset),
+            ...(whole ? { integer: { offset, size: inner.size, signed: (inner.encoding & BTF_INT_SIGNED) !== 0 } } : {}),
+          });
         }
       }
     };

@@ -303,18 +303,15 @@ export class RunOutput extends Output {
     }
     let layout: RecordColumns | undefined;
     if (typed?.columns && data.length >= typed.columns.size) {
-      const values = typed.columns.values(data);
+      const first = texts.length;
+      typed.columns.texts(data, cellText, texts);
       const titles = typed.titles!;
       // Wide text (a path, a command line) goes last, as the tools print it, so the other columns stay aligned.
       let wide: number[] | undefined;
-      for (let i = 0; i < values.length; i++) {
-        const text = cellText(values[i]!);
-        if (text.length > WIDE_CELL) (wide ??= []).push(i);
-        texts.push(text);
-      }
+      for (let i = first; i < texts.length; i++) if (texts[i]!.length > WIDE_CELL) (wide ??= []).push(i - first);
       if (wide) {
-        const cells = texts.splice(names.length);
-        for (let i = 0, w = 0; i < values.length; i++) {
+        const cells = texts.splice(first);
+        for (let i = 0, w = 0; i < cells.length; i++) {
           if (wide[w] === i) w++;
           else {
             names.push(titles[i]!);

@@ -1,6 +1,6 @@
 // Value formats: what a decoded field means to people (addresses, ports, errnos, durations, times, syscalls), one small named rule each, applied by the decoder's callers.
 import { BTF_KIND, type Btf } from '../btf/btf.js';
-import type { BtfDecoder, Decoded, DecodedColumn } from '../btf/decode.js';
+import type { BtfDecoder, Decoded } from '../btf/decode.js';
 import { errnoName } from '../errors.js';
 import { syscallName } from './syscalls.js';
 
@@ -311,9 +311,10 @@ function planFields(btf: Btf, typeId: number, names: readonly string[]): RecordP
 
 /**
  * A record type shown as columns, worked out once: what formatRecord gives, flattened as a table
- * shows it (a nested struct's members as "outer.inner"), read straight from the bytes with no
- * object between. For records of at least the type's size; a type whose column names depend on
- * a value (a v4/v6 address pair chosen by the family) has none: format those with formatRecord.
+ * shows it (a nested struct's members as "outer.inner"), each column's text read straight from
+ * the bytes with no object between. For records of at least the type's size; a type whose column
+ * names depend on a value (a v4/v6 address pair chosen by the family) has none: format those with
+ * formatRecord.
  */
 export class RecordColumnFormatter {
   private constructor(
@@ -321,8 +322,7 @@ export class RecordColumnFormatter {
     readonly names: readonly string[],
     /** The type's size: shorter records are not for this formatter. */
     readonly size: number,
-    private readonly columns: ReadonlyArray<{ column: DecodedColumn; field: FieldPlan | undefined }>,
-    private readonly littleEndian: boolean,
+    private readonly columns: readonly ColumnText[],
   ) {}
 
   /** The formatter of a struct or union type; undefined for other types and those with v4/v6 pairs. */
@@ -333,23 +333,62 @@ export class RecordColumnFormatter {
     const plan = planFields(btf, typeId, columns.filter((c) => c.top).map((c) => c.name));
     if (plan.fields.some((f) => f.pair)) return undefined;
     const byName = new Map(plan.fields.map((f) => [f.name, f]));
+    const littleEndian = btf.littleEndian;
+    const shown = columns.map((column): ColumnText => {
+      const field = column.top ? byName.get(column.name) : undefined;
+      const read = column.integer?.size === 8 ? wholeNumber(column.integer.offset, column.integer.signed, littleEndian) : column.read;
+      if (field && field.rules.length > 0) return { value: (bytes) => shownValue(field, read(bytes), littleEndian) };
+      // An integer's text is its digits, whatever the table's cell would add to other values.
+      return column.integer ? { value: read, integer: true } : { value: read };
+    });
     return new RecordColumnFormatter(
       columns.map((c) => c.name),
       btf.sizeOf(typeId),
-      columns.map((column) => ({ column, field: column.top ? byName.get(column.name) : undefined })),
-      btf.littleEndian,
+      shown,
     );
   }
 
-  /** Each column's value of one record, as the value rules show it. */
-  values(bytes: Uint8Array): Decoded[] {
-    const values: Decoded[] = [];
-    for (const { column, field } of this.columns) {
-      const value = column.read(bytes);
-      values.push(field ? shownValue(field, value, this.littleEndian) : value);
+  /**
+   * Each column's value of one record as the value rules show it, made text by `cell`, pushed
+   * onto `texts`. An 8-byte integer below 2^53 comes as a number, not a bigint: the same text.
+   */
+  texts(bytes: Uint8Array, cell: (value: Decoded) => string, texts: string[] = []): string[] {
+    for (const column of this.columns) {
+      const value = column.value(bytes);
+      texts.push(column.integer && typeof value === 'number' ? integerText(value) : cell(value));
     }
-    return values;
+    return texts;
   }
+}
+
+/** How a column of a RecordColumnFormatter reads its value; `integer`: a whole integer, shown as its digits. */
+interface ColumnText {
+  value: (bytes: Uint8Array) => Decoded;
+  integer?: boolean;
+}
+
+/** An integer's decimal digits: above 2^31, in two parts, as V8 prints a small integer far faster than a double. */
+export function integerText(value: number): string {
+  if (value <= 0x7fffffff && value >= -0x80000000) return String(value);
+  const negative = value < 0;
+  const magnitude = negative ? -value : value;
+  const high = Math.floor(magnitude / 1e9);
+  const low = String(magnitude - high * 1e9);
+  return `${negative ? '-' : ''}${high}${'000000000'.slice(low.length)}${low}`;
+}
+
+/** A reader of an 8-byte integer at `offset`: a number where exact (below 2^53 in size), else a bigint; null past the end. */
+function wholeNumber(offset: number, signed: boolean, littleEndian: boolean): (bytes: Uint8Array) => number | bigint | null {
+  const word = (b: Uint8Array, i: number): number => (littleEndian ? b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24) : (b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!);
+  return (b) => {
+    if (offset + 8 > b.length) return null;
+    const low = (littleEndian ? word(b, offset) : word(b, offset + 4)) >>> 0;
+    const word1 = littleEndian ? word(b, offset + 4) : word(b, offset);
+    const high = signed ? word1 | 0 : word1 >>> 0;
+    if (high >= -0x200000 && high < 0x200000) return high * 0x100000000 + low;
+    const value = (BigInt(word1 >>> 0) << 32n) | BigInt(low);
+    return signed ? BigInt.asIntN(64, value) : value;
+  };
 }
 
 /** A member's value as the first of its fitting rules that accepts it shows it, else as decoded. */

@@ -6,7 +6,7 @@ import { BtfEncoder } from '../../src/btf/encode.js';
 import { BtfWriter } from '../../src/btf/writer.js';
 import { readFileSync } from 'node:fs';
 import { VALUE_RULES, RecordColumnFormatter, durationText, formatField, formatRecord, ipv6Text, syscallKey, syscallKeyed, type FieldType } from '../../src/values/formats.js';
-import { columns } from '../../src/cli/format.js';
+import { cellText, columns } from '../../src/cli/format.js';
 import { objectTypeSources } from '../../src/object/type-sources.js';
 import { allObjectPaths } from './helpers.js';
 import { parseBpfObject } from '../../src/object/bpf-object.js';
@@ -121,7 +121,7 @@ test('a signed difference named delta, or a 2-byte one, is no duration', () => {
   assert.equal(formatField({ name: 'delta', value: 3, type: { names: [], kind: 'int', size: 2, signed: true } }, true), 3);
 });
 
-test('RecordColumnFormatter reads from the bytes exactly what formatRecord shows, flattened as a table: every struct of every fixture, from BTF and DWARF', () => {
+test('RecordColumnFormatter reads from the bytes the text of exactly what formatRecord shows, flattened as a table: every struct of every fixture, from BTF and DWARF', () => {
   let checked = 0;
   let seed = 7;
   const random = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24;
@@ -142,13 +142,15 @@ test('RecordColumnFormatter reads from the bytes exactly what formatRecord shows
         if (kind !== BTF_KIND.STRUCT && kind !== BTF_KIND.UNION) continue;
         const formatter = RecordColumnFormatter.of(decoder, id);
         if (!formatter) continue;
-        for (let round = 0; round < 3; round++) {
-          // Random bytes (one more than the type, as a padded record has), and all ones: -1 in every signed int, EPERM where a rule shows errnos.
-          const record = Buffer.from(Array.from({ length: formatter.size + round }, () => (round === 2 ? 0xff : random())));
-          const expected = columns(formatRecord(btf, id, decoder.decode(id, record)), 'data');
-          const values = formatter.values(record);
+        // Random bytes (longer than the type, as a padded record is); all ones: -1 in every signed int, EPERM where a rule shows errnos;
+        // small numbers (one low byte in 8); the high half of every 8 bytes set: a negative 8-byte value read as a number.
+        const patterns: Array<(i: number) => number> = [random, random, () => 0xff, (i) => (i % 8 === 0 ? random() : 0), (i) => (i % 8 >= 4 ? 0xff : 0)];
+        for (const [round, pattern] of patterns.entries()) {
+          const record: Buffer = Buffer.from(Array.from({ length: formatter.size + round }, (_, i) => pattern(i)));
+          const expected: Array<[string, string]> = columns(formatRecord(btf, id, decoder.decode(id, record)), 'data').map(([name, value]) => [name, cellText(value)] as [string, string]);
+          const texts = formatter.texts(record, cellText);
           assert.deepEqual(
-            formatter.names.map((n, i) => [n, values[i]]),
+            formatter.names.map((n, i) => [n, texts[i]]),
             expected,
             `${path}: type ${id} ${btf.type(id).name}`,
           );

@@ -5,7 +5,7 @@ import { BtfDecoder } from '../../src/btf/decode.js';
 import { BtfEncoder } from '../../src/btf/encode.js';
 import { BtfWriter } from '../../src/btf/writer.js';
 import { readFileSync } from 'node:fs';
-import { VALUE_RULES, RecordColumnFormatter, durationText, formatField, formatRecord, ipv6Text, syscallKey, syscallKeyed, type FieldType } from '../../src/values/formats.js';
+import { VALUE_RULES, RecordColumnFormatter, durationText, formatField, formatRecord, integerText, ipv6Text, syscallKey, syscallKeyed, type FieldType } from '../../src/values/formats.js';
 import { cellText, columns } from '../../src/cli/format.js';
 import { objectTypeSources } from '../../src/object/type-sources.js';
 import { allObjectPaths } from './helpers.js';
@@ -160,4 +160,9 @@ test('RecordColumnFormatter reads from the bytes the text of exactly what format
     }
   }
   assert.ok(checked > 50, `${checked} struct types checked`);
+});
+
+test('integerText: the decimal digits of every exact integer, at the 2^31 and 10^9 edges and up to 2^53', () => {
+  const values = [0, 7, -7, 2 ** 31 - 1, 2 ** 31, -(2 ** 31), -(2 ** 31) - 1, 1e9, 1e9 - 1, 5e9 + 7, 5e9 + 1e8, 4096 * 4294967295, 2 ** 53 - 1, -(2 ** 53 - 1)];
+  for (const value of values) assert.equal(integerText(value), String(BigInt(value)), String(value));
 });

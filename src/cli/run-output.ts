@@ -26,7 +26,6 @@ import { commOf, mergeSamples, pidOf, stackIdFields, stackLines, StackTraceReade
 const USDT_MAPS = new Set([USDT_SPECS_MAP, USDT_IP_MAP]);
 /** Map types whose entries are worth showing; the others hold fds or are streams. */
 const SHOWN_MAP_TYPES = new Set<number>([MAP_TYPE.HASH, MAP_TYPE.ARRAY, MAP_TYPE.PERCPU_HASH, MAP_TYPE.PERCPU_ARRAY, MAP_TYPE.LRU_HASH, MAP_TYPE.LRU_PERCPU_HASH]);
-/** Map types whose keys are whatever the program chose (not an array's slots). */
 const MAX_ENTRIES_READ = 65536;
 const MAX_ENTRIES_SHOWN = 20;
 /** The most frequent stacks a map shows in text (JSON and --folded have them all). */
@@ -350,20 +349,12 @@ export class RunOutput extends Output {
     }
     layout ??= this.recordLayout(map, names);
     const { widths } = layout;
-    const last = texts.length - 1;
-    let line = '';
-    for (let i = 0; i < last; i++) {
-      const text = texts[i]!;
-      if (text.length > widths[i]!) widths[i] = text.length;
-      line += `${text.padEnd(widths[i]!)}  `;
-    }
-    line += texts[last]!;
-    if (texts[last]!.length > widths[last]!) widths[last] = texts[last]!.length;
+    for (let i = 0; i < texts.length; i++) if (texts[i]!.length > widths[i]!) widths[i] = texts[i]!.length;
     if (!layout.printed) {
       layout.printed = true;
-      this.lines([alignedRow(layout.header, widths), line.trimEnd()]);
+      this.lines([alignedRow(layout.header, widths), alignedRow(texts, widths)]);
     } else {
-      this.line(line.trimEnd());
+      this.line(alignedRow(texts, widths));
     }
   }
 

@@ -60,7 +60,6 @@ function reachableStructs(btf: Btf, roots: Iterable<number>): Set<string> {
     const name = structName(btf, t);
     if (name) names.add(name);
     if (t.kind === BTF_KIND.STRUCT || t.kind === BTF_KIND.UNION) pending.push(...t.members.map((m) => m.type));
-    else if (t.kind === BTF_KIND.ARRAY) pending.push(t.type);
     else if (t.kind === BTF_KIND.FUNC_PROTO) pending.push(t.returnType, ...t.params.map((p) => p.type));
     else if (t.kind === BTF_KIND.DATASEC) pending.push(...t.vars.map((v) => v.type));
     else if ('type' in t && typeof t.type === 'number') pending.push(t.type);

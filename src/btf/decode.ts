@@ -261,7 +261,6 @@ export class BtfDecoder {
   /** A reader of a byte-aligned integer of 1, 2, 4 or 8 bytes (null past the end); undefined for other sizes. */
   private wholeInteger(size: number, signed: boolean): Reader | undefined {
     const le = this.littleEndian;
-    const word = (b: Uint8Array, i: number): number => (le ? b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24) : (b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!);
     switch (size) {
       case 1:
         return signed ? (b, at) => (at + 1 > b.length ? null : (b[at]! << 24) >> 24) : (b, at) => (at + 1 > b.length ? null : b[at]!);
@@ -272,16 +271,12 @@ export class BtfDecoder {
           return signed ? (v << 16) >> 16 : v;
         };
       case 4:
-        return signed ? (b, at) => (at + 4 > b.length ? null : word(b, at) | 0) : (b, at) => (at + 4 > b.length ? null : word(b, at) >>> 0);
+        return signed ? (b, at) => (at + 4 > b.length ? null : wordAt(b, at, le) | 0) : (b, at) => (at + 4 > b.length ? null : wordAt(b, at, le) >>> 0);
       case 8:
         return (b, at) => {
-          if (at + 8 > b.length) return null;
-          const low = (le ? word(b, at) : word(b, at + 4)) >>> 0;
-          const high = (le ? word(b, at + 4) : word(b, at)) >>> 0;
-          // Below 2^53 the number is exact: one bigint made instead of four.
-          if (high < 0x200000) return BigInt(high * 0x100000000 + low);
-          const value = (BigInt(high) << 32n) | BigInt(low);
-          return signed ? BigInt.asIntN(64, value) : value;
+          const value = readInt64(b, at, signed, le);
+          // A bigint always, whatever its size: one made from the number where that is exact.
+          return typeof value === 'number' ? BigInt(value) : value;
         };
       default:
         return undefined;
@@ -310,6 +305,25 @@ function enumeratorNames(values: readonly BtfEnumerator[]): Map<bigint, string> 
   const names = new Map<bigint, string>();
   for (const v of values) if (!names.has(v.value)) names.set(v.value, v.name);
   return names;
+}
+
+/** The 4 bytes at `i` as a 32-bit word in the given byte order (signed as JavaScript's bit operators give it). */
+function wordAt(b: Uint8Array, i: number, littleEndian: boolean): number {
+  return littleEndian ? b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24) : (b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!;
+}
+
+/**
+ * The 8-byte integer at `at`: a number where that is exact (below 2^53 in size), else a bigint;
+ * null past the end. The decoder makes it a bigint; text needs only its digits.
+ */
+export function readInt64(b: Uint8Array, at: number, signed: boolean, littleEndian: boolean): number | bigint | null {
+  if (at + 8 > b.length) return null;
+  const low = wordAt(b, littleEndian ? at : at + 4, littleEndian) >>> 0;
+  const top = wordAt(b, littleEndian ? at + 4 : at, littleEndian);
+  const high = signed ? top | 0 : top >>> 0;
+  if (high >= -0x200000 && high < 0x200000) return high * 0x100000000 + low;
+  const value = (BigInt(top >>> 0) << 32n) | BigInt(low);
+  return signed ? BigInt.asIntN(64, value) : value;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });

@@ -1,6 +1,6 @@
 // Value formats: what a decoded field means to people (addresses, ports, errnos, durations, times, syscalls), one small named rule each, applied by the decoder's callers.
 import { BTF_KIND, type Btf } from '../btf/btf.js';
-import type { BtfDecoder, Decoded } from '../btf/decode.js';
+import { readInt64, type BtfDecoder, type Decoded } from '../btf/decode.js';
 import { errnoName } from '../errors.js';
 import { syscallName } from './syscalls.js';
 
@@ -336,7 +336,8 @@ export class RecordColumnFormatter {
     const littleEndian = btf.littleEndian;
     const shown = columns.map((column): ColumnText => {
       const field = column.top ? byName.get(column.name) : undefined;
-      const read = column.integer?.size === 8 ? wholeNumber(column.integer.offset, column.integer.signed, littleEndian) : column.read;
+      const int64 = column.integer?.size === 8 ? column.integer : undefined;
+      const read = int64 ? (bytes: Uint8Array) => readInt64(bytes, int64.offset, int64.signed, littleEndian) : column.read;
       if (field && field.rules.length > 0) return { value: (bytes) => shownValue(field, read(bytes), littleEndian) };
       // An integer's text is its digits, whatever the table's cell would add to other values.
       return column.integer ? { value: read, integer: true } : { value: read };
@@ -375,20 +376,6 @@ export function integerText(value: number): string {
   const high = Math.floor(magnitude / 1e9);
   const low = String(magnitude - high * 1e9);
   return `${negative ? '-' : ''}${high}${'000000000'.slice(low.length)}${low}`;
-}
-
-/** A reader of an 8-byte integer at `offset`: a number where exact (below 2^53 in size), else a bigint; null past the end. */
-function wholeNumber(offset: number, signed: boolean, littleEndian: boolean): (bytes: Uint8Array) => number | bigint | null {
-  const word = (b: Uint8Array, i: number): number => (littleEndian ? b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24) : (b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!);
-  return (b) => {
-    if (offset + 8 > b.length) return null;
-    const low = (littleEndian ? word(b, offset) : word(b, offset + 4)) >>> 0;
-    const word1 = littleEndian ? word(b, offset + 4) : word(b, offset);
-    const high = signed ? word1 | 0 : word1 >>> 0;
-    if (high >= -0x200000 && high < 0x200000) return high * 0x100000000 + low;
-    const value = (BigInt(word1 >>> 0) << 32n) | BigInt(low);
-    return signed ? BigInt.asIntN(64, value) : value;
-  };
 }
 
 /** A member's value as the first of its fitting rules that accepts it shows it, else as decoded. */

@@ -104,6 +104,8 @@ export class ObjectMetrics {
   private readonly config: MetricsConfig;
   /** Records delivered and lost per ring buffer and perf event array, as readers count them. */
   private readonly records = new Map<string, { records: bigint; lost: bigint }>();
+  /** Per map, whether its keys are system calls: worked out at the first scrape, which comes once the programs are attached. */
+  private readonly syscallKeys = new Map<string, boolean>();
 
   constructor(
     private readonly loaded: LoadedObject,
@@ -165,7 +167,8 @@ export class ObjectMetrics {
     const shape = histogramShape(description);
     const where = `Map ${m.name} (${mapTypeName(type)})`;
     // syscount's keys: a system call's number, labelled by its name.
-    const syscalls = this.loaded.mapKeysAreSyscalls(m);
+    let syscalls = this.syscallKeys.get(m.name);
+    if (syscalls === undefined) this.syscallKeys.set(m.name, (syscalls = this.loaded.mapKeysAreSyscalls(m)));
     const keyLabel = indexed ? 'index' : syscalls ? 'syscall' : 'key';
     // Only an array's key may lack a type: a u32 index, in the object's (the machine's) byte order.
     const keyOf = (key: Buffer): Decoded => {

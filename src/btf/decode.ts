@@ -24,6 +24,8 @@ export interface DecodedColumn {
   read(bytes: Uint8Array): Decoded;
   /** Where it lies when it is a whole integer of 1, 2, 4 or 8 bytes (no bitfield, bool or enum): for readers of numbers rather than the bigints 8-byte values decode to. */
   integer?: { offset: number; size: number; signed: boolean };
+  /** Where it lies when it is a char array of fixed size, read as the C string it holds (up to its first NUL). */
+  chars?: { offset: number; length: number };
 }
 
 /** Reads a value of one type from `bytes` at byte offset `at`. */
@@ -221,6 +223,7 @@ export class BtfDecoder {
             top: prefix === '',
             read: (bytes) => read(bytes, offset),
             ...(whole ? { integer: { offset, size: inner.size, signed: (inner.encoding & BTF_INT_SIGNED) !== 0 } } : {}),
+            ...(!member.bitfield && inner?.kind === BTF_KIND.ARRAY && inner.nelems > 0 && this.isChar(inner.type) ? { chars: { offset, length: inner.nelems } } : {}),
           });
         }
       }
@@ -308,7 +311,7 @@ function enumeratorNames(values: readonly BtfEnumerator[]): Map<bigint, string> 
 }
 
 /** The 4 bytes at `i` as a 32-bit word in the given byte order (signed as JavaScript's bit operators give it). */
-function wordAt(b: Uint8Array, i: number, littleEndian: boolean): number {
+export function wordAt(b: Uint8Array, i: number, littleEndian: boolean): number {
   return littleEndian ? b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24) : (b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!;
 }
 

@@ -7,7 +7,15 @@ import { isPerCpuMapType, perCpuSlotSize } from '../object/map-types.js';
 export function table(rows: readonly (readonly string[])[]): string[] {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());
+  return rows.map((row) => alignedRow(row, widths));
+}
+
+/** A line of cells, each padded to its column's width but the last, two spaces apart; trailing spaces trimmed. */
+export function alignedRow(cells: readonly string[], widths: readonly number[]): string {
+  if (cells.length === 0) return '';
+  let line = '';
+  for (let i = 0; i < cells.length - 1; i++) line += `${cells[i]!.padEnd(widths[i]!)}  `;
+  return (line + cells[cells.length - 1]!).trimEnd();
 }
 
 export const HOST_LITTLE_ENDIAN = endianness() === 'LE';

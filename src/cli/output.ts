@@ -56,7 +56,7 @@ export class Output {
   }
 
   /** What each text line begins with: the object's name where several share stdout. */
-  private get linePrefix(): string {
+  protected get linePrefix(): string {
     return (this.prefix ??= this.options.object ? `${terminalSafe(this.options.object.name)}: ` : '');
   }
 

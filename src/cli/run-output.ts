@@ -11,10 +11,12 @@ import type { LoadedMap, LoadedObject, PinChange } from '../loader.js';
 import { MAP_TYPE, mapTypeName } from '../object/map-types.js';
 import { findRecordType, recordTypeBySize, recordTypeNames, type RecordType, type TypeSource } from '../object/record-types.js';
 import type { BpfObjectSpec } from '../object/spec.js';
+import { writeAscii } from '../values/ascii.js';
 import { formatRecord, RecordColumnFormatter } from '../values/formats.js';
 import { printable } from '../text.js';
 import type { TraceLine } from '../attach/trace-pipe.js';
-import { cellText, columns, sortEntries, table } from './format.js';
+import { alignedRow, cellText, columns, sortEntries, table } from './format.js';
+import { RecordLineWriter } from './record-line.js';
 import { MapPresenter, histogramJson, histogramLines, untypedRecord, untypedSummary, type EntryView } from './map-view.js';
 import type { Histogram } from '../values/map-entries.js';
 import { Output, messageOf, type OutputOptions } from './output.js';
@@ -57,6 +59,8 @@ interface TypedRecords {
   type: RecordType;
   columns?: RecordColumnFormatter;
   titles?: readonly string[];
+  /** Its lines written as bytes, once its layout is known and printed. */
+  line?: RecordLineWriter;
   /** The layout of its columns' titles, with and without the CPU column before them, once found. */
   layouts?: { plain?: RecordColumns; cpu?: RecordColumns };
 }
@@ -67,15 +71,10 @@ function lastMemberName(btf: Btf, typeId: number): string {
   return printable(t?.kind === BTF_KIND.STRUCT ? (t.members[t.members.length - 1]?.name ?? '') : '');
 }
 
-/** A line of cells, each padded to its column's width but the last. */
-function alignedRow(cells: readonly string[], widths: readonly number[]): string {
-  let line = '';
-  for (let i = 0; i < cells.length - 1; i++) line += `${cells[i]!.padEnd(widths[i]!)}  `;
-  return (line + cells[cells.length - 1]!).trimEnd();
-}
-
 /** Cells wider than this go to the end of a record's line. */
 const WIDE_CELL = 24;
+/** Room a typed line is written into as bytes; a longer one is made as a string. */
+const LINE_ROOM = 4096;
 
 /** Columns of one output map's records, widened as wider values come, the header printed once. */
 interface RecordColumns {
@@ -152,7 +151,8 @@ export class RunOutput extends Output {
   private typed(type: RecordType): TypedRecords {
     const decoder = new BtfDecoder(type.source.btf);
     const columns = RecordColumnFormatter.of(decoder, type.typeId);
-    return { decoder, type, ...(columns ? { columns, titles: columns.names.map((n) => n.toUpperCase()) } : {}) };
+    if (!columns) return { decoder, type };
+    return { decoder, type, columns, titles: columns.names.map((n) => n.toUpperCase()), line: new RecordLineWriter(columns, type.source.btf.littleEndian, WIDE_CELL) };
   }
 
   /**
@@ -290,6 +290,10 @@ export class RunOutput extends Output {
       this.json({ event: 'record', map, ...(cpu === undefined ? {} : { cpu }), data: decoded ?? untypedRecord(data), ...(formatted === undefined ? {} : { formatted }) });
       return;
     }
+    if (typed?.line && data.length >= typed.columns!.size) {
+      const layout = typed.layouts?.[cpu === undefined ? 'plain' : 'cpu'];
+      if (layout?.printed && this.typedLine(typed.line, layout.widths, map, cpu, data)) return;
+    }
     const names: string[] = [];
     const texts: string[] = [];
     if (this.multipleOutputs) {
@@ -308,7 +312,8 @@ export class RunOutput extends Output {
       // Wide text (a path, a command line) goes last, as the tools print it, so the other columns stay aligned.
       let wide: number[] | undefined;
       for (let i = first; i < texts.length; i++) if (texts[i]!.length > WIDE_CELL) (wide ??= []).push(i - first);
-      if (wide) {
+      // Wide cells that are already last (a path in the last column) keep the common line.
+      if (wide && !wide.every((column, k) => column === titles.length - wide!.length + k)) {
         const cells = texts.splice(first);
         for (let i = 0, w = 0; i < cells.length; i++) {
           if (wide[w] === i) w++;
@@ -356,6 +361,23 @@ export class RunOutput extends Output {
     } else {
       this.line(alignedRow(texts, widths));
     }
+  }
+
+  /**
+   * A typed record's line written as bytes into stdout's buffer, under a header already printed:
+   * false (nothing written) when a cell needs the string path (not printable ASCII, wide but not
+   * last, too long), which then makes the same line.
+   */
+  private typedLine(line: RecordLineWriter, widths: number[], map: string, cpu: number | undefined, data: Buffer): boolean {
+    const out = this.stdout.placeFor(LINE_ROOM);
+    let at = writeAscii(out, this.stdout.placeAt, this.linePrefix);
+    let column = 0;
+    if (at >= 0 && this.multipleOutputs) at = line.lead(map, out, at, widths, column++);
+    if (at >= 0 && cpu !== undefined) at = line.lead(String(cpu), out, at, widths, column++);
+    if (at >= 0) at = line.write(data, out, at, widths, column);
+    if (at < 0) return false;
+    this.stdout.commitPlace(at);
+    return true;
   }
 
   /** A member's column title: upper case, worked out once per name. */

@@ -13,6 +13,8 @@ const HIGH_WATER = 8 * 1024 * 1024;
 const RETRY_MS = 2;
 /** Text is encoded in batches of this many characters at least: one buffer each, however small the fd's chunks. */
 const TEXT_BATCH = 1 << 16;
+/** Bytes written in place (placeFor) go into buffers of this size at least. */
+const PLACE_BUFFER = 1 << 16;
 
 /** Writers with queued output: exits without another event-loop turn (an uncaught exception, process.exit) still write what each fd takes. */
 const unwritten = new Set<FdWriter>();
@@ -27,6 +29,10 @@ export class FdWriter {
   private tailBytes = 0;
   /** Text written since, encoded together when a batch has come or bytes follow: one buffer per batch, not one per line (joined as it comes: V8 concatenates without copying). */
   private text = '';
+  /** The buffer bytes are written into in place (placeFor); those from `placeStart` to `placeEnd` are not in the tail yet. */
+  private place: Buffer = Buffer.alloc(0);
+  private placeStart = 0;
+  private placeEnd = 0;
   private offset = 0;
   private queued = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -50,6 +56,7 @@ export class FdWriter {
   /** Queues text and writes what the fd takes now; the rest follows as the reader reads. */
   write(text: string): void {
     if (this.broken || text === '') return;
+    this.takePlaced();
     this.text += text;
     // Counted as one byte a character until encoded, where the count is made exact.
     this.queued += text.length;
@@ -62,11 +69,57 @@ export class FdWriter {
   writeBytes(bytes: Buffer): void {
     if (this.broken || bytes.length === 0) return;
     this.encodeText();
+    this.takePlaced();
     this.tail.push(bytes);
     this.tailBytes += bytes.length;
     if (this.tailBytes >= this.chunk) this.seal();
     this.queued += bytes.length;
     this.schedule();
+  }
+
+  /**
+   * A buffer with room for `bytes` bytes from `placeAt`, for output written straight into it (no
+   * string between); commitPlace then queues what was written. Until then, nothing else may be written.
+   */
+  placeFor(bytes: number): Buffer {
+    this.encodeText();
+    if (this.placeEnd + bytes > this.place.length) {
+      this.takePlaced();
+      // A chunk at least: a file's output then goes into the queue as it was written, not copied into a chunk.
+      this.place = Buffer.allocUnsafe(Math.max(PLACE_BUFFER, this.chunk, bytes));
+      this.placeStart = this.placeEnd = 0;
+    }
+    return this.place;
+  }
+
+  /** Where bytes written in place go next in placeFor's buffer. */
+  get placeAt(): number {
+    return this.placeEnd;
+  }
+
+  /** Queues what was written in place, up to `end`. */
+  commitPlace(end: number): void {
+    if (this.broken || end <= this.placeEnd) return;
+    this.queued += end - this.placeEnd;
+    this.placeEnd = end;
+    if (this.placeEnd - this.placeStart >= this.chunk) this.takePlaced();
+    if (!this.scheduled && this.timer === undefined) this.schedule();
+  }
+
+  /** Moves the bytes written in place into the tail, in order before what follows. */
+  private takePlaced(): void {
+    if (this.placeEnd === this.placeStart) return;
+    const bytes = this.place.subarray(this.placeStart, this.placeEnd);
+    this.placeStart = this.placeEnd;
+    if (bytes.length >= this.chunk / 2) {
+      // Big enough to be written as it is, not copied into a chunk.
+      this.seal();
+      this.queue.push(bytes);
+      return;
+    }
+    this.tail.push(bytes);
+    this.tailBytes += bytes.length;
+    if (this.tailBytes >= this.chunk) this.seal();
   }
 
   /** Writes soon: what one turn of the event loop wrote goes out together. */
@@ -131,6 +184,7 @@ export class FdWriter {
     this.tail = [];
     this.tailBytes = 0;
     this.text = '';
+    this.placeStart = this.placeEnd;
     this.offset = 0;
     this.queued = 0;
     unwritten.delete(this);
@@ -181,6 +235,7 @@ export class FdWriter {
   /** Moves the small writes into the queue as one buffer. */
   private seal(): void {
     this.encodeText();
+    this.takePlaced();
     if (this.tail.length === 0) return;
     this.queue.push(this.tail.length === 1 ? this.tail[0]! : Buffer.concat(this.tail, this.tailBytes));
     this.tail = [];

@@ -310,6 +310,20 @@ function planFields(btf: Btf, typeId: number, names: readonly string[]): RecordP
 }
 
 /**
+ * What a column of a RecordColumnFormatter shows, for writers of text as bytes: a whole integer's
+ * digits, the C string of a char array, nanoseconds as the time rule shows them (seconds with 6
+ * decimals), a small integer a rule shows, or any other value (RecordColumnFormatter.value, made
+ * text by the caller).
+ */
+export type ColumnSource =
+  | { kind: 'integer'; offset: number; size: number; signed: boolean }
+  | { kind: 'chars'; offset: number; length: number }
+  | { kind: 'seconds'; offset: number; signed: boolean }
+  /** An integer of up to 4 bytes a value rule shows (an errno, a port, an address): the same integer, the same text. */
+  | { kind: 'ruled'; offset: number; size: number; signed: boolean }
+  | { kind: 'value' };
+
+/**
  * A record type shown as columns, worked out once: what formatRecord gives, flattened as a table
  * shows it (a nested struct's members as "outer.inner"), each column's text read straight from
  * the bytes with no object between. For records of at least the type's size; a type whose column
@@ -322,6 +336,8 @@ export class RecordColumnFormatter {
     readonly names: readonly string[],
     /** The type's size: shorter records are not for this formatter. */
     readonly size: number,
+    /** What each column shows, for writers that make its text themselves. */
+    readonly sources: readonly ColumnSource[],
     private readonly columns: readonly ColumnText[],
   ) {}
 
@@ -334,17 +350,30 @@ export class RecordColumnFormatter {
     if (plan.fields.some((f) => f.pair)) return undefined;
     const byName = new Map(plan.fields.map((f) => [f.name, f]));
     const littleEndian = btf.littleEndian;
+    const sources: ColumnSource[] = [];
     const shown = columns.map((column): ColumnText => {
       const field = column.top ? byName.get(column.name) : undefined;
       const int64 = column.integer?.size === 8 ? column.integer : undefined;
       const read = int64 ? (bytes: Uint8Array) => readInt64(bytes, int64.offset, int64.signed, littleEndian) : column.read;
-      if (field && field.rules.length > 0) return { value: (bytes) => shownValue(field, read(bytes), littleEndian) };
+      const rules = field?.rules ?? [];
+      if (field && rules.length > 0) {
+        // Nanoseconds since boot, the time rule alone: its text needs no double where the writer can make it exactly.
+        const seconds = rules.length === 1 && rules[0]!.name === 'time' && unitOf(field.name) === 1 && int64;
+        if (seconds) sources.push({ kind: 'seconds', offset: int64.offset, signed: int64.signed });
+        else if (column.integer && column.integer.size <= 4) sources.push({ kind: 'ruled', ...column.integer });
+        else sources.push({ kind: 'value' });
+        return { value: (bytes) => shownValue(field, read(bytes), littleEndian) };
+      }
+      if (column.integer) sources.push({ kind: 'integer', ...column.integer });
+      else if (column.chars) sources.push({ kind: 'chars', ...column.chars });
+      else sources.push({ kind: 'value' });
       // An integer's text is its digits, whatever the table's cell would add to other values.
       return column.integer ? { value: read, integer: true } : { value: read };
     });
     return new RecordColumnFormatter(
       columns.map((c) => c.name),
       btf.sizeOf(typeId),
+      sources,
       shown,
     );
   }
@@ -359,6 +388,11 @@ export class RecordColumnFormatter {
       texts.push(column.integer && typeof value === 'number' ? integerText(value) : cell(value));
     }
     return texts;
+  }
+
+  /** Column `index`'s value of one record as the value rules show it (what texts() makes text). */
+  value(index: number, bytes: Uint8Array): Decoded {
+    return this.columns[index]!.value(bytes);
   }
 }
 

@@ -5,7 +5,12 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readElf, type ElfFile, type ElfSection } from '../../src/elf/reader.js';
-import { ElfError, ObjectError } from '../../src/errors.js';
+import { ElfError, LoaderError, ObjectError } from '../../src/errors.js';
+import { BTF_KIND, type Btf } from '../../src/btf/btf.js';
+import { BtfDecoder } from '../../src/btf/decode.js';
+import { parseBpfObject } from '../../src/object/bpf-object.js';
+import { objectTypeSources } from '../../src/object/type-sources.js';
+import { RecordColumnFormatter } from '../../src/values/formats.js';
 import { tool } from '../support/tools.js';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -37,6 +42,39 @@ export function allObjectPaths(): string[] {
     ...examples.map((c) => `example_${c.replace(/\.c$/, '.bpfeb.o')}`),
   ].sort();
   return [EXAMPLE_OBJECT, ...wanted.map((f) => fixturePath(f))];
+}
+
+/** A struct or union of a fixture (from its BTF or its DWARF) that records can be shown as columns of. */
+export interface FixtureRecordType {
+  path: string;
+  btf: Btf;
+  decoder: BtfDecoder;
+  id: number;
+  formatter: RecordColumnFormatter;
+}
+
+/** Every struct and union of every fixture, from each of its type sources, that has a RecordColumnFormatter. */
+export function* fixtureRecordTypes(): Generator<FixtureRecordType> {
+  for (const path of allObjectPaths()) {
+    const bytes = readFileSync(path);
+    let spec: ReturnType<typeof parseBpfObject>;
+    try {
+      spec = parseBpfObject(bytes);
+    } catch (error) {
+      // The fixtures made to be refused.
+      if (error instanceof LoaderError) continue;
+      throw error;
+    }
+    for (const { btf } of objectTypeSources(bytes, spec, [])) {
+      const decoder = new BtfDecoder(btf);
+      for (let id = 1; id <= btf.count; id++) {
+        const kind = btf.type(id).kind;
+        if (kind !== BTF_KIND.STRUCT && kind !== BTF_KIND.UNION) continue;
+        const formatter = RecordColumnFormatter.of(decoder, id);
+        if (formatter) yield { path, btf, decoder, id, formatter };
+      }
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

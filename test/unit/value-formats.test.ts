@@ -4,14 +4,9 @@ import { describe, test } from '../support/test.js';
 import { BtfDecoder } from '../../src/btf/decode.js';
 import { BtfEncoder } from '../../src/btf/encode.js';
 import { BtfWriter } from '../../src/btf/writer.js';
-import { readFileSync } from 'node:fs';
-import { VALUE_RULES, RecordColumnFormatter, durationText, formatField, formatRecord, integerText, ipv6Text, syscallKey, syscallKeyed, type FieldType } from '../../src/values/formats.js';
+import { VALUE_RULES, durationText, formatField, formatRecord, integerText, ipv6Text, syscallKey, syscallKeyed, type FieldType } from '../../src/values/formats.js';
 import { cellText, columns } from '../../src/cli/format.js';
-import { objectTypeSources } from '../../src/object/type-sources.js';
-import { allObjectPaths } from './helpers.js';
-import { parseBpfObject } from '../../src/object/bpf-object.js';
-import { BTF_KIND } from '../../src/btf/btf.js';
-import { LoaderError } from '../../src/errors.js';
+import { fixtureRecordTypes } from './helpers.js';
 import { syscallName } from '../../src/values/syscalls.js';
 
 const int = (size: number, signed = false, names: string[] = []): FieldType => ({ names, kind: 'int', size, signed });
@@ -125,39 +120,21 @@ test('RecordColumnFormatter reads from the bytes the text of exactly what format
   let checked = 0;
   let seed = 7;
   const random = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24;
-  for (const path of allObjectPaths()) {
-    const bytes = readFileSync(path);
-    let spec: ReturnType<typeof parseBpfObject>;
-    try {
-      spec = parseBpfObject(bytes);
-    } catch (error) {
-      // The fixtures made to be refused.
-      if (error instanceof LoaderError) continue;
-      throw error;
+  for (const { path, btf, decoder, id, formatter } of fixtureRecordTypes()) {
+    // Random bytes (longer than the type, as a padded record is); all ones: -1 in every signed int, EPERM where a rule shows errnos;
+    // small numbers (one low byte in 8); the high half of every 8 bytes set: a negative 8-byte value read as a number.
+    const patterns: Array<(i: number) => number> = [random, random, () => 0xff, (i) => (i % 8 === 0 ? random() : 0), (i) => (i % 8 >= 4 ? 0xff : 0)];
+    for (const [round, pattern] of patterns.entries()) {
+      const record: Buffer = Buffer.from(Array.from({ length: formatter.size + round }, (_, i) => pattern(i)));
+      const expected: Array<[string, string]> = columns(formatRecord(btf, id, decoder.decode(id, record)), 'data').map(([name, value]) => [name, cellText(value)] as [string, string]);
+      const texts = formatter.texts(record, cellText);
+      assert.deepEqual(
+        formatter.names.map((n, i) => [n, texts[i]]),
+        expected,
+        `${path}: type ${id} ${btf.type(id).name}`,
+      );
     }
-    for (const { btf } of objectTypeSources(bytes, spec, [])) {
-      const decoder = new BtfDecoder(btf);
-      for (let id = 1; id <= btf.count; id++) {
-        const kind = btf.type(id).kind;
-        if (kind !== BTF_KIND.STRUCT && kind !== BTF_KIND.UNION) continue;
-        const formatter = RecordColumnFormatter.of(decoder, id);
-        if (!formatter) continue;
-        // Random bytes (longer than the type, as a padded record is); all ones: -1 in every signed int, EPERM where a rule shows errnos;
-        // small numbers (one low byte in 8); the high half of every 8 bytes set: a negative 8-byte value read as a number.
-        const patterns: Array<(i: number) => number> = [random, random, () => 0xff, (i) => (i % 8 === 0 ? random() : 0), (i) => (i % 8 >= 4 ? 0xff : 0)];
-        for (const [round, pattern] of patterns.entries()) {
-          const record: Buffer = Buffer.from(Array.from({ length: formatter.size + round }, (_, i) => pattern(i)));
-          const expected: Array<[string, string]> = columns(formatRecord(btf, id, decoder.decode(id, record)), 'data').map(([name, value]) => [name, cellText(value)] as [string, string]);
-          const texts = formatter.texts(record, cellText);
-          assert.deepEqual(
-            formatter.names.map((n, i) => [n, texts[i]]),
-            expected,
-            `${path}: type ${id} ${btf.type(id).name}`,
-          );
-        }
-        checked++;
-      }
-    }
+    checked++;
   }
   assert.ok(checked > 50, `${checked} struct types checked`);
 });

@@ -1,5 +1,5 @@
 // Where a header's names come from: its own declarations first, then the object's BTF, then the built-in names.
-import { BTF_KIND, BTF_MAX_RESOLVE_DEPTH, type Btf } from '../btf/btf.js';
+import { BTF_INT_BOOL, BTF_INT_SIGNED, BTF_KIND, BTF_MAX_RESOLVE_DEPTH, type Btf } from '../btf/btf.js';
 import type { BtfTypeRef, CBtfType, CEnum, CRecord, CType, CTypedef, IntegerTraits } from './types.js';
 
 export class Scope {
@@ -133,7 +133,7 @@ export class Scope {
 function integerTraits(btf: Btf, id: number): IntegerTraits | undefined {
   try {
     const t = btf.resolveType(id);
-    if (t?.kind === BTF_KIND.INT) return { size: t.size, unsigned: (t.encoding & 1) === 0, bool: (t.encoding & 4) !== 0 };
+    if (t?.kind === BTF_KIND.INT) return { size: t.size, unsigned: (t.encoding & BTF_INT_SIGNED) === 0, bool: (t.encoding & BTF_INT_BOOL) !== 0 };
     if (t?.kind === BTF_KIND.ENUM || t?.kind === BTF_KIND.ENUM64) return { size: t.size, unsigned: !t.kindFlag, bool: false };
     if (t?.kind === BTF_KIND.PTR) return { size: 8, unsigned: true, bool: false };
   } catch {

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { endianness, release } from 'node:os';
 import { gunzipSync } from 'node:zlib';
-import { BTF_KIND, type Btf } from '../btf/btf.js';
+import { BTF_INT_BOOL, BTF_KIND, type Btf } from '../btf/btf.js';
 import { KernelError, ObjectError, kernelError } from '../errors.js';
 import type { ExternSpec } from '../object/spec.js';
 import { printable } from '../text.js';
@@ -142,7 +142,7 @@ function writeKconfigValue(e: ExternSpec, btf: Btf, data: Uint8Array, raw: strin
     return;
   }
   if (type?.kind === BTF_KIND.INT && (raw === 'y' || raw === 'n' || raw === 'm')) {
-    const isBool = (type.encoding & 4) !== 0;
+    const isBool = (type.encoding & BTF_INT_BOOL) !== 0;
     if (isBool && raw === 'm') throw new ObjectError(`${what}: a bool cannot hold a module (m); use enum libbpf_tristate`);
     const char = type.size === 1 && !isBool && /char/.test(type.name);
     writeInteger(data, e.offset, e.size, char ? BigInt(raw.charCodeAt(0)) : raw === 'n' ? 0n : 1n);

@@ -1,7 +1,7 @@
 // A loaded object's maps, globals and programs as Prometheus metric families, typed by its BTF and read fresh at each collect: no configuration needed.
 import { readFileSync } from 'node:fs';
 import { USDT_IP_MAP, USDT_SPECS_MAP } from '../abi.js';
-import { BTF_KIND, type Btf } from '../btf/btf.js';
+import { BTF_INT_BOOL, BTF_INT_SIGNED, BTF_KIND, type Btf } from '../btf/btf.js';
 import { BtfDecoder, decodedJson, type Decoded } from '../btf/decode.js';
 import { UsageError } from '../errors.js';
 import type { LoadedMap, LoadedObject } from '../loader.js';
@@ -54,8 +54,8 @@ function integerReader(btf: Btf, typeId: number, size?: number): ((buffer: Buffe
   let signed = false;
   if (typeId !== 0) {
     const type = btf.resolveType(typeId);
-    if (type?.kind !== BTF_KIND.INT || (type.encoding & ~1) !== 0 || type.bitOffset !== 0 || type.bits !== type.size * 8) return undefined;
-    signed = type.encoding === 1;
+    if (type?.kind !== BTF_KIND.INT || (type.encoding & ~BTF_INT_SIGNED) !== 0 || type.bitOffset !== 0 || type.bits !== type.size * 8) return undefined;
+    signed = type.encoding === BTF_INT_SIGNED;
     size = type.size;
   }
   const little = btf.littleEndian;
@@ -90,7 +90,7 @@ function histogramSamples(histogram: Histogram, labels: Readonly<Record<string, 
 /** Whether a BTF type is a plain integer (no bool, enum or char array): what a counter or gauge holds. */
 function isIntegerType(btf: Btf, typeId: number): boolean {
   const type = btf.resolveType(typeId);
-  return type?.kind === BTF_KIND.INT && (type.encoding & 4) === 0;
+  return type?.kind === BTF_KIND.INT && (type.encoding & BTF_INT_BOOL) === 0;
 }
 
 /**

@@ -1,5 +1,5 @@
 // Value formats: what a decoded field means to people (addresses, ports, errnos, durations, times, syscalls), one small named rule each, applied by the decoder's callers.
-import { BTF_KIND, type Btf } from '../btf/btf.js';
+import { BTF_INT_SIGNED, BTF_KIND, type Btf } from '../btf/btf.js';
 import { readInt64, type BtfDecoder, type Decoded } from '../btf/decode.js';
 import { errnoName } from '../errors.js';
 import { syscallName } from './syscalls.js';
@@ -218,7 +218,7 @@ function fieldType(btf: Btf, id: number): FieldType {
   })();
   switch (t?.kind) {
     case BTF_KIND.INT:
-      return { names, kind: 'int', size, signed: (t.encoding & 1) !== 0 };
+      return { names, kind: 'int', size, signed: (t.encoding & BTF_INT_SIGNED) !== 0 };
     case BTF_KIND.ENUM:
     case BTF_KIND.ENUM64:
       return { names, kind: 'enum', size, signed: t.kindFlag };

@@ -2,6 +2,7 @@
 // It makes exactly the line the string path (texts, cellText, alignedRow) makes, or says it cannot and leaves the record to it.
 import { wordAt } from '../btf/decode.js';
 import { writeAscii, writeInt64, writeInteger, writeSeconds } from '../values/ascii.js';
+import type { Decoded } from '../btf/decode.js';
 import type { ColumnSource, RecordColumnFormatter } from '../values/formats.js';
 import { cellText } from './format.js';
 
@@ -25,8 +26,8 @@ function writeWord(out: Uint8Array, at: number, bytes: Uint8Array, offset: numbe
   return at;
 }
 
-/** How a cell is written, from its ColumnSource: the line's loop switches on it, with no call per cell. */
-const enum Cell {
+/** How a cell is written, from its ColumnSource: the writers' loops switch on it, with no call per cell. */
+export const enum Cell {
   Uint32,
   Int32,
   Uint64,
@@ -38,9 +39,6 @@ const enum Cell {
   Ruled,
   Value,
 }
-
-/** Texts of a ruled integer's values remembered per column: an errno column has a handful. */
-const RULED_TEXTS = 256;
 
 /** A whole integer of 1, 2 or 4 bytes at `offset`. */
 function smallInteger(bytes: Uint8Array, offset: number, size: number, signed: boolean, littleEndian: boolean): number {
@@ -67,21 +65,26 @@ function cellKind(source: ColumnSource): Cell {
   }
 }
 
-export class RecordLineWriter {
-  private readonly kinds: Uint8Array;
+/** Texts of a ruled integer's values remembered per column: an errno column has a handful. */
+const RULED_TEXTS = 256;
+
+/**
+ * A record type's cells as the byte writers read them, worked out once from its formatter: each
+ * one's kind, where it lies, and the integer under an integer, seconds or ruled cell.
+ */
+export class RecordCells {
+  readonly kinds: Uint8Array;
   /** Each cell's offset in the record; an 8-byte integer's is that of its high word. */
-  private readonly offsets: Int32Array;
+  readonly offsets: Int32Array;
   /** A char array's length; the offset of an 8-byte integer's low word; a smaller integer's size. */
-  private readonly extents: Int32Array;
+  readonly extents: Int32Array;
   private readonly signed: Uint8Array;
-  /** Per ruled column, the cell text of each value seen (up to RULED_TEXTS). */
+  /** Per ruled cell, a text of each value seen (up to RULED_TEXTS), as the caller makes it. */
   private readonly ruledTexts: Array<Map<number, string>>;
 
-  /** `wideCell`: a cell longer than this, but the last, goes to the end of its line: those lines are not for this writer. */
   constructor(
-    private readonly formatter: RecordColumnFormatter,
-    private readonly littleEndian: boolean,
-    private readonly wideCell: number,
+    readonly formatter: RecordColumnFormatter,
+    readonly littleEndian: boolean,
   ) {
     const { sources } = formatter;
     this.kinds = Uint8Array.from(sources, cellKind);
@@ -98,66 +101,117 @@ export class RecordLineWriter {
     });
   }
 
-  /** Cell `i` of one record at `at`: its end, or -1 when it is not printable ASCII or does not fit. */
-  private cell(i: number, bytes: Uint8Array, out: Uint8Array, at: number): number {
+  /** The digits of cell `i`'s integer (of an integer, seconds or ruled cell, as decoded, before any rule): the end, or -1 when they do not fit. */
+  digits(i: number, bytes: Uint8Array, out: Uint8Array, at: number): number {
     const le = this.littleEndian;
+    const offset = this.offsets[i]!;
     switch (this.kinds[i]) {
       case Cell.Uint32:
-        return writeInteger(out, at, wordAt(bytes, this.offsets[i]!, le) >>> 0);
+        return writeInteger(out, at, wordAt(bytes, offset, le) >>> 0);
       case Cell.Int32:
-        return writeInteger(out, at, wordAt(bytes, this.offsets[i]!, le) | 0);
+        return writeInteger(out, at, wordAt(bytes, offset, le) | 0);
       case Cell.Uint64:
-        return writeInt64(out, at, wordAt(bytes, this.offsets[i]!, le), wordAt(bytes, this.extents[i]!, le), false);
       case Cell.Int64:
-        return writeInt64(out, at, wordAt(bytes, this.offsets[i]!, le), wordAt(bytes, this.extents[i]!, le), true);
+      case Cell.Seconds:
+        return writeInt64(out, at, wordAt(bytes, offset, le), wordAt(bytes, this.extents[i]!, le), this.signed[i] === 1);
+      default:
+        return writeInteger(out, at, this.small(i, bytes));
+    }
+  }
+
+  /** Cell `i`'s seconds (the time rule's text of its nanoseconds) where they can be made exactly without the double: the end, or -1. */
+  seconds(i: number, bytes: Uint8Array, out: Uint8Array, at: number): number {
+    const high = wordAt(bytes, this.offsets[i]!, this.littleEndian) >>> 0;
+    // Below 2^21 in the high word the nanoseconds are an exact number.
+    return high < 0x200000 ? writeSeconds(out, at, high * 0x100000000 + (wordAt(bytes, this.extents[i]!, this.littleEndian) >>> 0)) : -1;
+  }
+
+  /** Ruled cell `i`'s text: `text` of the rule's value for its integer, made once per integer. */
+  ruledText(i: number, bytes: Uint8Array, text: (value: Decoded) => string): string {
+    const value = this.small(i, bytes);
+    const texts = this.ruledTexts[i]!;
+    let made = texts.get(value);
+    if (made === undefined) {
+      made = text(this.formatter.value(i, bytes));
+      if (texts.size < RULED_TEXTS) texts.set(value, made);
+    }
+    return made;
+  }
+
+  /** The integer of a small integer or ruled cell. */
+  private small(i: number, bytes: Uint8Array): number {
+    return smallInteger(bytes, this.offsets[i]!, this.extents[i]!, this.signed[i] === 1, this.littleEndian);
+  }
+}
+
+export class RecordLineWriter {
+  private readonly cells: RecordCells;
+  /** Columns the line being written widens, and their new widths, in pairs: set in `widths` once the line is whole. */
+  private readonly widened: number[] = [];
+
+  /** `wideCell`: a cell longer than this, but the last, goes to the end of its line: those lines are not for this writer. */
+  constructor(
+    formatter: RecordColumnFormatter,
+    littleEndian: boolean,
+    private readonly wideCell: number,
+  ) {
+    this.cells = new RecordCells(formatter, littleEndian);
+  }
+
+  /** Cell `i` of one record at `at`: its end, or -1 when it is not printable ASCII or does not fit. */
+  private cell(i: number, bytes: Uint8Array, out: Uint8Array, at: number): number {
+    const cells = this.cells;
+    switch (cells.kinds[i]) {
+      case Cell.Value:
+        break;
       case Cell.Chars: {
         // A string the cell quotes or escapes is made as text.
-        const end = writeWord(out, at, bytes, this.offsets[i]!, this.extents[i]!);
+        const end = writeWord(out, at, bytes, cells.offsets[i]!, cells.extents[i]!);
         if (end >= 0) return end;
         break;
       }
-      case Cell.SmallInteger:
-        return writeInteger(out, at, smallInteger(bytes, this.offsets[i]!, this.extents[i]!, this.signed[i] === 1, le));
-      case Cell.Ruled: {
-        const value = smallInteger(bytes, this.offsets[i]!, this.extents[i]!, this.signed[i] === 1, le);
-        const texts = this.ruledTexts[i]!;
-        let text = texts.get(value);
-        if (text === undefined) {
-          text = cellText(this.formatter.value(i, bytes));
-          if (texts.size < RULED_TEXTS) texts.set(value, text);
-        }
-        return writeAscii(out, at, text);
-      }
+      case Cell.Ruled:
+        return writeAscii(out, at, cells.ruledText(i, bytes, cellText));
       case Cell.Seconds: {
-        const high = wordAt(bytes, this.offsets[i]!, le) >>> 0;
-        // Below 2^21 in the high word the nanoseconds are an exact number; else, and where writeSeconds declines, the rule's own text.
-        const end = high < 0x200000 ? writeSeconds(out, at, high * 0x100000000 + (wordAt(bytes, this.extents[i]!, le) >>> 0)) : -1;
+        const end = cells.seconds(i, bytes, out, at);
         if (end >= 0) return end;
         break;
       }
+      default:
+        return cells.digits(i, bytes, out, at);
     }
-    return writeAscii(out, at, cellText(this.formatter.value(i, bytes)));
+    return writeAscii(out, at, cellText(cells.formatter.value(i, bytes)));
   }
 
   /**
    * A cell of text before the record's own (the map, the CPU) at `at`, padded to column `column`
-   * (widened to fit it) and two spaces: returns the end, or -1.
+   * (to be widened to fit it when write() ends the line) and two spaces: returns the end, or -1.
    */
   lead(text: string, out: Uint8Array, at: number, widths: number[], column: number): number {
     const start = at;
     at = writeAscii(out, at, text);
-    return at < 0 ? -1 : this.pad(out, start, at, widths, column);
+    if (at >= 0) at = this.pad(out, start, at, widths, column);
+    if (at < 0) this.widened.length = 0;
+    return at;
   }
 
   /**
    * One record's cells at `at`, each padded to its column's width (widened to fit it) and two
    * spaces apart, from column `first` of `widths`, the last unpadded, then a newline: the end, or
    * -1 when a cell is not printable ASCII, a cell but the last is wide, the type has no cells, or
-   * the line does not fit.
+   * the line does not fit. Only a line written widens `widths` (its lead cells' columns too): one
+   * left to the string path may have another layout, whose widths these are not.
    */
   write(bytes: Uint8Array, out: Uint8Array, at: number, widths: number[], first: number): number {
-    const last = this.kinds.length - 1;
-    if (last < 0) return -1;
+    const end = this.cells.kinds.length === 0 ? -1 : this.line(bytes, out, at, widths, first);
+    const widened = this.widened;
+    if (end >= 0) for (let i = 0; i < widened.length; i += 2) widths[widened[i]!] = widened[i + 1]!;
+    widened.length = 0;
+    return end;
+  }
+
+  private line(bytes: Uint8Array, out: Uint8Array, at: number, widths: number[], first: number): number {
+    const last = this.cells.kinds.length - 1;
     for (let i = 0; i < last; i++) {
       const start = at;
       at = this.cell(i, bytes, out, at);
@@ -170,16 +224,17 @@ export class RecordLineWriter {
     at = this.cell(last, bytes, out, at);
     if (at < 0 || at >= out.length) return -1;
     const column = first + last;
-    if (at - start > widths[column]!) widths[column] = at - start;
+    if (at - start > widths[column]!) this.widened.push(column, at - start);
     out[at] = NEWLINE;
     return at + 1;
   }
 
-  /** Pads the cell from `start` to `end` to its column's width, widened to fit it, and adds the two spaces between columns. */
+  /** Pads the cell from `start` to `end` to its column's width, noting it to be widened to fit it, and adds the two spaces between columns. */
   private pad(out: Uint8Array, start: number, end: number, widths: number[], column: number): number {
     const length = end - start;
-    if (length > widths[column]!) widths[column] = length;
-    const to = start + widths[column]! + 2;
+    let width = widths[column]!;
+    if (length > width) this.widened.push(column, (width = length));
+    const to = start + width + 2;
     if (to > out.length) return -1;
     for (let i = end; i < to; i++) out[i] = SPACE;
     return to;

@@ -4,7 +4,7 @@ import { commandLineName } from './flags.js';
 import type { AlternativeGroup } from '../attach/alternatives.js';
 import { USDT_IP_MAP, USDT_SPECS_MAP } from '../abi.js';
 import { BTF_KIND, type Btf } from '../btf/btf.js';
-import { BtfDecoder } from '../btf/decode.js';
+import { BtfDecoder, decodedJson } from '../btf/decode.js';
 import { UsageError, type ReleaseFailure } from '../errors.js';
 import { programTypeName } from '../kernel/program.js';
 import type { LoadedMap, LoadedObject, PinChange } from '../loader.js';
@@ -16,6 +16,7 @@ import { formatRecord, RecordColumnFormatter } from '../values/formats.js';
 import { printable } from '../text.js';
 import type { TraceLine } from '../attach/trace-pipe.js';
 import { alignedRow, cellText, columns, sortEntries, table } from './format.js';
+import { RecordJsonWriter } from './record-json.js';
 import { RecordLineWriter } from './record-line.js';
 import { MapPresenter, histogramJson, histogramLines, untypedRecord, untypedSummary, type EntryView } from './map-view.js';
 import type { Histogram } from '../values/map-entries.js';
@@ -61,6 +62,9 @@ interface TypedRecords {
   titles?: readonly string[];
   /** Its lines written as bytes, once its layout is known and printed. */
   line?: RecordLineWriter;
+  /** Its --json lines written as bytes, and what each begins with (the event and map). */
+  json?: RecordJsonWriter;
+  jsonHead?: Buffer;
   /** The layout of its columns' titles, with and without the CPU column before them, once found. */
   layouts?: { plain?: RecordColumns; cpu?: RecordColumns };
 }
@@ -75,6 +79,8 @@ function lastMemberName(btf: Btf, typeId: number): string {
 const WIDE_CELL = 24;
 /** Room a typed line is written into as bytes; a longer one is made as a string. */
 const LINE_ROOM = 4096;
+/** Room a typed JSON line is written into as bytes (it holds each field twice). */
+const JSON_ROOM = 16384;
 
 /** Columns of one output map's records, widened as wider values come, the header printed once. */
 interface RecordColumns {
@@ -152,7 +158,11 @@ export class RunOutput extends Output {
     const decoder = new BtfDecoder(type.source.btf);
     const columns = RecordColumnFormatter.of(decoder, type.typeId);
     if (!columns) return { decoder, type };
-    return { decoder, type, columns, titles: columns.names.map((n) => n.toUpperCase()), line: new RecordLineWriter(columns, type.source.btf.littleEndian, WIDE_CELL) };
+    const { littleEndian } = type.source.btf;
+    const titles = columns.names.map((n) => n.toUpperCase());
+    if (!this.options.json) return { decoder, type, columns, titles, line: new RecordLineWriter(columns, littleEndian, WIDE_CELL) };
+    const json = RecordJsonWriter.of(columns, littleEndian);
+    return { decoder, type, columns, titles, ...(json ? { json } : {}) };
   }
 
   /**
@@ -285,6 +295,7 @@ export class RunOutput extends Output {
     if (this.options.quiet) return;
     const typed = this.recordTypeOf(map, data.length);
     if (this.options.json) {
+      if (typed?.json && data.length >= typed.columns!.size && this.typedJson(typed, typed.json, map, cpu, data)) return;
       const decoded = typed ? typed.decoder.decode(typed.type.typeId, data) : undefined;
       const formatted = typed ? formatRecord(typed.type.source.btf, typed.type.typeId, decoded!) : undefined;
       this.json({ event: 'record', map, ...(cpu === undefined ? {} : { cpu }), data: decoded ?? untypedRecord(data), ...(formatted === undefined ? {} : { formatted }) });
@@ -365,8 +376,8 @@ export class RunOutput extends Output {
 
   /**
    * A typed record's line written as bytes into stdout's buffer, under a header already printed:
-   * false (nothing written) when a cell needs the string path (not printable ASCII, wide but not
-   * last, too long), which then makes the same line.
+   * false (nothing written, no width changed) when a cell needs the string path (not printable
+   * ASCII, wide but not last, too long), which then makes the same line.
    */
   private typedLine(line: RecordLineWriter, widths: number[], map: string, cpu: number | undefined, data: Buffer): boolean {
     const out = this.stdout.placeFor(LINE_ROOM);
@@ -375,6 +386,17 @@ export class RunOutput extends Output {
     if (at >= 0 && this.multipleOutputs) at = line.lead(map, out, at, widths, column++);
     if (at >= 0 && cpu !== undefined) at = line.lead(String(cpu), out, at, widths, column++);
     if (at >= 0) at = line.write(data, out, at, widths, column);
+    if (at < 0) return false;
+    this.stdout.commitPlace(at);
+    return true;
+  }
+
+  /** A typed record's --json line written as bytes into stdout's buffer: false (nothing written) when it does not fit, and the string path makes it. */
+  private typedJson(typed: TypedRecords, json: RecordJsonWriter, map: string, cpu: number | undefined, data: Buffer): boolean {
+    const { object } = this.options;
+    typed.jsonHead ??= Buffer.from(`{${object ? `"object":${decodedJson(object.path)},` : ''}"event":"record","map":${decodedJson(map)},`);
+    const out = this.stdout.placeFor(JSON_ROOM);
+    const at = json.write(data, out, this.stdout.placeAt, typed.jsonHead, cpu);
     if (at < 0) return false;
     this.stdout.commitPlace(at);
     return true;

@@ -13,7 +13,7 @@ const HIGH_WATER = 8 * 1024 * 1024;
 const RETRY_MS = 2;
 /** Text is encoded in batches of this many characters at least: one buffer each, however small the fd's chunks. */
 const TEXT_BATCH = 1 << 16;
-/** Bytes written in place (placeFor) go into buffers of this size at least. */
+/** Bytes written in place (placeFor) go into buffers of this size at least; the room a writer asks for and did not get at a buffer's end is left unused. */
 const PLACE_BUFFER = 1 << 16;
 
 /** Writers with queued output: exits without another event-loop turn (an uncaught exception, process.exit) still write what each fd takes. */

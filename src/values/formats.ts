@@ -362,13 +362,13 @@ export class RecordColumnFormatter {
         if (seconds) sources.push({ kind: 'seconds', offset: int64.offset, signed: int64.signed });
         else if (column.integer && column.integer.size <= 4) sources.push({ kind: 'ruled', ...column.integer });
         else sources.push({ kind: 'value' });
-        return { value: (bytes) => shownValue(field, read(bytes), littleEndian) };
+        return { value: (bytes) => shownValue(field, read(bytes), littleEndian), decoded: column.read };
       }
       if (column.integer) sources.push({ kind: 'integer', ...column.integer });
       else if (column.chars) sources.push({ kind: 'chars', ...column.chars });
       else sources.push({ kind: 'value' });
       // An integer's text is its digits, whatever the table's cell would add to other values.
-      return column.integer ? { value: read, integer: true } : { value: read };
+      return column.integer ? { value: read, decoded: column.read, integer: true } : { value: read, decoded: column.read };
     });
     return new RecordColumnFormatter(
       columns.map((c) => c.name),
@@ -394,11 +394,17 @@ export class RecordColumnFormatter {
   value(index: number, bytes: Uint8Array): Decoded {
     return this.columns[index]!.value(bytes);
   }
+
+  /** Column `index`'s value of one record as the decoder gives it (8-byte integers as bigints), before the rules. */
+  decoded(index: number, bytes: Uint8Array): Decoded {
+    return this.columns[index]!.decoded(bytes);
+  }
 }
 
 /** How a column of a RecordColumnFormatter reads its value; `integer`: a whole integer, shown as its digits. */
 interface ColumnText {
   value: (bytes: Uint8Array) => Decoded;
+  decoded: (bytes: Uint8Array) => Decoded;
   integer?: boolean;
 }
 

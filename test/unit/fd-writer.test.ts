@@ -23,7 +23,7 @@ test('FdWriter keeps the order of text, bytes and bytes written in place, across
     const expected: string[] = [];
     for (let i = 0; i < 3000; i++) {
       // Long enough that in-place buffers fill and are replaced, and the queue's chunks are sealed.
-      const line = `${i} ${'x'.repeat(i % 500)}\n`;
+      const line = `${i} ${'x'.repeat(i % 2000)}\n`;
       // Every way of writing follows every other.
       const way = (i + Math.floor(i / 3)) % 3;
       if (way === 0) writer.write(line);

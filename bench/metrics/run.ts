@@ -221,25 +221,34 @@ async function main(): Promise<void> {
   console.log(`  ratio ours / reference: wall ${(wall / ref.seconds).toFixed(2)}, CPU ${(cpuPerScrape / ref.cpu).toFixed(2)}`);
   console.log(`  goal: a full scrape of ${N} series under ${GOAL_MS} ms: ${wall * 1000 < GOAL_MS ? 'met' : 'NOT met'} (median ${(wall * 1000).toFixed(0)} ms, p95 ${(p95(walls) * 1000).toFixed(0)} ms)`);
 
-  // Memory over many scrapes, back to back.
-  const samples: string[] = [];
-  let warm = baseline;
-  const show = (m: { rss: number; anon: number }): string => `RSS ${m.rss.toFixed(1)} MB (anonymous ${m.anon.toFixed(1)} MB)`;
+  // Memory over many scrapes, back to back, read after each. A collected heap's RSS rises and falls between
+  // collections, so one reading against another says little: a leak shows as the peaks rising from one window to the next.
+  const windows = [250, 500, 750, RSS_SCRAPES].filter((end, i, all) => end <= RSS_SCRAPES && all.indexOf(end) === i);
+  const peaks: Array<{ from: number; to: number; low: number; high: number }> = [];
+  let from = done;
+  let low = Infinity;
+  let high = 0;
   const started = Date.now();
   while (done < RSS_SCRAPES) {
     await scrape(url);
     done++;
-    if (done === 100) warm = memory(pid);
-    if ([100, 250, 500, 750].includes(done)) samples.push(`${done}: ${show(memory(pid))}`);
+    const { rss } = memory(pid);
+    low = Math.min(low, rss);
+    high = Math.max(high, rss);
+    if (windows.includes(done)) {
+      peaks.push({ from, to: done, low, high });
+      from = done + 1;
+      low = Infinity;
+      high = 0;
+    }
   }
   const last = memory(pid);
-  const growth = last.rss - baseline.rss;
-  const flat = growth <= Math.max(10, baseline.rss * 0.1);
-  console.log(`server memory over ${RSS_SCRAPES} scrapes (${((Date.now() - started) / 1000).toFixed(0)} s for the last ${RSS_SCRAPES - SCRAPES - 1}):`);
-  console.log(`  after 10: ${show(baseline)}; ${samples.join('; ')}; after ${RSS_SCRAPES}: ${show(last)}`);
-  const signed = (mb: number): string => `${mb >= 0 ? '+' : ''}${mb.toFixed(1)} MB`;
-  // V8 grows its heap over the first scrapes before it settles, so the growth after 100 says more about a leak.
-  console.log(`  growth 10 -> ${RSS_SCRAPES}: ${signed(growth)} (${((growth / baseline.rss) * 100).toFixed(1)}%): ${flat ? 'flat' : 'NOT flat'} (goal: within 10% or 10 MB); 100 -> ${RSS_SCRAPES}: ${signed(last.rss - warm.rss)}`);
+  console.log(`server memory over ${RSS_SCRAPES} scrapes (${((Date.now() - started) / 1000).toFixed(0)} s for the last ${RSS_SCRAPES - SCRAPES - 1}), RSS read after each:`);
+  console.log(`  after 10: RSS ${baseline.rss.toFixed(1)} MB; ${peaks.map((p) => `scrapes ${p.from}-${p.to}: ${p.low.toFixed(1)} to ${p.high.toFixed(1)} MB`).join('; ')}; after ${RSS_SCRAPES}: ${last.rss.toFixed(1)} MB`);
+  const [firstWindow, lastWindow] = [peaks[0]!, peaks[peaks.length - 1]!];
+  const rise = lastWindow.high - firstWindow.high;
+  const flat = rise <= Math.max(10, firstWindow.high * 0.1);
+  console.log(`  peak of the last window against the first: ${rise >= 0 ? '+' : ''}${rise.toFixed(1)} MB: ${flat ? 'flat' : 'NOT flat'} (goal: within 10% or 10 MB)`);
 }
 
 try {

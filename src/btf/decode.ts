@@ -266,15 +266,9 @@ export class BtfDecoder {
     const le = this.littleEndian;
     switch (size) {
       case 1:
-        return signed ? (b, at) => (at + 1 > b.length ? null : (b[at]! << 24) >> 24) : (b, at) => (at + 1 > b.length ? null : b[at]!);
       case 2:
-        return (b, at) => {
-          if (at + 2 > b.length) return null;
-          const v = le ? b[at]! | (b[at + 1]! << 8) : (b[at]! << 8) | b[at + 1]!;
-          return signed ? (v << 16) >> 16 : v;
-        };
       case 4:
-        return signed ? (b, at) => (at + 4 > b.length ? null : wordAt(b, at, le) | 0) : (b, at) => (at + 4 > b.length ? null : wordAt(b, at, le) >>> 0);
+        return (b, at) => (at + size > b.length ? null : smallIntegerAt(b, at, size, signed, le));
       case 8:
         return (b, at) => {
           const value = readInt64(b, at, signed, le);
@@ -313,6 +307,14 @@ function enumeratorNames(values: readonly BtfEnumerator[]): Map<bigint, string> 
 /** The 4 bytes at `i` as a 32-bit word in the given byte order (signed as JavaScript's bit operators give it). */
 export function wordAt(b: Uint8Array, i: number, littleEndian: boolean): number {
   return littleEndian ? b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24) : (b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!;
+}
+
+/** The whole integer of 1, 2 or 4 bytes at `at`, which must lie within `b`. */
+export function smallIntegerAt(b: Uint8Array, at: number, size: number, signed: boolean, littleEndian: boolean): number {
+  if (size === 4) return signed ? wordAt(b, at, littleEndian) | 0 : wordAt(b, at, littleEndian) >>> 0;
+  if (size === 1) return signed ? (b[at]! << 24) >> 24 : b[at]!;
+  const value = littleEndian ? b[at]! | (b[at + 1]! << 8) : (b[at]! << 8) | b[at + 1]!;
+  return signed ? (value << 16) >> 16 : value;
 }
 
 /**

@@ -63,9 +63,9 @@ export class RecordJsonWriter {
    * The writer of a record type's JSON; undefined where its JSON nests (a named struct member
    * is an object of its own, while the formatter's columns are flat).
    */
-  static of(formatter: RecordColumnFormatter, littleEndian: boolean): RecordJsonWriter | undefined {
+  static of(formatter: RecordColumnFormatter): RecordJsonWriter | undefined {
     if (formatter.names.some((name) => name.includes('.'))) return undefined;
-    return new RecordJsonWriter(new RecordCells(formatter, littleEndian));
+    return new RecordJsonWriter(new RecordCells(formatter));
   }
 
   /**

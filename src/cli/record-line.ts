@@ -1,6 +1,6 @@
 // RecordLineWriter: a typed record's table line written as ASCII straight into the output's buffer, with no string per cell.
 // It makes exactly the line the string path (texts, cellText, alignedRow) makes, or says it cannot and leaves the record to it.
-import { wordAt } from '../btf/decode.js';
+import { smallIntegerAt, wordAt } from '../btf/decode.js';
 import { writeAscii, writeInt64, writeInteger, writeSeconds } from '../values/ascii.js';
 import type { Decoded } from '../btf/decode.js';
 import type { ColumnSource, RecordColumnFormatter } from '../values/formats.js';
@@ -40,14 +40,6 @@ export const enum Cell {
   Value,
 }
 
-/** A whole integer of 1, 2 or 4 bytes at `offset`. */
-function smallInteger(bytes: Uint8Array, offset: number, size: number, signed: boolean, littleEndian: boolean): number {
-  if (size === 4) return signed ? wordAt(bytes, offset, littleEndian) | 0 : wordAt(bytes, offset, littleEndian) >>> 0;
-  if (size === 1) return signed ? (bytes[offset]! << 24) >> 24 : bytes[offset]!;
-  const value = littleEndian ? bytes[offset]! | (bytes[offset + 1]! << 8) : (bytes[offset]! << 8) | bytes[offset + 1]!;
-  return signed ? (value << 16) >> 16 : value;
-}
-
 function cellKind(source: ColumnSource): Cell {
   switch (source.kind) {
     case 'integer':
@@ -81,12 +73,11 @@ export class RecordCells {
   private readonly signed: Uint8Array;
   /** Per ruled cell, a text of each value seen (up to RULED_TEXTS), as the caller makes it. */
   private readonly ruledTexts: Array<Map<number, string>>;
+  private readonly littleEndian: boolean;
 
-  constructor(
-    readonly formatter: RecordColumnFormatter,
-    readonly littleEndian: boolean,
-  ) {
-    const { sources } = formatter;
+  constructor(readonly formatter: RecordColumnFormatter) {
+    const { sources, littleEndian } = formatter;
+    this.littleEndian = littleEndian;
     this.kinds = Uint8Array.from(sources, cellKind);
     this.offsets = new Int32Array(sources.length);
     this.extents = new Int32Array(sources.length);
@@ -140,7 +131,7 @@ export class RecordCells {
 
   /** The integer of a small integer or ruled cell. */
   private small(i: number, bytes: Uint8Array): number {
-    return smallInteger(bytes, this.offsets[i]!, this.extents[i]!, this.signed[i] === 1, this.littleEndian);
+    return smallIntegerAt(bytes, this.offsets[i]!, this.extents[i]!, this.signed[i] === 1, this.littleEndian);
   }
 }
 
@@ -152,10 +143,9 @@ export class RecordLineWriter {
   /** `wideCell`: a cell longer than this, but the last, goes to the end of its line: those lines are not for this writer. */
   constructor(
     formatter: RecordColumnFormatter,
-    littleEndian: boolean,
     private readonly wideCell: number,
   ) {
-    this.cells = new RecordCells(formatter, littleEndian);
+    this.cells = new RecordCells(formatter);
   }
 
   /** Cell `i` of one record at `at`: its end, or -1 when it is not printable ASCII or does not fit. */

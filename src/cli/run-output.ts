@@ -158,10 +158,9 @@ export class RunOutput extends Output {
     const decoder = new BtfDecoder(type.source.btf);
     const columns = RecordColumnFormatter.of(decoder, type.typeId);
     if (!columns) return { decoder, type };
-    const { littleEndian } = type.source.btf;
     const titles = columns.names.map((n) => n.toUpperCase());
-    if (!this.options.json) return { decoder, type, columns, titles, line: new RecordLineWriter(columns, littleEndian, WIDE_CELL) };
-    const json = RecordJsonWriter.of(columns, littleEndian);
+    if (!this.options.json) return { decoder, type, columns, titles, line: new RecordLineWriter(columns, WIDE_CELL) };
+    const json = RecordJsonWriter.of(columns);
     return { decoder, type, columns, titles, ...(json ? { json } : {}) };
   }
 

@@ -338,6 +338,8 @@ export class RecordColumnFormatter {
     readonly size: number,
     /** What each column shows, for writers that make its text themselves. */
     readonly sources: readonly ColumnSource[],
+    /** The byte order of the records (the type's BTF's). */
+    readonly littleEndian: boolean,
     private readonly columns: readonly ColumnText[],
   ) {}
 
@@ -374,6 +376,7 @@ export class RecordColumnFormatter {
       columns.map((c) => c.name),
       btf.sizeOf(typeId),
       sources,
+      littleEndian,
       shown,
     );
   }

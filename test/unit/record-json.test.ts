@@ -23,7 +23,7 @@ test('RecordJsonWriter writes what decodedJson makes of the record event: every 
   let checked = 0;
   let nested = 0;
   for (const { path, btf, decoder, id, formatter } of fixtureRecordTypes()) {
-    const writer = RecordJsonWriter.of(formatter, btf.littleEndian);
+    const writer = RecordJsonWriter.of(formatter);
     if (!writer) {
       assert.ok(formatter.names.some((n) => n.includes('.')), `${path}: type ${id}: only a nested type has no writer`);
       nested++;
@@ -44,7 +44,7 @@ test('RecordJsonWriter writes what decodedJson makes of the record event: every 
 
 test('RecordJsonWriter refuses a line that does not fit, and writes it whole where there is room', () => {
   const [type] = [...fixtureRecordTypes()].filter((t) => t.formatter.names.length > 3 && !t.formatter.names.some((n) => n.includes('.')));
-  const writer = RecordJsonWriter.of(type!.formatter, type!.btf.littleEndian)!;
+  const writer = RecordJsonWriter.of(type!.formatter)!;
   const record = Buffer.alloc(type!.formatter.size);
   const head = Buffer.from('{"event":"record","map":"events",');
   const whole = writer.write(record, Buffer.alloc(1 << 16), 0, head, 3);

@@ -23,7 +23,7 @@ test('RecordLineWriter writes what alignedRow makes of the formatter texts, wide
   let written = 0;
   let refused = 0;
   for (const { path, btf, id, formatter } of fixtureRecordTypes()) {
-    const line = new RecordLineWriter(formatter, btf.littleEndian, WIDE);
+    const line = new RecordLineWriter(formatter, WIDE);
     const widths = formatter.names.map((n) => n.length);
     // Half the rounds behind a lead cell, as the CPU column comes first.
     const lead = [1, ...widths];
@@ -57,8 +57,8 @@ test('RecordLineWriter writes what alignedRow makes of the formatter texts, wide
 
 test('RecordLineWriter refuses a line that does not fit, and writes it whole where it does', () => {
   const [type] = [...fixtureRecordTypes()].filter((t) => t.formatter.names.length > 3);
-  const { formatter, btf } = type!;
-  const line = new RecordLineWriter(formatter, btf.littleEndian, WIDE);
+  const { formatter } = type!;
+  const line = new RecordLineWriter(formatter, WIDE);
   const record = Buffer.alloc(formatter.size);
   const widths = formatter.names.map(() => 10);
   const whole = line.write(record, Buffer.alloc(4096), 0, [...widths], 0);
